@@ -1,0 +1,166 @@
+/**
+ * Configuration is read from the environment once, at start-up, validated, frozen and passed down.
+ * Nothing below this module reads `process.env`. A bad value fails fast and names the variable.
+ */
+import path from "node:path";
+
+export type LogFormat = "json" | "pretty" | "auto";
+
+export interface Config {
+  /** PostgreSQL connection string; when absent an embedded PostgreSQL runs in `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly publicUrl: string;
+  readonly logLevel: string;
+  readonly logFormat: LogFormat;
+  readonly databasePoolSize: number;
+  readonly workerConcurrency: number;
+  readonly importMaxBytes: number;
+  readonly shutdownTimeoutMs: number;
+}
+
+export class ConfigError extends Error {
+  readonly code = "CONFIG_INVALID";
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`${variable}: ${message}`);
+    this.name = "ConfigError";
+  }
+}
+
+interface Option<T> {
+  variable: string;
+  description: string;
+  defaultText: string;
+  parse(raw: string | undefined, env: Record<string, string | undefined>): T;
+}
+
+function integer(variable: string, fallback: number, min: number, max: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined || raw.trim() === "") return fallback;
+    if (!/^\d+$/.test(raw.trim())) throw new ConfigError(variable, `expected a whole number, got "${raw}"`);
+    const value = Number(raw.trim());
+    if (value < min || value > max) throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
+    return value;
+  };
+}
+
+function oneOf<T extends string>(variable: string, fallback: T, allowed: readonly T[]) {
+  return (raw: string | undefined): T => {
+    if (raw === undefined || raw.trim() === "") return fallback;
+    const value = raw.trim().toLowerCase() as T;
+    if (!allowed.includes(value)) throw new ConfigError(variable, `must be one of ${allowed.join(", ")}, got "${raw}"`);
+    return value;
+  };
+}
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+
+/** Every option, with its default. docs/configuration.md is written from this table. */
+export const OPTIONS = {
+  databaseUrl: {
+    variable: "DATABASE_URL",
+    description: "PostgreSQL connection string. When unset, an embedded PostgreSQL is started in the data directory.",
+    defaultText: "(unset: embedded PostgreSQL)",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      let url: URL;
+      try {
+        url = new URL(raw.trim());
+      } catch {
+        throw new ConfigError("DATABASE_URL", "is not a valid URL (expected postgres://user:password@host:port/database)");
+      }
+      if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
+        throw new ConfigError("DATABASE_URL", `must start with postgres:// or postgresql://, got "${url.protocol}//"`);
+      }
+      return raw.trim();
+    },
+  } satisfies Option<string | undefined>,
+  dataDir: {
+    variable: "OMNEURAL_DATA_DIR",
+    description: "Directory for the embedded PostgreSQL cluster and local state.",
+    defaultText: "./.omneural",
+    parse: (raw) => path.resolve(raw?.trim() || ".omneural"),
+  } satisfies Option<string>,
+  host: {
+    variable: "HOST",
+    description: "Address the HTTP server binds to. Use 0.0.0.0 in containers.",
+    defaultText: "127.0.0.1",
+    parse: (raw) => raw?.trim() || "127.0.0.1",
+  } satisfies Option<string>,
+  port: {
+    variable: "PORT",
+    description: "HTTP port.",
+    defaultText: "3000",
+    parse: integer("PORT", 3000, 0, 65535),
+  } satisfies Option<number>,
+  publicUrl: {
+    variable: "PUBLIC_URL",
+    description: "The URL recipients and browsers reach this server at (used in links).",
+    defaultText: "http://localhost:$PORT",
+    parse(raw, env) {
+      const fallback = `http://localhost:${integer("PORT", 3000, 0, 65535)(env.PORT)}`;
+      const value = raw?.trim() || fallback;
+      try {
+        const url = new URL(value);
+        if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error();
+      } catch {
+        throw new ConfigError("PUBLIC_URL", `must be an http(s) URL, got "${value}"`);
+      }
+      return value.replace(/\/+$/, "");
+    },
+  } satisfies Option<string>,
+  logLevel: {
+    variable: "LOG_LEVEL",
+    description: "Minimum log level: fatal, error, warn, info, debug, trace or silent.",
+    defaultText: "info",
+    parse: oneOf("LOG_LEVEL", "info", LOG_LEVELS),
+  } satisfies Option<string>,
+  logFormat: {
+    variable: "LOG_FORMAT",
+    description: "json, pretty, or auto (pretty when stdout is a terminal).",
+    defaultText: "auto",
+    parse: oneOf<LogFormat>("LOG_FORMAT", "auto", ["json", "pretty", "auto"]),
+  } satisfies Option<LogFormat>,
+  databasePoolSize: {
+    variable: "DATABASE_POOL_SIZE",
+    description: "Maximum PostgreSQL connections per process for API and engine queries.",
+    defaultText: "10",
+    parse: integer("DATABASE_POOL_SIZE", 10, 1, 500),
+  } satisfies Option<number>,
+  workerConcurrency: {
+    variable: "WORKER_CONCURRENCY",
+    description: "Jobs run at once by one worker process.",
+    defaultText: "4",
+    parse: integer("WORKER_CONCURRENCY", 4, 1, 100),
+  } satisfies Option<number>,
+  importMaxBytes: {
+    variable: "IMPORT_MAX_BYTES",
+    description: "Largest CSV upload accepted, in bytes.",
+    defaultText: "524288000 (500 MB)",
+    parse: integer("IMPORT_MAX_BYTES", 500 * 1024 * 1024, 1024, 10 * 1024 * 1024 * 1024),
+  } satisfies Option<number>,
+  shutdownTimeoutMs: {
+    variable: "SHUTDOWN_TIMEOUT_MS",
+    description: "How long a graceful shutdown waits for in-flight work before exiting.",
+    defaultText: "10000",
+    parse: integer("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+  } satisfies Option<number>,
+} as const;
+
+type Options = typeof OPTIONS;
+
+/** Parses the environment. Throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  const entries = Object.entries(OPTIONS).map(([key, option]) => {
+    const o = option as Option<unknown>;
+    return [key, o.parse(env[o.variable], env)];
+  });
+  return Object.freeze(Object.fromEntries(entries)) as unknown as Config & {
+    [K in keyof Options]: ReturnType<Options[K]["parse"]>;
+  };
+}

@@ -1,0 +1,172 @@
+import { sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+import type { Insertable, Updateable } from "kysely";
+import type { ContactRow, ContactsTable, ConsentStatus } from "../db/schema.ts";
+import type { Channel } from "./normalize.ts";
+import type { ContactCursor } from "./contact.ts";
+
+type Identity = "external_id" | "email" | "phone";
+
+export async function findContactById(db: Executor, workspaceId: string, id: string, forUpdate = false) {
+  let query = db.selectFrom("contacts").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function findContactByIdentity(
+  db: Executor,
+  workspaceId: string,
+  column: Identity,
+  value: string,
+  forUpdate = false,
+): Promise<ContactRow | undefined> {
+  let query = db.selectFrom("contacts").selectAll().where("workspace_id", "=", workspaceId).where(column, "=", value);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function insertContact(
+  db: Executor,
+  workspaceId: string,
+  values: Omit<Insertable<ContactsTable>, "workspace_id" | "id" | "created_at" | "updated_at" | "attributes"> & {
+    attributes: Record<string, unknown>;
+  },
+): Promise<ContactRow> {
+  return db
+    .insertInto("contacts")
+    .values({ ...values, workspace_id: workspaceId, attributes: JSON.stringify(values.attributes) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function updateContact(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  values: Omit<Updateable<ContactsTable>, "workspace_id" | "id" | "created_at" | "attributes"> & {
+    attributes?: Record<string, unknown>;
+  },
+): Promise<ContactRow> {
+  const { attributes, ...rest } = values;
+  return db
+    .updateTable("contacts")
+    .set({
+      ...rest,
+      ...(attributes ? { attributes: JSON.stringify(attributes) } : {}),
+      updated_at: sql<Date>`now()`,
+    })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertConsentChanges(
+  db: Executor,
+  workspaceId: string,
+  changes: {
+    contactId: string;
+    channel: Channel;
+    status: ConsentStatus;
+    previous: ConsentStatus | null;
+    source: string;
+    actor: string | null;
+    reason?: string | null;
+  }[],
+): Promise<void> {
+  if (!changes.length) return;
+  await db
+    .insertInto("consent_changes")
+    .values(
+      changes.map((c) => ({
+        workspace_id: workspaceId,
+        contact_id: c.contactId,
+        channel: c.channel,
+        status: c.status,
+        previous_status: c.previous,
+        source: c.source,
+        actor: c.actor,
+        reason: c.reason ?? null,
+      })),
+    )
+    .execute();
+}
+
+const escapeLike = (text: string) => text.replace(/[\\%_]/g, (m) => `\\${m}`);
+
+export interface ContactSearch {
+  emailPrefix?: string;
+  phone?: string;
+  phonePrefix?: string;
+  text?: string;
+  attributes: { key: string; value: unknown }[];
+  after?: ContactCursor;
+  limit: number;
+}
+
+export async function listContacts(
+  db: Executor,
+  workspaceId: string,
+  search: ContactSearch,
+): Promise<(ContactRow & { cursor_us: string })[]> {
+  let query = db
+    .selectFrom("contacts")
+    .selectAll()
+    // Microseconds since the epoch, exact: a JavaScript Date would round the cursor to milliseconds.
+    .select(sql<string>`((extract(epoch from created_at) * 1000000)::bigint)::text`.as("cursor_us"))
+    .where("workspace_id", "=", workspaceId);
+  if (search.emailPrefix !== undefined) query = query.where("email", "like", `${escapeLike(search.emailPrefix)}%`);
+  if (search.phone !== undefined) query = query.where("phone", "=", search.phone);
+  if (search.phonePrefix !== undefined) query = query.where("phone", "like", `${escapeLike(search.phonePrefix)}%`);
+  if (search.text !== undefined) {
+    const pattern = `%${escapeLike(search.text)}%`;
+    query = query.where((eb) =>
+      eb.or([
+        eb(sql`coalesce(first_name, '') || ' ' || coalesce(last_name, '')`, "ilike", pattern),
+        eb("email", "like", `${escapeLike(search.text!.toLowerCase())}%`),
+        eb("external_id", "=", search.text!),
+      ]),
+    );
+  }
+  for (const filter of search.attributes) {
+    query = query.where(sql<boolean>`attributes @> ${JSON.stringify({ [filter.key]: filter.value })}::jsonb`);
+  }
+  if (search.after) {
+    const { createdAt, id } = search.after;
+    query = query.where(
+      sql<boolean>`(created_at, id) < ('epoch'::timestamptz + ${`${createdAt} microseconds`}::interval, ${id}::uuid)`,
+    );
+  }
+  return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(search.limit).execute();
+}
+
+export async function deleteContact(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+): Promise<{ events: number; consentChanges: number } | undefined> {
+  const counts = await db
+    .selectNoFrom((eb) => [
+      eb
+        .selectFrom("events")
+        .select(eb.fn.countAll<number>().as("n"))
+        .where("workspace_id", "=", workspaceId)
+        .where("contact_id", "=", id)
+        .as("events"),
+      eb
+        .selectFrom("consent_changes")
+        .select(eb.fn.countAll<number>().as("n"))
+        .where("workspace_id", "=", workspaceId)
+        .where("contact_id", "=", id)
+        .as("consent_changes"),
+    ])
+    .executeTakeFirstOrThrow();
+  const deleted = await db
+    .deleteFrom("contacts")
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .returning("id")
+    .executeTakeFirst();
+  if (!deleted) return undefined;
+  return { events: Number(counts.events), consentChanges: Number(counts.consent_changes) };
+}

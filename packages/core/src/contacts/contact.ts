@@ -1,0 +1,75 @@
+/** Contact types and mapping between stored rows and the API shape. */
+import type { Contact } from "@omneural/contracts/contacts";
+import type { ContactRow } from "../db/schema.ts";
+import type { Channel } from "./normalize.ts";
+
+export const CHANNELS: readonly Channel[] = ["email", "sms", "mail", "ads"];
+
+export const CONSENT_COLUMN = {
+  email: "email_consent",
+  sms: "sms_consent",
+  mail: "mail_consent",
+  ads: "ads_consent",
+} as const satisfies Record<Channel, string>;
+
+export function toContact(row: ContactRow): Contact {
+  return {
+    id: row.id,
+    externalId: row.external_id,
+    email: row.email,
+    phone: row.phone,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    address: {
+      line1: row.address_line1,
+      line2: row.address_line2,
+      city: row.city,
+      region: row.region,
+      postalCode: row.postal_code,
+      country: row.country,
+    },
+    timezone: row.timezone,
+    attributes: row.attributes,
+    consent: { email: row.email_consent, sms: row.sms_consent, mail: row.mail_consent, ads: row.ads_consent },
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+export interface ContactCursor {
+  /** Microseconds since the epoch, as decimal text. */
+  createdAt: string;
+  id: string;
+}
+
+export function encodeCursor(cursor: ContactCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString("base64url");
+}
+
+export function decodeCursor(raw: string): ContactCursor | undefined {
+  try {
+    const parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as unknown;
+    if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
+    const [createdAt, id] = parsed as unknown[];
+    if (typeof createdAt !== "string" || typeof id !== "string") return undefined;
+    if (!/^\d{1,20}$/.test(createdAt) || !/^[0-9a-f-]{36}$/i.test(id)) return undefined;
+    return { createdAt, id };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Parses an attribute filter `key:value`; the value is JSON when it parses, else a string. */
+export function parseAttributeFilter(raw: string): { key: string; value: unknown } | undefined {
+  const at = raw.indexOf(":");
+  if (at <= 0) return undefined;
+  const key = raw.slice(0, at);
+  const text = raw.slice(at + 1);
+  let value: unknown = text;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    // a bare string
+  }
+  return { key, value };
+}

@@ -1,0 +1,40 @@
+/** Connection handling: one pg Pool per process, wrapped by Kysely. */
+import { Kysely, PostgresDialect, type Transaction } from "kysely";
+import pg from "pg";
+import type { Database } from "./schema.ts";
+
+// Return int8 (bigint) counts as numbers and leave timestamps as Date; numeric stays a string.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export type Db = Kysely<Database>;
+export type Tx = Transaction<Database>;
+/** Either the pool-backed database or a transaction: repositories accept both. */
+export type Executor = Kysely<Database>;
+
+export interface DatabaseHandle {
+  db: Db;
+  pool: pg.Pool;
+  url: string;
+  close(): Promise<void>;
+}
+
+export function openDatabase(url: string, options: { poolSize?: number; applicationName?: string } = {}): DatabaseHandle {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.poolSize ?? 10,
+    application_name: options.applicationName ?? "omneural",
+    connectionTimeoutMillis: 10_000,
+    idleTimeoutMillis: 30_000,
+  });
+  // A dropped connection (e.g. PostgreSQL restarting) must not crash the process; the pool reconnects.
+  pool.on("error", () => undefined);
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return {
+    db,
+    pool,
+    url,
+    async close() {
+      await db.destroy();
+    },
+  };
+}

@@ -1,0 +1,131 @@
+/** Kysely table types. Keep in step with the SQL migrations in packages/core/migrations. */
+import type { ColumnType, Generated, Insertable, Selectable } from "kysely";
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type Json = ColumnType<Record<string, unknown>, string | Record<string, unknown> | undefined, string | Record<string, unknown>>;
+
+export type ConsentStatus = "subscribed" | "unsubscribed" | "bounced" | "complained" | "never_asked";
+
+export interface WorkspacesTable {
+  id: Generated<string>;
+  name: string;
+  default_country: Generated<string>;
+  default_timezone: Generated<string>;
+  created_at: Generated<Date>;
+}
+
+export interface ApiKeysTable {
+  workspace_id: string;
+  id: Generated<string>;
+  name: string;
+  prefix: string;
+  key_hash: Buffer;
+  created_at: Generated<Date>;
+  last_used_at: Date | null;
+  revoked_at: Date | null;
+}
+
+export interface ContactsTable {
+  workspace_id: string;
+  id: Generated<string>;
+  external_id: string | null;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  region: string | null;
+  postal_code: string | null;
+  country: string | null;
+  timezone: string | null;
+  attributes: Json;
+  email_consent: ColumnType<ConsentStatus, ConsentStatus | undefined, ConsentStatus>;
+  sms_consent: ColumnType<ConsentStatus, ConsentStatus | undefined, ConsentStatus>;
+  mail_consent: ColumnType<ConsentStatus, ConsentStatus | undefined, ConsentStatus>;
+  ads_consent: ColumnType<ConsentStatus, ConsentStatus | undefined, ConsentStatus>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface ConsentChangesTable {
+  workspace_id: string;
+  id: Generated<string>;
+  contact_id: string;
+  channel: string;
+  status: string;
+  previous_status: string | null;
+  source: string;
+  actor: string | null;
+  reason: string | null;
+  changed_at: Timestamp;
+}
+
+export interface EventsTable {
+  workspace_id: string;
+  id: string;
+  contact_id: string;
+  type: string;
+  properties: Json;
+  occurred_at: Timestamp;
+  received_at: Timestamp;
+}
+
+export type ImportStatus = "receiving" | "queued" | "processing" | "completed" | "failed";
+
+export interface ImportsTable {
+  workspace_id: string;
+  id: Generated<string>;
+  status: ColumnType<ImportStatus, ImportStatus | undefined, ImportStatus>;
+  filename: string | null;
+  size_bytes: ColumnType<number, number | undefined, number>;
+  options: Json;
+  detected: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
+  total_rows: Generated<number>;
+  processed_rows: Generated<number>;
+  processed_bytes: ColumnType<number, number | undefined, number>;
+  inserted: Generated<number>;
+  updated: Generated<number>;
+  rejected: Generated<number>;
+  merged_duplicates: Generated<number>;
+  error: string | null;
+  attempt: Generated<number>;
+  locked_by: string | null;
+  heartbeat_at: Date | null;
+  created_at: Generated<Date>;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface ImportChunksTable {
+  workspace_id: string;
+  import_id: string;
+  seq: number;
+  data: Buffer;
+}
+
+export interface ImportRejectionsTable {
+  workspace_id: string;
+  import_id: string;
+  line_no: number;
+  field: string | null;
+  reason: string;
+  raw: string;
+}
+
+export interface Database {
+  workspaces: WorkspacesTable;
+  api_keys: ApiKeysTable;
+  contacts: ContactsTable;
+  consent_changes: ConsentChangesTable;
+  events: EventsTable;
+  imports: ImportsTable;
+  import_chunks: ImportChunksTable;
+  import_rejections: ImportRejectionsTable;
+}
+
+export type ContactRow = Selectable<ContactsTable>;
+export type NewContactRow = Insertable<ContactsTable>;
+export type WorkspaceRow = Selectable<WorkspacesTable>;
+export type ImportRow = Selectable<ImportsTable>;

@@ -1,0 +1,373 @@
+/** SQL of contact imports: the import record, its uploaded chunks, staging, the set-based merge. */
+import { sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+import type { Updateable } from "kysely";
+import type { ImportRow, ImportsTable } from "../db/schema.ts";
+import { STAGING_COLUMNS } from "./import.ts";
+
+export const stagingTable = (importId: string) => `omneural_staging.import_${importId.replace(/-/g, "")}`;
+
+export async function insertImport(
+  db: Executor,
+  row: { workspaceId: string; filename: string | null; options: Record<string, unknown> },
+): Promise<ImportRow> {
+  return db
+    .insertInto("imports")
+    .values({ workspace_id: row.workspaceId, filename: row.filename, options: JSON.stringify(row.options) })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function insertChunk(db: Executor, workspaceId: string, importId: string, seq: number, data: Buffer) {
+  await db.insertInto("import_chunks").values({ workspace_id: workspaceId, import_id: importId, seq, data }).execute();
+}
+
+export async function readChunk(db: Executor, workspaceId: string, importId: string, seq: number): Promise<Buffer | undefined> {
+  const row = await db
+    .selectFrom("import_chunks")
+    .select("data")
+    .where("workspace_id", "=", workspaceId)
+    .where("import_id", "=", importId)
+    .where("seq", "=", seq)
+    .executeTakeFirst();
+  return row?.data;
+}
+
+export async function findImport(db: Executor, workspaceId: string, id: string): Promise<ImportRow | undefined> {
+  return db.selectFrom("imports").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+}
+
+export async function listImports(db: Executor, workspaceId: string, limit: number): Promise<ImportRow[]> {
+  return db
+    .selectFrom("imports")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .orderBy("created_at", "desc")
+    .limit(limit)
+    .execute();
+}
+
+export async function updateImport(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  values: Omit<Updateable<ImportsTable>, "workspace_id" | "id" | "options" | "detected"> & { detected?: Record<string, unknown> },
+): Promise<void> {
+  const { detected, ...rest } = values;
+  await db
+    .updateTable("imports")
+    .set({ ...rest, ...(detected ? { detected: JSON.stringify(detected) } : {}) })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .execute();
+}
+
+/** Takes an import for processing. Returns the new attempt number, or undefined if someone else has it. */
+export async function claimImport(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  lockedBy: string,
+  staleBefore: Date,
+): Promise<number | undefined> {
+  const row = await db
+    .updateTable("imports")
+    .set({
+      status: "processing",
+      attempt: sql`attempt + 1`,
+      locked_by: lockedBy,
+      heartbeat_at: sql`now()`,
+      started_at: sql`coalesce(started_at, now())`,
+      processed_rows: 0,
+      processed_bytes: 0,
+      error: null,
+    })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .where((eb) =>
+      eb.or([eb("status", "=", "queued"), eb.and([eb("status", "=", "processing"), eb("heartbeat_at", "<", staleBefore)])]),
+    )
+    .returning("attempt")
+    .executeTakeFirst();
+  return row?.attempt;
+}
+
+/** Records progress; returns false when the import was taken over by another attempt. */
+export async function heartbeatImport(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  attempt: number,
+  progress: { rows: number; bytes: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable("imports")
+    .set({ heartbeat_at: sql`now()`, processed_rows: progress.rows, processed_bytes: progress.bytes })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .where("attempt", "=", attempt)
+    .where("status", "=", "processing")
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) === 1;
+}
+
+export async function clearRejections(db: Executor, workspaceId: string, importId: string) {
+  await db.deleteFrom("import_rejections").where("workspace_id", "=", workspaceId).where("import_id", "=", importId).execute();
+}
+
+export async function insertRejections(
+  db: Executor,
+  workspaceId: string,
+  importId: string,
+  rows: { line: number; field: string | null; reason: string; raw: string }[],
+) {
+  if (!rows.length) return;
+  await sql`
+    insert into import_rejections (workspace_id, import_id, line_no, field, reason, raw)
+    select ${workspaceId}::uuid, ${importId}::uuid, r.line_no, r.field, r.reason, r.raw
+    from unnest(${rows.map((r) => r.line)}::int[], ${rows.map((r) => r.field)}::text[],
+                ${rows.map((r) => r.reason)}::text[], ${rows.map((r) => r.raw)}::text[]) as r(line_no, field, reason, raw)
+    on conflict (workspace_id, import_id, line_no) do update set reason = excluded.reason, field = excluded.field`.execute(db);
+}
+
+export async function listRejections(db: Executor, workspaceId: string, importId: string, limit?: number) {
+  let query = db
+    .selectFrom("import_rejections")
+    .select(["line_no", "field", "reason", "raw"])
+    .where("workspace_id", "=", workspaceId)
+    .where("import_id", "=", importId)
+    .orderBy("line_no");
+  if (limit !== undefined) query = query.limit(limit);
+  return query.execute();
+}
+
+export async function createStagingTable(db: Executor, importId: string) {
+  const table = sql.raw(stagingTable(importId));
+  await sql`drop table if exists ${table}`.execute(db);
+  await sql`create unlogged table ${table} (
+    line_no integer not null, external_id text, email text, phone text, first_name text, last_name text,
+    address_line1 text, address_line2 text, city text, region text, postal_code text, country text,
+    timezone text, tz_explicit boolean not null, attributes jsonb not null,
+    email_consent text, sms_consent text, mail_consent text, ads_consent text
+  ) with (autovacuum_enabled = false)`.execute(db);
+}
+
+export async function dropStagingTable(db: Executor, importId: string) {
+  await sql`drop table if exists ${sql.raw(stagingTable(importId))}`.execute(db);
+}
+
+export const copyStagingSql = (importId: string) =>
+  `copy ${stagingTable(importId)} (${STAGING_COLUMNS.join(", ")}) from stdin`;
+
+export interface MergeResult {
+  inserted: number;
+  updated: number;
+  mergedDuplicates: number;
+  conflicts: { line: number; field: string; reason: string }[];
+}
+
+/**
+ * Merges the staging table into contacts, set-based, inside the caller's transaction.
+ *
+ * Each row is matched to an existing contact by external id, else email, else phone. Rows of the file
+ * that match the same contact, or share the same identifier when new, are merged in file order (later
+ * non-empty values win; attributes are combined). A row is refused when one of its identifiers already
+ * belongs to a different contact, or to an earlier row of the file.
+ */
+export async function mergeStaging(db: Executor, workspaceId: string, importId: string): Promise<MergeResult> {
+  const staging = sql.raw(stagingTable(importId));
+  const ws = sql`${workspaceId}::uuid`;
+  await sql`set local work_mem = '256MB'`.execute(db);
+
+  // 1. Resolve each row to an existing contact.
+  await sql`create temp table import_resolved on commit drop as
+    select s.*,
+      coalesce(cx.id, ce.id, cp.id) as contact_id,
+      case when cx.id is not null then 'externalId' when ce.id is not null then 'email' when cp.id is not null then 'phone' end as matched_by,
+      coalesce(cx.external_id, ce.external_id, cp.external_id) as matched_external_id,
+      coalesce(s.external_id, s.email, s.phone) is not null as has_identity
+    from ${staging} s
+    left join contacts cx on cx.workspace_id = ${ws} and cx.external_id = s.external_id
+    left join contacts ce on ce.workspace_id = ${ws} and ce.email = s.email
+    left join contacts cp on cp.workspace_id = ${ws} and cp.phone = s.phone`.execute(db);
+
+  await sql`alter table import_resolved add column gkey text`.execute(db);
+  await sql`update import_resolved set gkey = coalesce(contact_id::text, 'x:' || external_id, 'e:' || email, 'p:' || phone)`.execute(db);
+
+  // 2. One candidate per contact-to-be. Most groups hold one row: take those as they are, and fold only
+  //    the groups with several rows.
+  await sql`create temp table import_multi on commit drop as
+    select gkey, count(*) as n from import_resolved group by gkey having count(*) > 1`.execute(db);
+  await sql`create temp table import_candidates on commit drop as
+    select r.gkey, r.line_no as first_line, 1::bigint as n, r.contact_id, r.matched_by, r.matched_external_id,
+      r.external_id, r.email, r.phone, r.first_name, r.last_name, r.address_line1, r.address_line2, r.city, r.region,
+      r.postal_code, r.country, r.timezone, r.tz_explicit, r.attributes,
+      r.email_consent, r.sms_consent, r.mail_consent, r.ads_consent
+    from import_resolved r
+    where not exists (select 1 from import_multi m where m.gkey = r.gkey)
+    union all
+    select r.gkey, min(r.line_no), count(*), (array_agg(r.contact_id))[1], (array_agg(r.matched_by))[1],
+      (array_agg(r.matched_external_id))[1],
+      (array_agg(r.external_id order by r.line_no desc) filter (where r.external_id is not null))[1],
+      (array_agg(r.email order by r.line_no desc) filter (where r.email is not null))[1],
+      (array_agg(r.phone order by r.line_no desc) filter (where r.phone is not null))[1],
+      (array_agg(r.first_name order by r.line_no desc) filter (where r.first_name is not null))[1],
+      (array_agg(r.last_name order by r.line_no desc) filter (where r.last_name is not null))[1],
+      (array_agg(r.address_line1 order by r.line_no desc) filter (where r.address_line1 is not null))[1],
+      (array_agg(r.address_line2 order by r.line_no desc) filter (where r.address_line2 is not null))[1],
+      (array_agg(r.city order by r.line_no desc) filter (where r.city is not null))[1],
+      (array_agg(r.region order by r.line_no desc) filter (where r.region is not null))[1],
+      (array_agg(r.postal_code order by r.line_no desc) filter (where r.postal_code is not null))[1],
+      (array_agg(r.country order by r.line_no desc) filter (where r.country is not null))[1],
+      (array_agg(r.timezone order by r.tz_explicit desc, r.line_no desc))[1],
+      bool_or(r.tz_explicit),
+      (select coalesce(jsonb_object_agg(kv.key, kv.value), '{}'::jsonb) from (
+         select distinct on (e.key) e.key, e.value
+         from unnest(array_agg(r.attributes order by r.line_no)) with ordinality as a(attrs, ord),
+              jsonb_each(a.attrs) as e(key, value)
+         order by e.key, a.ord desc) kv),
+      (array_agg(r.email_consent order by r.line_no desc) filter (where r.email_consent is not null))[1],
+      (array_agg(r.sms_consent order by r.line_no desc) filter (where r.sms_consent is not null))[1],
+      (array_agg(r.mail_consent order by r.line_no desc) filter (where r.mail_consent is not null))[1],
+      (array_agg(r.ads_consent order by r.line_no desc) filter (where r.ads_consent is not null))[1]
+    from import_resolved r
+    join import_multi m using (gkey)
+    group by r.gkey`.execute(db);
+
+  // 3. Conflicts: identifiers owned by another contact, a different external id on the matched contact,
+  //    or the same identifier on two candidates (the earliest line keeps it).
+  const conflicts = await sql<{ gkey: string; first_line: number; field: string; reason: string }>`
+    with owned as (
+      select k.gkey, k.first_line, 'externalId' as field, 'external id ' || k.external_id || ' belongs to another contact' as reason
+      from import_candidates k join contacts c on c.workspace_id = ${ws} and c.external_id = k.external_id
+      where c.id is distinct from k.contact_id
+      union all
+      select k.gkey, k.first_line, 'email', 'email ' || k.email || ' belongs to another contact'
+      from import_candidates k join contacts c on c.workspace_id = ${ws} and c.email = k.email
+      where c.id is distinct from k.contact_id
+      union all
+      select k.gkey, k.first_line, 'phone', 'phone ' || k.phone || ' belongs to another contact'
+      from import_candidates k join contacts c on c.workspace_id = ${ws} and c.phone = k.phone
+      where c.id is distinct from k.contact_id
+      union all
+      select k.gkey, k.first_line, 'externalId',
+        'matched contact by ' || k.matched_by || ', but it has a different external id (' || k.matched_external_id || ')'
+      from import_candidates k
+      where k.matched_by in ('email', 'phone') and k.matched_external_id is not null and k.external_id is not null
+        and k.external_id <> k.matched_external_id
+    ),
+    shared as (
+      select gkey, first_line, field, reason from (
+        select k.gkey, k.first_line, 'email' as field,
+          'email ' || k.email || ' is also on line ' || first_value(k.first_line) over w as reason,
+          row_number() over w as rn
+        from import_candidates k where k.email is not null
+        window w as (partition by k.email order by k.first_line)) x where rn > 1
+      union all
+      select gkey, first_line, field, reason from (
+        select k.gkey, k.first_line, 'phone' as field,
+          'phone ' || k.phone || ' is also on line ' || first_value(k.first_line) over w as reason,
+          row_number() over w as rn
+        from import_candidates k where k.phone is not null
+        window w as (partition by k.phone order by k.first_line)) x where rn > 1
+      union all
+      select gkey, first_line, field, reason from (
+        select k.gkey, k.first_line, 'externalId' as field,
+          'external id ' || k.external_id || ' is also on line ' || first_value(k.first_line) over w as reason,
+          row_number() over w as rn
+        from import_candidates k where k.external_id is not null
+        window w as (partition by k.external_id order by k.first_line)) x where rn > 1
+    )
+    select distinct on (gkey) gkey, first_line, field, reason from (select * from owned union all select * from shared) all_conflicts
+    order by gkey, field`.execute(db);
+
+  let conflictLines: { line: number; field: string; reason: string }[] = [];
+  if (conflicts.rows.length) {
+    await sql`create temp table import_conflicts on commit drop as
+      select * from unnest(${conflicts.rows.map((r) => r.gkey)}::text[], ${conflicts.rows.map((r) => r.field)}::text[],
+                           ${conflicts.rows.map((r) => r.reason)}::text[]) as c(gkey, field, reason)`.execute(db);
+    await sql`delete from import_candidates k using import_conflicts c where k.gkey = c.gkey`.execute(db);
+    const lines = await sql<{ line_no: number; field: string; reason: string }>`
+      select r.line_no, c.field, c.reason from import_resolved r join import_conflicts c using (gkey) order by r.line_no`.execute(db);
+    conflictLines = lines.rows.map((r) => ({ line: r.line_no, field: r.field, reason: r.reason }));
+  }
+
+  // 4. Consent history for the contacts whose consent the file changes, then the writes.
+  await sql`
+    insert into consent_changes (workspace_id, contact_id, channel, status, previous_status, source, actor)
+    select ${ws}, c.id, ch.channel, ch.status, ch.previous, 'import', ${importId}
+    from import_candidates k
+    join contacts c on c.workspace_id = ${ws} and c.id = k.contact_id
+    cross join lateral (values ('email', k.email_consent, c.email_consent), ('sms', k.sms_consent, c.sms_consent),
+                               ('mail', k.mail_consent, c.mail_consent), ('ads', k.ads_consent, c.ads_consent))
+      as ch(channel, status, previous)
+    where ch.status is not null and ch.status <> ch.previous`.execute(db);
+
+  const updated = await sql`
+    update contacts c set
+      external_id = coalesce(k.external_id, c.external_id),
+      email = coalesce(k.email, c.email),
+      phone = coalesce(k.phone, c.phone),
+      first_name = coalesce(k.first_name, c.first_name),
+      last_name = coalesce(k.last_name, c.last_name),
+      address_line1 = coalesce(k.address_line1, c.address_line1),
+      address_line2 = coalesce(k.address_line2, c.address_line2),
+      city = coalesce(k.city, c.city),
+      region = coalesce(k.region, c.region),
+      postal_code = coalesce(k.postal_code, c.postal_code),
+      country = coalesce(k.country, c.country),
+      timezone = case when k.tz_explicit then k.timezone else coalesce(c.timezone, k.timezone) end,
+      attributes = c.attributes || k.attributes,
+      email_consent = coalesce(k.email_consent, c.email_consent),
+      sms_consent = coalesce(k.sms_consent, c.sms_consent),
+      mail_consent = coalesce(k.mail_consent, c.mail_consent),
+      ads_consent = coalesce(k.ads_consent, c.ads_consent),
+      updated_at = now()
+    from import_candidates k
+    where c.workspace_id = ${ws} and c.id = k.contact_id`.execute(db);
+
+  const inserted = await sql<{ n: number }>`
+    with ins as (
+      insert into contacts (workspace_id, external_id, email, phone, first_name, last_name, address_line1, address_line2,
+        city, region, postal_code, country, timezone, attributes, email_consent, sms_consent, mail_consent, ads_consent)
+      select ${ws}, external_id, email, phone, first_name, last_name, address_line1, address_line2, city, region,
+        postal_code, country, timezone, attributes, coalesce(email_consent, 'never_asked'), coalesce(sms_consent, 'never_asked'),
+        coalesce(mail_consent, 'never_asked'), coalesce(ads_consent, 'never_asked')
+      from import_candidates where contact_id is null
+      returning id, email_consent, sms_consent, mail_consent, ads_consent
+    ),
+    ledger as (
+      insert into consent_changes (workspace_id, contact_id, channel, status, previous_status, source, actor)
+      select ${ws}, ins.id, ch.channel, ch.status, null, 'import', ${importId}
+      from ins cross join lateral (values ('email', ins.email_consent), ('sms', ins.sms_consent),
+                                          ('mail', ins.mail_consent), ('ads', ins.ads_consent)) as ch(channel, status)
+      where ch.status <> 'never_asked'
+    )
+    select count(*)::int as n from ins`.execute(db);
+
+  const merged = await sql<{ n: number }>`select coalesce(sum(n - 1), 0)::int as n from import_candidates`.execute(db);
+  return {
+    inserted: inserted.rows[0]?.n ?? 0,
+    updated: Number(updated.numAffectedRows ?? 0),
+    mergedDuplicates: merged.rows[0]?.n ?? 0,
+    conflicts: conflictLines,
+  };
+}
+
+/** Imports whose worker died: a dead process on this host, or no heartbeat for `staleBefore`. */
+export async function findStalledImports(db: Executor, staleBefore: Date) {
+  return db
+    .selectFrom("imports")
+    .select(["workspace_id", "id", "status", "locked_by", "heartbeat_at", "attempt"])
+    .where((eb) =>
+      eb.or([
+        eb.and([eb("status", "=", "processing"), eb.or([eb("heartbeat_at", "<", staleBefore), eb("locked_by", "is not", null)])]),
+        eb.and([eb("status", "=", "queued"), eb("created_at", "<", staleBefore)]),
+      ]),
+    )
+    .execute();
+}
+
+export async function deleteChunks(db: Executor, workspaceId: string, importId: string) {
+  await db.deleteFrom("import_chunks").where("workspace_id", "=", workspaceId).where("import_id", "=", importId).execute();
+}

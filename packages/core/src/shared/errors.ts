@@ -1,0 +1,44 @@
+/**
+ * Faults with a stable code and HTTP status. The HTTP layer maps them to RFC 9457 problem+json in one
+ * place; docs/errors.md lists every code. Expected outcomes are returned as values, not thrown.
+ */
+
+export interface FieldProblem {
+  field: string;
+  message: string;
+}
+
+export const ERROR_CODES = {
+  VALIDATION_FAILED: { status: 400, title: "The request is not valid" },
+  INVALID_JSON: { status: 400, title: "The request body is not valid JSON" },
+  INVALID_CSV: { status: 400, title: "The CSV file cannot be imported" },
+  UNAUTHORIZED: { status: 401, title: "Missing or invalid API key" },
+  NOT_FOUND: { status: 404, title: "Not found" },
+  IDENTITY_CONFLICT: { status: 409, title: "The identifier belongs to another contact" },
+  PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large" },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported content type" },
+  DATABASE_UNAVAILABLE: { status: 503, title: "The database is unavailable" },
+  INTERNAL: { status: 500, title: "Internal error" },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly title: string;
+  constructor(
+    readonly code: ErrorCode,
+    detail: string,
+    readonly extra: { errors?: FieldProblem[]; [key: string]: unknown } = {},
+  ) {
+    super(detail);
+    this.name = "AppError";
+    this.status = ERROR_CODES[code].status;
+    this.title = ERROR_CODES[code].title;
+  }
+}
+
+export const notFound = (what: string, id: string) => new AppError("NOT_FOUND", `${what} ${id} does not exist`);
+
+export const validationFailed = (errors: FieldProblem[]) =>
+  new AppError("VALIDATION_FAILED", errors.map((e) => `${e.field}: ${e.message}`).join("; "), { errors });

@@ -1,0 +1,281 @@
+/** The `omneural` command line: every role and the one-off administration commands. */
+import fs from "node:fs";
+import path from "node:path";
+import { ConfigError, type Config, loadConfig } from "@omneural/core/config/config";
+import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
+import { processImport, receiveImport, parseMappingParam, getImport } from "@omneural/core/imports/import.service";
+import { AppError } from "@omneural/core/shared/errors";
+import { createLogger, type Logger } from "@omneural/core/shared/logger";
+import { findWorkspace, listWorkspaces } from "@omneural/core/workspaces/workspace.repository";
+import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
+import cliProgress from "cli-progress";
+import { Command, Option } from "commander";
+import { startApi } from "./roles/api.ts";
+import { startWorker } from "./roles/worker.ts";
+import { openRuntime, type Runtime } from "./runtime.ts";
+
+const program = new Command();
+
+function readConfig(): Config {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`omneural: invalid configuration: ${error.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw error;
+  }
+}
+
+/** Logs of one-off commands go to stderr so that stdout carries only the command's output. */
+function commandLogger(config: Config): Logger {
+  return createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : "warn", format: config.logFormat === "json" ? "json" : "pretty", name: "omneural", destination: 2 });
+}
+
+function fail(message: string, code = 1): never {
+  process.stderr.write(`omneural: ${message}\n`);
+  process.exit(code);
+}
+
+/** Runs `body` with a runtime, and stops what it started. */
+async function withRuntime<T>(config: Config, log: Logger, body: (runtime: Runtime) => Promise<T>): Promise<T> {
+  const runtime = await openRuntime(config, log, { startIfStopped: true, poolSize: 4, applicationName: "omneural-cli" });
+  try {
+    return await body(runtime);
+  } finally {
+    await runtime.close();
+  }
+}
+
+function onShutdown(config: Config, log: Logger, stop: () => Promise<void>) {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      log.warn("second signal: exiting now");
+      process.exit(130);
+    }
+    stopping = true;
+    log.info({ signal }, "shutting down");
+    const timer = setTimeout(() => {
+      log.error("shutdown timed out");
+      process.exit(1);
+    }, config.shutdownTimeoutMs);
+    timer.unref();
+    stop().then(
+      () => process.exit(0),
+      (error) => {
+        log.error({ err: error }, "error during shutdown");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGINT", handler);
+  process.on("SIGTERM", handler);
+}
+
+async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) {
+  const config = readConfig();
+  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  const started = Date.now();
+  let runtime: Runtime;
+  try {
+    runtime = await openRuntime(config, log, {
+      own,
+      startIfStopped: own,
+      poolSize: config.databasePoolSize,
+      applicationName: roles.api && roles.worker ? "omneural" : roles.api ? "omneural-api" : "omneural-worker",
+    });
+  } catch (error) {
+    log.fatal((error as Error).message);
+    process.exit(1);
+  }
+  const worker = roles.worker ? await startWorker(config, runtime.database, log) : undefined;
+  const app = roles.api ? await startApi(config, runtime.database, log) : undefined;
+  onShutdown(config, log, async () => {
+    await app?.close();
+    await worker?.stop();
+    await runtime.close();
+  });
+  const database = runtime.cluster ? `embedded PostgreSQL in ${config.dataDir}` : "DATABASE_URL";
+  if (app) {
+    const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
+    log.info({ url, database, startupMs: Date.now() - started }, `Omneural is running at ${url} (API docs: ${url}/api/docs)`);
+  } else {
+    log.info({ database }, "worker running");
+  }
+}
+
+program
+  .name("omneural")
+  .description("Omneural: multi-channel marketing campaigns.\nConfiguration comes from environment variables: see docs/configuration.md.")
+  .version("0.1.0");
+
+program
+  .command("start")
+  .description("Run every role in one process (HTTP API and worker). Without DATABASE_URL, starts an embedded PostgreSQL.")
+  .action(() => runRoles({ api: true, worker: true }, true));
+
+program
+  .command("api")
+  .description("Run only the HTTP API (for scale-out). Needs DATABASE_URL, or a running `omneural start` on the same data directory.")
+  .action(() => runRoles({ api: true, worker: false }, false));
+
+program
+  .command("worker")
+  .description("Run only the background worker (for scale-out). Needs DATABASE_URL, or a running `omneural start`.")
+  .action(() => runRoles({ api: false, worker: true }, false));
+
+program
+  .command("migrate")
+  .description("Apply database migrations and exit.")
+  .action(async () => {
+    const config = readConfig();
+    const log = commandLogger(config);
+    await withRuntime(config, log, async () => undefined);
+    process.stdout.write("migrations applied\n");
+  });
+
+const workspace = program.command("workspace").description("Manage workspaces.");
+
+workspace
+  .command("create")
+  .description("Create a workspace and its first API key (the key is shown once).")
+  .argument("<name>", "the workspace's name, e.g. the company")
+  .option("--country <code>", "default country for phone numbers (ISO code)", "US")
+  .option("--timezone <zone>", "default IANA timezone for contacts", "UTC")
+  .option("--json", "print only a JSON object {workspaceId, apiKey}")
+  .action(async (name: string, options: { country: string; timezone: string; json?: boolean }) => {
+    const config = readConfig();
+    const log = commandLogger(config);
+    try {
+      const created = await withRuntime(config, log, (runtime) =>
+        createWorkspace(runtime.database.db, { name, defaultCountry: options.country, defaultTimezone: options.timezone }),
+      );
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify({ workspaceId: created.workspace.id, apiKey: created.apiKey })}\n`);
+      } else {
+        process.stdout.write(
+          [
+            `Created workspace "${created.workspace.name}"`,
+            `  workspace id: ${created.workspace.id}`,
+            `  API key:      ${created.apiKey}`,
+            "",
+            "Keep the key safe: it is shown only once. Try it:",
+            `  curl -H "Authorization: Bearer ${created.apiKey}" ${config.publicUrl}/api/v1/workspace`,
+            "",
+          ].join("\n"),
+        );
+      }
+    } catch (error) {
+      if (error instanceof AppError) fail(error.message, 2);
+      throw error;
+    }
+  });
+
+workspace
+  .command("list")
+  .description("List workspaces.")
+  .option("--json", "print JSON")
+  .action(async (options: { json?: boolean }) => {
+    const config = readConfig();
+    const log = commandLogger(config);
+    const rows = await withRuntime(config, log, (runtime) => listWorkspaces(runtime.database.db));
+    if (options.json) process.stdout.write(`${JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name })))}\n`);
+    else if (!rows.length) process.stdout.write("No workspaces yet. Create one: omneural workspace create <name>\n");
+    else for (const r of rows) process.stdout.write(`${r.id}  ${r.name}\n`);
+  });
+
+const importCommand = program.command("import").description("Import data.");
+
+importCommand
+  .command("contacts")
+  .description("Import contacts from a CSV file, with a progress bar and a summary of rejected rows.")
+  .argument("<file>", "CSV file (comma, semicolon or tab separated; UTF-8, UTF-16 or Windows-1252)")
+  .requiredOption("--workspace <id>", "workspace id")
+  .option("--mapping <json>", 'column mapping, e.g. {"E-Mail Adresse":"email","Kundennummer":"externalId"}')
+  .option("--json", "print the final import as JSON")
+  .addOption(new Option("--no-progress", "do not draw a progress bar"))
+  .action(async (file: string, options: { workspace: string; mapping?: string; json?: boolean; progress: boolean }) => {
+    const config = readConfig();
+    const log = commandLogger(config);
+    const filePath = path.resolve(file);
+    if (!fs.existsSync(filePath) || !fs.statSync(filePath).isFile()) fail(`no such file: ${file}`, 66);
+    if (!/^[0-9a-f-]{36}$/i.test(options.workspace)) fail(`--workspace must be a workspace id (a UUID), got "${options.workspace}"`, 64);
+    let mapping: Record<string, string> | undefined;
+    try {
+      mapping = parseMappingParam(options.mapping);
+    } catch (error) {
+      fail(`--mapping: ${(error as Error).message}`, 64);
+    }
+    const size = fs.statSync(filePath).size;
+    await withRuntime(config, log, async (runtime) => {
+      const { db } = runtime.database;
+      const row = await findWorkspace(db, options.workspace);
+      if (!row) fail(`workspace ${options.workspace} does not exist (list them with: omneural workspace list)`, 2);
+      const ws: WorkspaceContext = { id: row.id, defaultCountry: row.default_country, defaultTimezone: row.default_timezone };
+      const showBar = options.progress && process.stderr.isTTY === true && !options.json;
+      const bar = new cliProgress.SingleBar(
+        { format: "{phase} [{bar}] {percentage}% | {rows} rows | {eta_formatted} left", stream: process.stderr, hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      );
+      if (showBar) bar.start(size, 0, { phase: "uploading", rows: 0 });
+      let received;
+      try {
+        received = await receiveImport(db, ws, {
+          filename: path.basename(filePath),
+          options: mapping ? { mapping } : {},
+          source: fs.createReadStream(filePath, { highWaterMark: 1024 * 1024 }),
+          maxBytes: Number.MAX_SAFE_INTEGER,
+          enqueue: false,
+        });
+      } catch (error) {
+        if (showBar) bar.stop();
+        if (error instanceof AppError) fail(error.message, 65);
+        throw error;
+      }
+      let lastLog = 0;
+      await processImport(runtime.database, ws.id, received.id, {
+        onProgress: (p) => {
+          if (showBar) bar.update(p.phase === "parsing" ? p.bytes : size, { phase: p.phase, rows: p.rows });
+          else if (!options.json && Date.now() - lastLog > 2000) {
+            lastLog = Date.now();
+            process.stderr.write(`${p.phase}: ${p.rows} rows, ${Math.round((100 * p.bytes) / Math.max(1, p.totalBytes))}%\n`);
+          }
+        },
+      });
+      if (showBar) bar.stop();
+      const result = await getImport(db, ws, received.id, config.publicUrl);
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(result)}\n`);
+      } else {
+        const c = result.counts;
+        const lines = [
+          `Import ${result.id}: ${result.status}${result.error ? ` (${result.error})` : ""}`,
+          `  rows read:          ${c.rows}`,
+          `  contacts inserted:  ${c.inserted}`,
+          `  contacts updated:   ${c.updated}`,
+          `  merged duplicates:  ${c.mergedDuplicates}`,
+          `  rows rejected:      ${c.rejected}`,
+        ];
+        if (result.detected) {
+          lines.push(`  detected:           ${result.detected.encoding}, delimiter ${JSON.stringify(result.detected.delimiter)}`);
+          lines.push(
+            `  columns:            ${result.detected.columns.map((col) => `${col.header} → ${col.target}`).join(", ")}`,
+          );
+        }
+        if (result.rejections.length) {
+          lines.push("", "First rejected rows:");
+          for (const r of result.rejections.slice(0, 10)) lines.push(`  line ${r.line}: ${r.reason}`);
+          if (c.rejected > 10) lines.push(`  … and ${c.rejected - 10} more (GET ${result.rejectionsUrl})`);
+        }
+        process.stdout.write(`${lines.join("\n")}\n`);
+      }
+      if (result.status === "failed") process.exitCode = 1;
+    });
+  });
+
+program.parseAsync(process.argv).catch((error: unknown) => {
+  process.stderr.write(`omneural: ${(error as Error).message}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,80 @@
+/** buildApp() assembles the HTTP server; listen() is the caller's business (tests use inject()). */
+import { randomUUID } from "node:crypto";
+import fastifyMultipart from "@fastify/multipart";
+import fastifySwagger from "@fastify/swagger";
+import fastifySwaggerUi from "@fastify/swagger-ui";
+import { Problem } from "@omneural/contracts/common";
+import Fastify, { type FastifyInstance } from "fastify";
+import type { Logger } from "pino";
+import { installApiKeyAuth } from "./auth.ts";
+import type { AppDeps } from "./context.ts";
+import { installErrorHandling } from "./problems.ts";
+import { contactRoutes } from "./routes/contacts.ts";
+import { eventRoutes } from "./routes/events.ts";
+import { healthRoutes } from "./routes/health.ts";
+import { importRoutes } from "./routes/imports.ts";
+import { workspaceRoutes } from "./routes/workspace.ts";
+import { validatorCompiler } from "./validation.ts";
+
+export interface BuildAppOptions {
+  deps: AppDeps;
+  logger?: Logger | false;
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const common = {
+    bodyLimit: 1024 * 1024,
+    requestIdHeader: "x-request-id",
+    genReqId: () => randomUUID(),
+  };
+  const app = (
+    options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })
+  ) as unknown as FastifyInstance;
+  app.decorate("deps", options.deps);
+  app.setValidatorCompiler(validatorCompiler);
+  installErrorHandling(app);
+  app.addHook("onSend", async (request, reply) => {
+    reply.header("x-request-id", request.id);
+  });
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: "3.1.0",
+      info: {
+        title: "Omneural API",
+        version: "1",
+        description:
+          "Multi-channel marketing campaigns. Authenticate with `Authorization: Bearer <API key>`; create a workspace and its first key with `omneural workspace create <name>`. Errors are RFC 9457 problem+json with a stable `code` (see docs/errors.md).",
+      },
+      servers: [{ url: options.deps.config.publicUrl }],
+      components: {
+        securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An Omneural API key (omn_…)" } },
+        schemas: { Problem: Problem as unknown as Record<string, unknown> },
+      },
+      security: [{ apiKey: [] }],
+      tags: [
+        { name: "contacts", description: "People a workspace may contact" },
+        { name: "events", description: "What contacts did" },
+        { name: "imports", description: "CSV imports of contacts" },
+        { name: "workspace", description: "The calling workspace" },
+      ],
+    },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: "/api/docs" });
+  app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
+
+  await app.register(healthRoutes);
+  await app.register(async (api) => {
+    await api.register(fastifyMultipart, {
+      limits: { fileSize: options.deps.config.importMaxBytes, files: 1, fields: 10, fieldSize: 100_000 },
+    });
+    const requireApiKey = installApiKeyAuth(api);
+    api.addHook("onRequest", requireApiKey);
+    await api.register(workspaceRoutes);
+    await api.register(contactRoutes);
+    await api.register(eventRoutes);
+    await api.register(importRoutes);
+  }, { prefix: "/api/v1" });
+
+  return app;
+}

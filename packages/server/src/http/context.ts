@@ -1,0 +1,21 @@
+/** What every request handler can reach: the database, config, and the caller's workspace. */
+import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
+import type { Config } from "@omneural/core/config/config";
+import type { DatabaseHandle } from "@omneural/core/db/database";
+
+export interface AppDeps {
+  config: Config;
+  database: DatabaseHandle;
+  /** Whether the job queue's schema is present (false only in odd deployments); imports need it. */
+  jobsEnabled: boolean;
+}
+
+declare module "fastify" {
+  interface FastifyInstance {
+    deps: AppDeps;
+  }
+  interface FastifyRequest {
+    workspace: WorkspaceContext;
+    apiKeyId: string;
+  }
+}

@@ -1,0 +1,42 @@
+/** The worker role: graphile-worker running Omneural's jobs and cron schedule. */
+import type { Config } from "@omneural/core/config/config";
+import type { DatabaseHandle } from "@omneural/core/db/database";
+import { recoverStalledImports } from "@omneural/core/imports/import.service";
+import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
+import type { Logger } from "@omneural/core/shared/logger";
+import { Logger as WorkerLogger, run, type Runner } from "graphile-worker";
+
+export interface WorkerRole {
+  stop(): Promise<void>;
+}
+
+/** Routes graphile-worker's logs to pino; its per-job INFO lines become debug. */
+function workerLogger(log: Logger) {
+  return new WorkerLogger((scope) => (level, message, meta) => {
+    const fields = { ...scope, ...(meta ?? {}) };
+    if (level === "error") log.error(fields, message);
+    else if (level === "warning") log.warn(fields, message);
+    else log.debug(fields, message);
+  });
+}
+
+export async function startWorker(config: Config, database: DatabaseHandle, log: Logger): Promise<WorkerRole> {
+  const recovered = await recoverStalledImports(database.db);
+  if (recovered.length) log.warn({ imports: recovered }, "requeued imports abandoned by a stopped worker");
+  const runner: Runner = await run({
+    connectionString: database.url,
+    maxPoolSize: config.workerConcurrency + 2,
+    concurrency: config.workerConcurrency,
+    noHandleSignals: true,
+    pollInterval: 1000,
+    taskList: buildTaskList(database),
+    crontab: CRONTAB,
+    logger: workerLogger(log.child({ role: "worker" })),
+  });
+  log.info({ concurrency: config.workerConcurrency }, "worker started");
+  return {
+    async stop() {
+      await runner.stop();
+    },
+  };
+}

@@ -1,0 +1,76 @@
+/**
+ * Opens the database for a command: the one in DATABASE_URL, or the embedded cluster of the data
+ * directory (started, attached to, or adopted), then migrates it.
+ */
+import type { Config } from "@omneural/core/config/config";
+import { type DatabaseHandle, openDatabase } from "@omneural/core/db/database";
+import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
+import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
+import { redactUrl, type Logger } from "@omneural/core/shared/logger";
+import pg from "pg";
+
+export const EMBEDDED_DATABASE = "omneural";
+
+export interface Runtime {
+  database: DatabaseHandle;
+  cluster: EmbeddedCluster | undefined;
+  close(): Promise<void>;
+}
+
+export interface OpenRuntimeOptions {
+  /** `omneural start`: owns the embedded cluster and stops it on exit. */
+  own?: boolean;
+  /** Start the embedded cluster when it is not running (one-off commands do, roles do not). */
+  startIfStopped?: boolean;
+  migrate?: boolean;
+  poolSize?: number;
+  applicationName?: string;
+}
+
+async function ensureDatabase(serverUrl: string, name: string) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    const exists = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (!exists.rowCount) await client.query(`create database ${name}`);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function openRuntime(config: Config, log: Logger, options: OpenRuntimeOptions = {}): Promise<Runtime> {
+  let cluster: EmbeddedCluster | undefined;
+  let url = config.databaseUrl;
+  if (!url) {
+    cluster = await openEmbeddedCluster({
+      dataDir: config.dataDir,
+      own: options.own ?? false,
+      startIfStopped: options.startIfStopped ?? true,
+      log: { info: (m) => log.info(m), warn: (m) => log.warn(m) },
+    });
+    await ensureDatabase(cluster.url, EMBEDDED_DATABASE);
+    url = withDatabase(cluster.url, EMBEDDED_DATABASE);
+    log.debug({ port: cluster.port, dataDir: config.dataDir, owned: cluster.owned }, "embedded PostgreSQL ready");
+  } else {
+    log.debug({ database: redactUrl(url) }, "using DATABASE_URL");
+  }
+  try {
+    if (options.migrate ?? true) {
+      const result = await migrate(url);
+      await migrateJobQueue(url);
+      if (result.applied.length) log.info({ applied: result.applied }, "database migrated");
+    }
+  } catch (error) {
+    await cluster?.stop();
+    throw error;
+  }
+  const database = openDatabase(url, { poolSize: options.poolSize ?? config.databasePoolSize, applicationName: options.applicationName });
+  return {
+    database,
+    cluster,
+    async close() {
+      await database.close();
+      await cluster?.stop();
+    },
+  };
+}

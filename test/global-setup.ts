@@ -1,0 +1,65 @@
+/**
+ * Once per test run: a PostgreSQL server (embedded in a temporary directory, or DATABASE_URL's server)
+ * and a template database migrated once. Each test file clones the template (see
+ * packages/core/src/testing/database.ts).
+ */
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { openEmbeddedCluster, withDatabase, type EmbeddedCluster } from "@omneural/core/db/embedded-cluster";
+import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
+import pg from "pg";
+import type { TestProject } from "vitest/node";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    databaseServerUrl: string;
+    templateDatabase: string;
+  }
+}
+
+let cluster: EmbeddedCluster | undefined;
+let dataDir: string | undefined;
+let serverUrl = "";
+const template = `omneural_template_${process.pid}`;
+
+async function admin(sql: string) {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+export async function setup(project: TestProject) {
+  if (process.env.DATABASE_URL) {
+    serverUrl = withDatabase(process.env.DATABASE_URL, "postgres");
+    process.stderr.write(`tests: using the PostgreSQL server of DATABASE_URL\n`);
+  } else {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "omneural-test-"));
+    fs.chmodSync(dataDir, 0o755); // the server may run as the OS user postgres
+    cluster = await openEmbeddedCluster({
+      dataDir,
+      own: true,
+      tuning: "test",
+      log: { info: () => undefined, warn: (m) => process.stderr.write(`tests: ${m}\n`) },
+    });
+    serverUrl = cluster.url;
+    process.stderr.write(`tests: embedded PostgreSQL on port ${cluster.port}\n`);
+  }
+  await admin(`drop database if exists ${template}`);
+  await admin(`create database ${template}`);
+  const url = withDatabase(serverUrl, template);
+  await migrate(url);
+  await migrateJobQueue(url);
+  project.provide("databaseServerUrl", serverUrl);
+  project.provide("templateDatabase", template);
+}
+
+export async function teardown() {
+  if (serverUrl) await admin(`drop database if exists ${template} with (force)`).catch(() => undefined);
+  await cluster?.stop();
+  if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+}
