@@ -344,7 +344,7 @@ export class CsvReader {
       bytes.set(chunk, this.carry.length);
       this.carry = undefined;
     }
-    const cut = final ? bytes.length : completeUtf8Length(bytes);
+    const cut = bytes.length;
     if (cut < bytes.length) this.carry = bytes.slice(cut);
     return this.decodeUtf8Complete(bytes.subarray(0, cut));
   }
@@ -466,7 +466,10 @@ export class CsvReader {
           const raw = buf.slice(pos, end);
           if (this.sawInvalidUtf8 && raw.indexOf(INVALID) !== -1) this.invalidUtf8(out, raw);
           else
-            out.push({ kind: "record", record: { line: this.line, fields: raw.split(this.delimiter), raw } });
+            out.push({
+              kind: "record",
+              record: { line: this.line, fields: splitFields(raw, this.delimiter), raw },
+            });
         }
       }
       this.line++;
@@ -611,6 +614,20 @@ export class CsvReader {
     const text = this.sawInvalidUtf8 ? raw.replaceAll(INVALID, REPLACEMENT) : raw;
     out.push({ kind: "bad", bad: { line, raw: text, reason: `line ${line}: ${reason}` } });
   }
+}
+
+// An indexOf loop measured faster than String.prototype.split for short records on Node 20.
+function splitFields(raw: string, delimiter: string): string[] {
+  const fields: string[] = [];
+  let from = 0;
+  for (;;) {
+    const at = raw.indexOf(delimiter, from);
+    if (at === -1) break;
+    fields.push(raw.slice(from, at));
+    from = at + 1;
+  }
+  fields.push(from === 0 ? raw : raw.slice(from));
+  return fields;
 }
 
 function utf8(bytes: Uint8Array, start: number, end: number): string {

@@ -1,0 +1,15 @@
+/**
+ * `npm run bench -- <name> [options]` runs one benchmark. Each prints its figures beside a baseline
+ * measured in the same run and ends with one line of JSON (see lib.ts).
+ */
+const BENCHES: Record<string, string> = {
+  import: "./import.ts",
+};
+
+const [name, ...rest] = process.argv.slice(2);
+if (!name || !BENCHES[name]) {
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join("|")}> [--rows N]\n`);
+  process.exit(64);
+}
+const bench = (await import(BENCHES[name]!)) as { main(args: string[]): Promise<void> };
+await bench.main(rest);

@@ -1,0 +1,151 @@
+/**
+ * The `omneural` binary as a newcomer runs it: real processes, a real embedded PostgreSQL in a temporary
+ * data directory, real HTTP on loopback.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { freePort } from "@omneural/core/db/embedded-cluster";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const execFileAsync = promisify(execFile);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
+const bin = path.join(root, "packages/server/bin/omneural.js");
+const fixtures = path.join(root, "test/fixtures");
+
+let dataDir: string;
+let port: number;
+let env: NodeJS.ProcessEnv;
+
+function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
+  return execFileAsync(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, cwd: root, timeout: 60_000 });
+}
+
+function startServer(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [bin, "start"], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout!.on("data", (d) => {
+    output += d;
+  });
+  child.stderr!.on("data", (d) => {
+    output += d;
+  });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function waitForHealthy(server: { output: () => string }) {
+  for (let i = 0; i < 600; i++) {
+    try {
+      const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    // Polling a process we started is the one wait a test of a real binary needs.
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`server did not become healthy:\n${server.output()}`);
+}
+
+function postmasterRunning(): boolean {
+  const state = JSON.parse(fs.readFileSync(path.join(dataDir, "cluster.json"), "utf8")) as { pgDir: string };
+  const pidFile = path.join(state.pgDir, "postmaster.pid");
+  if (!fs.existsSync(pidFile)) return false;
+  const pid = Number(fs.readFileSync(pidFile, "utf8").split("\n")[0]);
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "omneural-cli-"));
+  fs.chmodSync(dataDir, 0o755);
+  port = await freePort();
+  env = { ...process.env, OMNEURAL_DATA_DIR: dataDir, PORT: String(port), LOG_FORMAT: "json" };
+  delete env.DATABASE_URL;
+});
+
+afterAll(async () => {
+  // Make sure no server outlives the test, whatever failed.
+  if (fs.existsSync(path.join(dataDir, "cluster.json")) && postmasterRunning()) {
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "cluster.json"), "utf8")) as { pgDir: string };
+    const pid = Number(fs.readFileSync(path.join(state.pgDir, "postmaster.pid"), "utf8").split("\n")[0]);
+    process.kill(pid, "SIGINT");
+  }
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+describe("omneural", () => {
+  it("lists its commands with --help", async () => {
+    const { stdout } = await cli(["--help"]);
+    for (const command of ["start", "api", "worker", "migrate", "workspace", "import"]) expect(stdout).toContain(command);
+  });
+
+  it("fails fast naming a bad configuration variable", async () => {
+    const error = await cli(["migrate"], { PORT: "eighty" }).catch((e: { code: number; stderr: string }) => e);
+    expect(error).toMatchObject({ code: 78 });
+    expect((error as { stderr: string }).stderr).toMatch(/PORT: expected a whole number/);
+  });
+
+  it("creates a workspace when no server runs, and stops the database it started", async () => {
+    const { stdout } = await cli(["workspace", "create", "Solo", "--json"]);
+    const created = JSON.parse(stdout) as { workspaceId: string; apiKey: string };
+    expect(created.apiKey).toMatch(/^omn_/);
+    expect(postmasterRunning()).toBe(false);
+  });
+
+  it("start serves the API on the embedded database; a second command attaches; SIGTERM stops both", async () => {
+    const server = startServer();
+    await waitForHealthy(server);
+    expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${port}/api/docs/`)).status).toBe(200);
+
+    const a = JSON.parse((await cli(["workspace", "create", "Acme", "--json"])).stdout) as { workspaceId: string; apiKey: string };
+    const b = JSON.parse((await cli(["workspace", "create", "Globex", "--json"])).stdout) as { apiKey: string };
+    expect(postmasterRunning()).toBe(true);
+
+    const created = await fetch(`http://127.0.0.1:${port}/api/v1/contacts`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${a.apiKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ email: "cli@example.com" }),
+    });
+    expect(created.status).toBe(201);
+    const { id } = (await created.json()) as { id: string };
+    const own = await fetch(`http://127.0.0.1:${port}/api/v1/contacts/${id}`, { headers: { authorization: `Bearer ${a.apiKey}` } });
+    expect(own.status).toBe(200);
+    const other = await fetch(`http://127.0.0.1:${port}/api/v1/contacts/${id}`, { headers: { authorization: `Bearer ${b.apiKey}` } });
+    expect(other.status).toBe(404);
+
+    const { stdout } = await cli(["import", "contacts", path.join(fixtures, "hubspot-export.csv"), "--workspace", a.workspaceId]);
+    expect(stdout).toMatch(/contacts inserted:\s+3/);
+    expect(stdout).toMatch(/line 5: .*email/);
+
+    server.child.kill("SIGTERM");
+    expect(await server.exited).toBe(0);
+    expect(postmasterRunning()).toBe(false);
+  });
+
+  it("after a SIGKILL, the next start adopts the orphaned database and keeps the data", async () => {
+    const first = startServer();
+    await waitForHealthy(first);
+    first.child.kill("SIGKILL");
+    await first.exited;
+    expect(postmasterRunning()).toBe(true); // PostgreSQL outlives a killed Node process
+
+    const second = startServer();
+    await waitForHealthy(second);
+    expect(second.output()).toMatch(/adopting an embedded PostgreSQL/);
+    const { stdout } = await cli(["workspace", "list", "--json"]);
+    expect((JSON.parse(stdout) as { name: string }[]).map((w) => w.name)).toEqual(["Solo", "Acme", "Globex"]);
+    second.child.kill("SIGINT");
+    expect(await second.exited).toBe(0);
+    expect(postmasterRunning()).toBe(false);
+  });
+});
