@@ -7,7 +7,11 @@ import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 const [url, file] = process.argv.slice(2) as [string, string];
 const handle = openDatabase(url, { poolSize: 4 });
 const { workspace } = await createWorkspace(handle.db, { name: `bench ${Date.now()}` });
-const ws = { id: workspace.id, defaultCountry: workspace.default_country, defaultTimezone: workspace.default_timezone };
+const ws = {
+  id: workspace.id,
+  defaultCountry: workspace.default_country,
+  defaultTimezone: workspace.default_timezone,
+};
 const phases: Record<string, number> = {};
 const started = performance.now();
 const received = await receiveImport(handle.db, ws, {
@@ -29,7 +33,11 @@ await processImport(handle, ws.id, received.id, {
 });
 const ms = performance.now() - started;
 phases.merge = performance.now() - mergeStarted;
-const row = await handle.db.selectFrom("imports").selectAll().where("id", "=", received.id).executeTakeFirstOrThrow();
+const row = await handle.db
+  .selectFrom("imports")
+  .selectAll()
+  .where("id", "=", received.id)
+  .executeTakeFirstOrThrow();
 if (row.status !== "completed") throw new Error(`import ${row.status}: ${row.error}`);
 await handle.close();
 process.stdout.write(

@@ -20,16 +20,55 @@ import { argValue, benchDatabase, printReport, round } from "./lib.ts";
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 
-const FIRST = ["James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "José", "Zoë", "Anaïs", "Björn"];
-const LAST = ["Smith", "Johnson", "Williams", "Brown", "Jones", "Garcia", "Miller", "Davis", "O'Brien", "Martínez", "Nguyen", "van der Berg"];
-const STATES = [["CA", "Los Angeles"], ["NY", "New York"], ["TX", "Austin"], ["FL", "Miami"], ["WA", "Seattle"], ["IL", "Chicago"], ["MA", "Boston"]];
+const FIRST = [
+  "James",
+  "Mary",
+  "Robert",
+  "Patricia",
+  "John",
+  "Jennifer",
+  "Michael",
+  "Linda",
+  "David",
+  "Elizabeth",
+  "José",
+  "Zoë",
+  "Anaïs",
+  "Björn",
+];
+const LAST = [
+  "Smith",
+  "Johnson",
+  "Williams",
+  "Brown",
+  "Jones",
+  "Garcia",
+  "Miller",
+  "Davis",
+  "O'Brien",
+  "Martínez",
+  "Nguyen",
+  "van der Berg",
+];
+const STATES = [
+  ["CA", "Los Angeles"],
+  ["NY", "New York"],
+  ["TX", "Austin"],
+  ["FL", "Miami"],
+  ["WA", "Seattle"],
+  ["IL", "Chicago"],
+  ["MA", "Boston"],
+];
 const PLANS = ["free", "starter", "growth", "enterprise"];
 
 /** Writes the CSV in the shape a CRM export has: mixed phone formats, quoted addresses, custom columns. */
 export async function generateContactsCsv(file: string, rows: number) {
   const out = fs.createWriteStream(file, { highWaterMark: 1024 * 1024 });
-  const write = (s: string) => (out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r())));
-  await write("Email,First Name,Last Name,Phone Number,Street Address,City,State,Zip,Country,Plan,Lifetime Value,Signup Date\r\n");
+  const write = (s: string) =>
+    out.write(s) ? Promise.resolve() : new Promise<void>((r) => out.once("drain", () => r()));
+  await write(
+    "Email,First Name,Last Name,Phone Number,Street Address,City,State,Zip,Country,Plan,Lifetime Value,Signup Date\r\n",
+  );
   let buffer = "";
   for (let i = 0; i < rows; i++) {
     const first = FIRST[i % FIRST.length]!;
@@ -37,7 +76,8 @@ export async function generateContactsCsv(file: string, rows: number) {
     const [state, city] = STATES[i % STATES.length]!;
     const area = 201 + (i % 700);
     const line = 1000 + (i % 9000);
-    const phone = i % 3 === 0 ? `(${area}) 555-${line}` : i % 3 === 1 ? `+1 ${area} 555 ${line}` : `${area}-555-${line}`;
+    const phone =
+      i % 3 === 0 ? `(${area}) 555-${line}` : i % 3 === 1 ? `+1 ${area} 555 ${line}` : `${area}-555-${line}`;
     buffer += `${first.toLowerCase()}.${i}@example${i % 50}.com,${first},${last},${phone},"${(i % 9000) + 1} Main St, Apt ${i % 40}",${city},${state},${String(10000 + (i % 89999)).padStart(5, "0")},US,${PLANS[i % 4]},${(i % 5000) / 10},2024-0${(i % 9) + 1}-1${i % 9}\r\n`;
     if (buffer.length > 512 * 1024) {
       await write(buffer);
@@ -54,7 +94,10 @@ async function rawCopy(url: string, file: string): Promise<number> {
   await client.query(`create table raw_contacts (email text, first_name text, last_name text, phone text, street text, city text,
     state text, zip text, country text, plan text, ltv text, signup text)`);
   const started = performance.now();
-  await pipeline(fs.createReadStream(file, { highWaterMark: 1024 * 1024 }), client.query(copyFrom("copy raw_contacts from stdin with (format csv, header true)")));
+  await pipeline(
+    fs.createReadStream(file, { highWaterMark: 1024 * 1024 }),
+    client.query(copyFrom("copy raw_contacts from stdin with (format csv, header true)")),
+  );
   const ms = performance.now() - started;
   await client.query("drop table raw_contacts");
   await client.end();
@@ -79,15 +122,30 @@ export async function main(args: string[]) {
       const copyMs = await rawCopy(db.url, file);
       copyRates.push(rows / (copyMs / 1000));
       // The product import runs in its own process so its peak RSS is its own.
-      const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", path.join(here, "import-child.ts"), db.url, file], {
-        maxBuffer: 10 * 1024 * 1024,
-      });
-      const child = JSON.parse(stdout.trim().split("\n").pop()!) as { ms: number; maxRssMb: number; inserted: number; rejected: number; phases: Record<string, number> };
-      if (child.inserted + child.rejected !== rows) throw new Error(`import accounted for ${child.inserted + child.rejected} of ${rows} rows`);
+      const { stdout } = await promisify(execFile)(
+        process.execPath,
+        ["--import", "tsx", path.join(here, "import-child.ts"), db.url, file],
+        {
+          maxBuffer: 10 * 1024 * 1024,
+        },
+      );
+      const child = JSON.parse(stdout.trim().split("\n").pop()!) as {
+        ms: number;
+        maxRssMb: number;
+        inserted: number;
+        rejected: number;
+        phases: Record<string, number>;
+      };
+      if (child.inserted + child.rejected !== rows)
+        throw new Error(`import accounted for ${child.inserted + child.rejected} of ${rows} rows`);
       importRates.push(rows / (child.ms / 1000));
       rss.push(child.maxRssMb);
       console.error(
-        `run ${run + 1}: raw COPY ${round(copyMs)} ms (${round(rows / (copyMs / 1000))} rows/s) | import ${round(child.ms)} ms (${round(rows / (child.ms / 1000))} rows/s; ${Object.entries(child.phases).map(([k, v]) => `${k} ${round(v)} ms`).join(", ")}) | peak RSS ${child.maxRssMb} MB`,
+        `run ${run + 1}: raw COPY ${round(copyMs)} ms (${round(rows / (copyMs / 1000))} rows/s) | import ${round(child.ms)} ms (${round(rows / (child.ms / 1000))} rows/s; ${Object.entries(
+          child.phases,
+        )
+          .map(([k, v]) => `${k} ${round(v)} ms`)
+          .join(", ")}) | peak RSS ${child.maxRssMb} MB`,
       );
     }
   } finally {
@@ -100,7 +158,9 @@ export async function main(args: string[]) {
   const peakRss = Math.max(...rss);
   const ratio = importRate / copyRate;
   console.error(`raw COPY:      ${round(copyRate)} rows/s (baseline)`);
-  console.error(`product import: ${round(importRate)} rows/s  = ${round(ratio * 100, 1)}% of raw COPY (goal ≥ 50%)`);
+  console.error(
+    `product import: ${round(importRate)} rows/s  = ${round(ratio * 100, 1)}% of raw COPY (goal ≥ 50%)`,
+  );
   console.error(`worker peak RSS: ${peakRss} MB (goal < 300 MB)`);
   printReport({
     bench: "import",

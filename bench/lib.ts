@@ -22,7 +22,11 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
   } else {
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "omneural-bench-"));
     fs.chmodSync(dataDir, 0o755);
-    cluster = await openEmbeddedCluster({ dataDir, own: true, log: { info: () => undefined, warn: (m) => console.error(m) } });
+    cluster = await openEmbeddedCluster({
+      dataDir,
+      own: true,
+      log: { info: () => undefined, warn: (m) => console.error(m) },
+    });
     serverUrl = cluster.url;
   }
   const database = `omneural_bench_${name}_${process.pid}`;

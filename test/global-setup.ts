@@ -6,7 +6,7 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { openEmbeddedCluster, withDatabase, type EmbeddedCluster } from "@omneural/core/db/embedded-cluster";
+import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
 import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
 import pg from "pg";
 import type { TestProject } from "vitest/node";

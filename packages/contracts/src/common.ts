@@ -4,7 +4,9 @@ import Type, { type Static } from "typebox";
 export const Uuid = Type.String({ format: "uuid", description: "A UUID" });
 
 export const FieldProblem = Type.Object({
-  field: Type.String({ description: "Where the problem is: a body field path, a query parameter or a CSV column" }),
+  field: Type.String({
+    description: "Where the problem is: a body field path, a query parameter or a CSV column",
+  }),
   message: Type.String(),
 });
 
@@ -25,8 +27,12 @@ export const Problem = Type.Object(
 export type Problem = Static<typeof Problem>;
 
 export const PageQuery = {
-  limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50, description: "Page size (1 to 500)" })),
-  cursor: Type.Optional(Type.String({ maxLength: 500, description: "The `nextCursor` of the previous page" })),
+  limit: Type.Optional(
+    Type.Integer({ minimum: 1, maximum: 500, default: 50, description: "Page size (1 to 500)" }),
+  ),
+  cursor: Type.Optional(
+    Type.String({ maxLength: 500, description: "The `nextCursor` of the previous page" }),
+  ),
 };
 
 export const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

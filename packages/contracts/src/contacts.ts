@@ -12,7 +12,11 @@ export const ConsentStatus = Type.Union(
   ],
   { description: "bounced and complained are set by the system from delivery feedback" },
 );
-export const ConsentInput = Type.Union([Type.Literal("subscribed"), Type.Literal("unsubscribed"), Type.Literal("never_asked")]);
+export const ConsentInput = Type.Union([
+  Type.Literal("subscribed"),
+  Type.Literal("unsubscribed"),
+  Type.Literal("never_asked"),
+]);
 
 const Text = (max: number) => Nullable(Type.String({ maxLength: max }));
 
@@ -103,9 +107,13 @@ export const ContactListQuery = Type.Object(
       }),
     ),
     attribute: Type.Optional(
-      Type.Union([Type.String({ maxLength: 300 }), Type.Array(Type.String({ maxLength: 300 }), { maxItems: 10 })], {
-        description: "Attribute filter `key:value` (repeatable; all must match). Values are matched as JSON when they parse as JSON, else as strings.",
-      }),
+      Type.Union(
+        [Type.String({ maxLength: 300 }), Type.Array(Type.String({ maxLength: 300 }), { maxItems: 10 })],
+        {
+          description:
+            "Attribute filter `key:value` (repeatable; all must match). Values are matched as JSON when they parse as JSON, else as strings.",
+        },
+      ),
     ),
   },
   { additionalProperties: false },

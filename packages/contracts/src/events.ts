@@ -5,7 +5,11 @@ import { Nullable, Uuid } from "./common.ts";
 export const EventInput = Type.Object(
   {
     id: Type.Optional(
-      Type.String({ minLength: 1, maxLength: 200, description: "Your id for the event; a repeated id is ignored" }),
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "Your id for the event; a repeated id is ignored",
+      }),
     ),
     contactId: Type.Optional(Uuid),
     externalId: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
@@ -17,7 +21,9 @@ export const EventInput = Type.Object(
       description: "Event type, e.g. purchase or cart_abandoned",
     }),
     properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
-    occurredAt: Type.Optional(Type.String({ format: "date-time", description: "Defaults to the time of receipt" })),
+    occurredAt: Type.Optional(
+      Type.String({ format: "date-time", description: "Defaults to the time of receipt" }),
+    ),
   },
   { additionalProperties: false },
 );

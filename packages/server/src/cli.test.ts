@@ -21,11 +21,19 @@ let port: number;
 let env: NodeJS.ProcessEnv;
 
 function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
-  return execFileAsync(process.execPath, [bin, ...args], { env: { ...env, ...extraEnv }, cwd: root, timeout: 60_000 });
+  return execFileAsync(process.execPath, [bin, ...args], {
+    env: { ...env, ...extraEnv },
+    cwd: root,
+    timeout: 60_000,
+  });
 }
 
 function startServer(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, "start"], { env, cwd: root, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [bin, "start"], {
+    env,
+    cwd: root,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   child.stdout!.on("data", (d) => {
     output += d;
@@ -75,7 +83,9 @@ beforeAll(async () => {
 afterAll(async () => {
   // Make sure no server outlives the test, whatever failed.
   if (fs.existsSync(path.join(dataDir, "cluster.json")) && postmasterRunning()) {
-    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "cluster.json"), "utf8")) as { pgDir: string };
+    const state = JSON.parse(fs.readFileSync(path.join(dataDir, "cluster.json"), "utf8")) as {
+      pgDir: string;
+    };
     const pid = Number(fs.readFileSync(path.join(state.pgDir, "postmaster.pid"), "utf8").split("\n")[0]);
     process.kill(pid, "SIGINT");
   }
@@ -85,11 +95,14 @@ afterAll(async () => {
 describe("omneural", () => {
   it("lists its commands with --help", async () => {
     const { stdout } = await cli(["--help"]);
-    for (const command of ["start", "api", "worker", "migrate", "workspace", "import"]) expect(stdout).toContain(command);
+    for (const command of ["start", "api", "worker", "migrate", "workspace", "import"])
+      expect(stdout).toContain(command);
   });
 
   it("fails fast naming a bad configuration variable", async () => {
-    const error = await cli(["migrate"], { PORT: "eighty" }).catch((e: { code: number; stderr: string }) => e);
+    const error = await cli(["migrate"], { PORT: "eighty" }).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(error).toMatchObject({ code: 78 });
     expect((error as { stderr: string }).stderr).toMatch(/PORT: expected a whole number/);
   });
@@ -107,8 +120,13 @@ describe("omneural", () => {
     expect((await fetch(`http://127.0.0.1:${port}/readyz`)).status).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/api/docs/`)).status).toBe(200);
 
-    const a = JSON.parse((await cli(["workspace", "create", "Acme", "--json"])).stdout) as { workspaceId: string; apiKey: string };
-    const b = JSON.parse((await cli(["workspace", "create", "Globex", "--json"])).stdout) as { apiKey: string };
+    const a = JSON.parse((await cli(["workspace", "create", "Acme", "--json"])).stdout) as {
+      workspaceId: string;
+      apiKey: string;
+    };
+    const b = JSON.parse((await cli(["workspace", "create", "Globex", "--json"])).stdout) as {
+      apiKey: string;
+    };
     expect(postmasterRunning()).toBe(true);
 
     const created = await fetch(`http://127.0.0.1:${port}/api/v1/contacts`, {
@@ -118,12 +136,22 @@ describe("omneural", () => {
     });
     expect(created.status).toBe(201);
     const { id } = (await created.json()) as { id: string };
-    const own = await fetch(`http://127.0.0.1:${port}/api/v1/contacts/${id}`, { headers: { authorization: `Bearer ${a.apiKey}` } });
+    const own = await fetch(`http://127.0.0.1:${port}/api/v1/contacts/${id}`, {
+      headers: { authorization: `Bearer ${a.apiKey}` },
+    });
     expect(own.status).toBe(200);
-    const other = await fetch(`http://127.0.0.1:${port}/api/v1/contacts/${id}`, { headers: { authorization: `Bearer ${b.apiKey}` } });
+    const other = await fetch(`http://127.0.0.1:${port}/api/v1/contacts/${id}`, {
+      headers: { authorization: `Bearer ${b.apiKey}` },
+    });
     expect(other.status).toBe(404);
 
-    const { stdout } = await cli(["import", "contacts", path.join(fixtures, "hubspot-export.csv"), "--workspace", a.workspaceId]);
+    const { stdout } = await cli([
+      "import",
+      "contacts",
+      path.join(fixtures, "hubspot-export.csv"),
+      "--workspace",
+      a.workspaceId,
+    ]);
     expect(stdout).toMatch(/contacts inserted:\s+3/);
     expect(stdout).toMatch(/line 5: .*email/);
 

@@ -1,9 +1,14 @@
 /** The `omneural` command line: every role and the one-off administration commands. */
 import fs from "node:fs";
 import path from "node:path";
-import { ConfigError, type Config, loadConfig } from "@omneural/core/config/config";
+import { type Config, ConfigError, loadConfig } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
-import { processImport, receiveImport, parseMappingParam, getImport } from "@omneural/core/imports/import.service";
+import {
+  getImport,
+  parseMappingParam,
+  processImport,
+  receiveImport,
+} from "@omneural/core/imports/import.service";
 import { AppError } from "@omneural/core/shared/errors";
 import { createLogger, type Logger } from "@omneural/core/shared/logger";
 import { findWorkspace, listWorkspaces } from "@omneural/core/workspaces/workspace.repository";
@@ -30,7 +35,12 @@ function readConfig(): Config {
 
 /** Logs of one-off commands go to stderr so that stdout carries only the command's output. */
 function commandLogger(config: Config): Logger {
-  return createLogger({ level: process.env.LOG_LEVEL ? config.logLevel : "warn", format: config.logFormat === "json" ? "json" : "pretty", name: "omneural", destination: 2 });
+  return createLogger({
+    level: process.env.LOG_LEVEL ? config.logLevel : "warn",
+    format: config.logFormat === "json" ? "json" : "pretty",
+    name: "omneural",
+    destination: 2,
+  });
 }
 
 function fail(message: string, code = 1): never {
@@ -39,8 +49,16 @@ function fail(message: string, code = 1): never {
 }
 
 /** Runs `body` with a runtime, and stops what it started. */
-async function withRuntime<T>(config: Config, log: Logger, body: (runtime: Runtime) => Promise<T>): Promise<T> {
-  const runtime = await openRuntime(config, log, { startIfStopped: true, poolSize: 4, applicationName: "omneural-cli" });
+async function withRuntime<T>(
+  config: Config,
+  log: Logger,
+  body: (runtime: Runtime) => Promise<T>,
+): Promise<T> {
+  const runtime = await openRuntime(config, log, {
+    startIfStopped: true,
+    poolSize: 4,
+    applicationName: "omneural-cli",
+  });
   try {
     return await body(runtime);
   } finally {
@@ -84,7 +102,8 @@ async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) 
       own,
       startIfStopped: own,
       poolSize: config.databasePoolSize,
-      applicationName: roles.api && roles.worker ? "omneural" : roles.api ? "omneural-api" : "omneural-worker",
+      applicationName:
+        roles.api && roles.worker ? "omneural" : roles.api ? "omneural-api" : "omneural-worker",
     });
   } catch (error) {
     log.fatal((error as Error).message);
@@ -100,7 +119,10 @@ async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) 
   const database = runtime.cluster ? `embedded PostgreSQL in ${config.dataDir}` : "DATABASE_URL";
   if (app) {
     const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
-    log.info({ url, database, startupMs: Date.now() - started }, `Omneural is running at ${url} (API docs: ${url}/api/docs)`);
+    log.info(
+      { url, database, startupMs: Date.now() - started },
+      `Omneural is running at ${url} (API docs: ${url}/api/docs)`,
+    );
   } else {
     log.info({ database }, "worker running");
   }
@@ -108,22 +130,30 @@ async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) 
 
 program
   .name("omneural")
-  .description("Omneural: multi-channel marketing campaigns.\nConfiguration comes from environment variables: see docs/configuration.md.")
+  .description(
+    "Omneural: multi-channel marketing campaigns.\nConfiguration comes from environment variables: see docs/configuration.md.",
+  )
   .version("0.1.0");
 
 program
   .command("start")
-  .description("Run every role in one process (HTTP API and worker). Without DATABASE_URL, starts an embedded PostgreSQL.")
+  .description(
+    "Run every role in one process (HTTP API and worker). Without DATABASE_URL, starts an embedded PostgreSQL.",
+  )
   .action(() => runRoles({ api: true, worker: true }, true));
 
 program
   .command("api")
-  .description("Run only the HTTP API (for scale-out). Needs DATABASE_URL, or a running `omneural start` on the same data directory.")
+  .description(
+    "Run only the HTTP API (for scale-out). Needs DATABASE_URL, or a running `omneural start` on the same data directory.",
+  )
   .action(() => runRoles({ api: true, worker: false }, false));
 
 program
   .command("worker")
-  .description("Run only the background worker (for scale-out). Needs DATABASE_URL, or a running `omneural start`.")
+  .description(
+    "Run only the background worker (for scale-out). Needs DATABASE_URL, or a running `omneural start`.",
+  )
   .action(() => runRoles({ api: false, worker: true }, false));
 
 program
@@ -150,10 +180,16 @@ workspace
     const log = commandLogger(config);
     try {
       const created = await withRuntime(config, log, (runtime) =>
-        createWorkspace(runtime.database.db, { name, defaultCountry: options.country, defaultTimezone: options.timezone }),
+        createWorkspace(runtime.database.db, {
+          name,
+          defaultCountry: options.country,
+          defaultTimezone: options.timezone,
+        }),
       );
       if (options.json) {
-        process.stdout.write(`${JSON.stringify({ workspaceId: created.workspace.id, apiKey: created.apiKey })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ workspaceId: created.workspace.id, apiKey: created.apiKey })}\n`,
+        );
       } else {
         process.stdout.write(
           [
@@ -181,8 +217,10 @@ workspace
     const config = readConfig();
     const log = commandLogger(config);
     const rows = await withRuntime(config, log, (runtime) => listWorkspaces(runtime.database.db));
-    if (options.json) process.stdout.write(`${JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name })))}\n`);
-    else if (!rows.length) process.stdout.write("No workspaces yet. Create one: omneural workspace create <name>\n");
+    if (options.json)
+      process.stdout.write(`${JSON.stringify(rows.map((r) => ({ id: r.id, name: r.name })))}\n`);
+    else if (!rows.length)
+      process.stdout.write("No workspaces yet. Create one: omneural workspace create <name>\n");
     else for (const r of rows) process.stdout.write(`${r.id}  ${r.name}\n`);
   });
 
@@ -196,84 +234,103 @@ importCommand
   .option("--mapping <json>", 'column mapping, e.g. {"E-Mail Adresse":"email","Kundennummer":"externalId"}')
   .option("--json", "print the final import as JSON")
   .addOption(new Option("--no-progress", "do not draw a progress bar"))
-  .action(async (file: string, options: { workspace: string; mapping?: string; json?: boolean; progress: boolean }) => {
-    const config = readConfig();
-    const log = commandLogger(config);
-    const filePath = path.resolve(file);
-    if (!fs.existsSync(filePath) || !fs.statSync(filePath).isFile()) fail(`no such file: ${file}`, 66);
-    if (!/^[0-9a-f-]{36}$/i.test(options.workspace)) fail(`--workspace must be a workspace id (a UUID), got "${options.workspace}"`, 64);
-    let mapping: Record<string, string> | undefined;
-    try {
-      mapping = parseMappingParam(options.mapping);
-    } catch (error) {
-      fail(`--mapping: ${(error as Error).message}`, 64);
-    }
-    const size = fs.statSync(filePath).size;
-    await withRuntime(config, log, async (runtime) => {
-      const { db } = runtime.database;
-      const row = await findWorkspace(db, options.workspace);
-      if (!row) fail(`workspace ${options.workspace} does not exist (list them with: omneural workspace list)`, 2);
-      const ws: WorkspaceContext = { id: row.id, defaultCountry: row.default_country, defaultTimezone: row.default_timezone };
-      const showBar = options.progress && process.stderr.isTTY === true && !options.json;
-      const bar = new cliProgress.SingleBar(
-        { format: "{phase} [{bar}] {percentage}% | {rows} rows | {eta_formatted} left", stream: process.stderr, hideCursor: true },
-        cliProgress.Presets.shades_classic,
-      );
-      if (showBar) bar.start(size, 0, { phase: "uploading", rows: 0 });
-      let received;
+  .action(
+    async (
+      file: string,
+      options: { workspace: string; mapping?: string; json?: boolean; progress: boolean },
+    ) => {
+      const config = readConfig();
+      const log = commandLogger(config);
+      const filePath = path.resolve(file);
+      if (!fs.existsSync(filePath) || !fs.statSync(filePath).isFile()) fail(`no such file: ${file}`, 66);
+      if (!/^[0-9a-f-]{36}$/i.test(options.workspace))
+        fail(`--workspace must be a workspace id (a UUID), got "${options.workspace}"`, 64);
+      let mapping: Record<string, string> | undefined;
       try {
-        received = await receiveImport(db, ws, {
-          filename: path.basename(filePath),
-          options: mapping ? { mapping } : {},
-          source: fs.createReadStream(filePath, { highWaterMark: 1024 * 1024 }),
-          maxBytes: Number.MAX_SAFE_INTEGER,
-          enqueue: false,
-        });
+        mapping = parseMappingParam(options.mapping);
       } catch (error) {
+        fail(`--mapping: ${(error as Error).message}`, 64);
+      }
+      const size = fs.statSync(filePath).size;
+      await withRuntime(config, log, async (runtime) => {
+        const { db } = runtime.database;
+        const row = await findWorkspace(db, options.workspace);
+        if (!row)
+          fail(`workspace ${options.workspace} does not exist (list them with: omneural workspace list)`, 2);
+        const ws: WorkspaceContext = {
+          id: row.id,
+          defaultCountry: row.default_country,
+          defaultTimezone: row.default_timezone,
+        };
+        const showBar = options.progress && process.stderr.isTTY === true && !options.json;
+        const bar = new cliProgress.SingleBar(
+          {
+            format: "{phase} [{bar}] {percentage}% | {rows} rows | {eta_formatted} left",
+            stream: process.stderr,
+            hideCursor: true,
+          },
+          cliProgress.Presets.shades_classic,
+        );
+        if (showBar) bar.start(size, 0, { phase: "uploading", rows: 0 });
+        let received: Awaited<ReturnType<typeof receiveImport>>;
+        try {
+          received = await receiveImport(db, ws, {
+            filename: path.basename(filePath),
+            options: mapping ? { mapping } : {},
+            source: fs.createReadStream(filePath, { highWaterMark: 1024 * 1024 }),
+            maxBytes: Number.MAX_SAFE_INTEGER,
+            enqueue: false,
+          });
+        } catch (error) {
+          if (showBar) bar.stop();
+          if (error instanceof AppError) fail(error.message, 65);
+          throw error;
+        }
+        let lastLog = 0;
+        await processImport(runtime.database, ws.id, received.id, {
+          onProgress: (p) => {
+            if (showBar) bar.update(p.phase === "parsing" ? p.bytes : size, { phase: p.phase, rows: p.rows });
+            else if (!options.json && Date.now() - lastLog > 2000) {
+              lastLog = Date.now();
+              process.stderr.write(
+                `${p.phase}: ${p.rows} rows, ${Math.round((100 * p.bytes) / Math.max(1, p.totalBytes))}%\n`,
+              );
+            }
+          },
+        });
         if (showBar) bar.stop();
-        if (error instanceof AppError) fail(error.message, 65);
-        throw error;
-      }
-      let lastLog = 0;
-      await processImport(runtime.database, ws.id, received.id, {
-        onProgress: (p) => {
-          if (showBar) bar.update(p.phase === "parsing" ? p.bytes : size, { phase: p.phase, rows: p.rows });
-          else if (!options.json && Date.now() - lastLog > 2000) {
-            lastLog = Date.now();
-            process.stderr.write(`${p.phase}: ${p.rows} rows, ${Math.round((100 * p.bytes) / Math.max(1, p.totalBytes))}%\n`);
+        const result = await getImport(db, ws, received.id, config.publicUrl);
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify(result)}\n`);
+        } else {
+          const c = result.counts;
+          const lines = [
+            `Import ${result.id}: ${result.status}${result.error ? ` (${result.error})` : ""}`,
+            `  rows read:          ${c.rows}`,
+            `  contacts inserted:  ${c.inserted}`,
+            `  contacts updated:   ${c.updated}`,
+            `  merged duplicates:  ${c.mergedDuplicates}`,
+            `  rows rejected:      ${c.rejected}`,
+          ];
+          if (result.detected) {
+            lines.push(
+              `  detected:           ${result.detected.encoding}, delimiter ${JSON.stringify(result.detected.delimiter)}`,
+            );
+            lines.push(
+              `  columns:            ${result.detected.columns.map((col) => `${col.header} → ${col.target}`).join(", ")}`,
+            );
           }
-        },
+          if (result.rejections.length) {
+            lines.push("", "First rejected rows:");
+            for (const r of result.rejections.slice(0, 10)) lines.push(`  line ${r.line}: ${r.reason}`);
+            if (c.rejected > 10) lines.push(`  … and ${c.rejected - 10} more (GET ${result.rejectionsUrl})`);
+          }
+          process.stdout.write(`${lines.join("\n")}\n`);
+        }
+        if (result.status === "failed") process.exitCode = 1;
       });
-      if (showBar) bar.stop();
-      const result = await getImport(db, ws, received.id, config.publicUrl);
-      if (options.json) {
-        process.stdout.write(`${JSON.stringify(result)}\n`);
-      } else {
-        const c = result.counts;
-        const lines = [
-          `Import ${result.id}: ${result.status}${result.error ? ` (${result.error})` : ""}`,
-          `  rows read:          ${c.rows}`,
-          `  contacts inserted:  ${c.inserted}`,
-          `  contacts updated:   ${c.updated}`,
-          `  merged duplicates:  ${c.mergedDuplicates}`,
-          `  rows rejected:      ${c.rejected}`,
-        ];
-        if (result.detected) {
-          lines.push(`  detected:           ${result.detected.encoding}, delimiter ${JSON.stringify(result.detected.delimiter)}`);
-          lines.push(
-            `  columns:            ${result.detected.columns.map((col) => `${col.header} → ${col.target}`).join(", ")}`,
-          );
-        }
-        if (result.rejections.length) {
-          lines.push("", "First rejected rows:");
-          for (const r of result.rejections.slice(0, 10)) lines.push(`  line ${r.line}: ${r.reason}`);
-          if (c.rejected > 10) lines.push(`  … and ${c.rejected - 10} more (GET ${result.rejectionsUrl})`);
-        }
-        process.stdout.write(`${lines.join("\n")}\n`);
-      }
-      if (result.status === "failed") process.exitCode = 1;
-    });
-  });
+    },
+  );
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`omneural: ${(error as Error).message}\n`);

@@ -6,7 +6,7 @@ import type { Config } from "@omneural/core/config/config";
 import { type DatabaseHandle, openDatabase } from "@omneural/core/db/database";
 import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
 import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
-import { redactUrl, type Logger } from "@omneural/core/shared/logger";
+import { type Logger, redactUrl } from "@omneural/core/shared/logger";
 import pg from "pg";
 
 export const EMBEDDED_DATABASE = "omneural";
@@ -38,7 +38,11 @@ async function ensureDatabase(serverUrl: string, name: string) {
   }
 }
 
-export async function openRuntime(config: Config, log: Logger, options: OpenRuntimeOptions = {}): Promise<Runtime> {
+export async function openRuntime(
+  config: Config,
+  log: Logger,
+  options: OpenRuntimeOptions = {},
+): Promise<Runtime> {
   let cluster: EmbeddedCluster | undefined;
   let url = config.databaseUrl;
   if (!url) {
@@ -50,7 +54,10 @@ export async function openRuntime(config: Config, log: Logger, options: OpenRunt
     });
     await ensureDatabase(cluster.url, EMBEDDED_DATABASE);
     url = withDatabase(cluster.url, EMBEDDED_DATABASE);
-    log.debug({ port: cluster.port, dataDir: config.dataDir, owned: cluster.owned }, "embedded PostgreSQL ready");
+    log.debug(
+      { port: cluster.port, dataDir: config.dataDir, owned: cluster.owned },
+      "embedded PostgreSQL ready",
+    );
   } else {
     log.debug({ database: redactUrl(url) }, "using DATABASE_URL");
   }
@@ -64,7 +71,10 @@ export async function openRuntime(config: Config, log: Logger, options: OpenRunt
     await cluster?.stop();
     throw error;
   }
-  const database = openDatabase(url, { poolSize: options.poolSize ?? config.databasePoolSize, applicationName: options.applicationName });
+  const database = openDatabase(url, {
+    poolSize: options.poolSize ?? config.databasePoolSize,
+    applicationName: options.applicationName,
+  });
   return {
     database,
     cluster,

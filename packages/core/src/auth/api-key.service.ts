@@ -1,6 +1,6 @@
 import type { Executor } from "../db/database.ts";
-import { hashApiKey, looksLikeApiKey } from "./api-key.ts";
 import { findActiveKeyByHash, touchApiKey } from "./api-key.repository.ts";
+import { hashApiKey, looksLikeApiKey } from "./api-key.ts";
 
 export interface Principal {
   workspaceId: string;

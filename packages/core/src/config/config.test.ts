@@ -7,7 +7,13 @@ import { ConfigError, loadConfig, OPTIONS } from "./config.ts";
 describe("loadConfig", () => {
   it("applies the documented defaults", () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ databaseUrl: undefined, host: "127.0.0.1", port: 3000, publicUrl: "http://localhost:3000", logLevel: "info" });
+    expect(config).toMatchObject({
+      databaseUrl: undefined,
+      host: "127.0.0.1",
+      port: 3000,
+      publicUrl: "http://localhost:3000",
+      logLevel: "info",
+    });
     expect(config.dataDir).toBe(path.resolve(".omneural"));
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -30,7 +36,10 @@ describe("loadConfig", () => {
   });
 
   it("documents every option in docs/configuration.md", () => {
-    const doc = fs.readFileSync(path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../docs/configuration.md"), "utf8");
+    const doc = fs.readFileSync(
+      path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../../../docs/configuration.md"),
+      "utf8",
+    );
     for (const option of Object.values(OPTIONS)) expect(doc).toContain(`\`${option.variable}\``);
   });
 });

@@ -44,7 +44,8 @@ function integer(variable: string, fallback: number, min: number, max: number) {
     if (raw === undefined || raw.trim() === "") return fallback;
     if (!/^\d+$/.test(raw.trim())) throw new ConfigError(variable, `expected a whole number, got "${raw}"`);
     const value = Number(raw.trim());
-    if (value < min || value > max) throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
+    if (value < min || value > max)
+      throw new ConfigError(variable, `must be between ${min} and ${max}, got ${value}`);
     return value;
   };
 }
@@ -53,7 +54,8 @@ function oneOf<T extends string>(variable: string, fallback: T, allowed: readonl
   return (raw: string | undefined): T => {
     if (raw === undefined || raw.trim() === "") return fallback;
     const value = raw.trim().toLowerCase() as T;
-    if (!allowed.includes(value)) throw new ConfigError(variable, `must be one of ${allowed.join(", ")}, got "${raw}"`);
+    if (!allowed.includes(value))
+      throw new ConfigError(variable, `must be one of ${allowed.join(", ")}, got "${raw}"`);
     return value;
   };
 }
@@ -64,7 +66,8 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
 export const OPTIONS = {
   databaseUrl: {
     variable: "DATABASE_URL",
-    description: "PostgreSQL connection string. When unset, an embedded PostgreSQL is started in the data directory.",
+    description:
+      "PostgreSQL connection string. When unset, an embedded PostgreSQL is started in the data directory.",
     defaultText: "(unset: embedded PostgreSQL)",
     parse(raw) {
       if (raw === undefined || raw.trim() === "") return undefined;
@@ -72,10 +75,16 @@ export const OPTIONS = {
       try {
         url = new URL(raw.trim());
       } catch {
-        throw new ConfigError("DATABASE_URL", "is not a valid URL (expected postgres://user:password@host:port/database)");
+        throw new ConfigError(
+          "DATABASE_URL",
+          "is not a valid URL (expected postgres://user:password@host:port/database)",
+        );
       }
       if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-        throw new ConfigError("DATABASE_URL", `must start with postgres:// or postgresql://, got "${url.protocol}//"`);
+        throw new ConfigError(
+          "DATABASE_URL",
+          `must start with postgres:// or postgresql://, got "${url.protocol}//"`,
+        );
       }
       return raw.trim();
     },

@@ -1,14 +1,18 @@
+import type { Insertable, Updateable } from "kysely";
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
-import type { Insertable, Updateable } from "kysely";
-import type { ContactRow, ContactsTable, ConsentStatus } from "../db/schema.ts";
-import type { Channel } from "./normalize.ts";
+import type { ConsentStatus, ContactRow, ContactsTable } from "../db/schema.ts";
 import type { ContactCursor } from "./contact.ts";
+import type { Channel } from "./normalize.ts";
 
 type Identity = "external_id" | "email" | "phone";
 
 export async function findContactById(db: Executor, workspaceId: string, id: string, forUpdate = false) {
-  let query = db.selectFrom("contacts").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id);
+  let query = db
+    .selectFrom("contacts")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id);
   if (forUpdate) query = query.forUpdate();
   return query.executeTakeFirst();
 }
@@ -20,7 +24,11 @@ export async function findContactByIdentity(
   value: string,
   forUpdate = false,
 ): Promise<ContactRow | undefined> {
-  let query = db.selectFrom("contacts").selectAll().where("workspace_id", "=", workspaceId).where(column, "=", value);
+  let query = db
+    .selectFrom("contacts")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where(column, "=", value);
   if (forUpdate) query = query.forUpdate();
   return query.executeTakeFirst();
 }
@@ -28,7 +36,10 @@ export async function findContactByIdentity(
 export async function insertContact(
   db: Executor,
   workspaceId: string,
-  values: Omit<Insertable<ContactsTable>, "workspace_id" | "id" | "created_at" | "updated_at" | "attributes"> & {
+  values: Omit<
+    Insertable<ContactsTable>,
+    "workspace_id" | "id" | "created_at" | "updated_at" | "attributes"
+  > & {
     attributes: Record<string, unknown>;
   },
 ): Promise<ContactRow> {
@@ -115,9 +126,11 @@ export async function listContacts(
     // Microseconds since the epoch, exact: a JavaScript Date would round the cursor to milliseconds.
     .select(sql<string>`((extract(epoch from created_at) * 1000000)::bigint)::text`.as("cursor_us"))
     .where("workspace_id", "=", workspaceId);
-  if (search.emailPrefix !== undefined) query = query.where("email", "like", `${escapeLike(search.emailPrefix)}%`);
+  if (search.emailPrefix !== undefined)
+    query = query.where("email", "like", `${escapeLike(search.emailPrefix)}%`);
   if (search.phone !== undefined) query = query.where("phone", "=", search.phone);
-  if (search.phonePrefix !== undefined) query = query.where("phone", "like", `${escapeLike(search.phonePrefix)}%`);
+  if (search.phonePrefix !== undefined)
+    query = query.where("phone", "like", `${escapeLike(search.phonePrefix)}%`);
   if (search.text !== undefined) {
     const pattern = `%${escapeLike(search.text)}%`;
     query = query.where((eb) =>

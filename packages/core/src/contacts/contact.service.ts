@@ -3,8 +3,8 @@ import type { Contact, ContactCreate, ContactListQuery, ContactPatch } from "@om
 import type { Db, Executor } from "../db/database.ts";
 import type { ConsentStatus, ContactRow } from "../db/schema.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
-import { CHANNELS, CONSENT_COLUMN, decodeCursor, encodeCursor, parseAttributeFilter, toContact } from "./contact.ts";
 import {
+  type ContactSearch,
   deleteContact,
   findContactById,
   findContactByIdentity,
@@ -12,8 +12,15 @@ import {
   insertContact,
   listContacts,
   updateContact,
-  type ContactSearch,
 } from "./contact.repository.ts";
+import {
+  CHANNELS,
+  CONSENT_COLUMN,
+  decodeCursor,
+  encodeCursor,
+  parseAttributeFilter,
+  toContact,
+} from "./contact.ts";
 import {
   type ContactInput,
   isValidAttributeKey,
@@ -40,7 +47,10 @@ const IDENTITIES = [
 ] as const;
 
 function normalizeOrThrow(ws: WorkspaceContext, input: ContactInput): NormalizedContact {
-  const result = normalizeContactInput(input, { defaultCountry: ws.defaultCountry, defaultTimezone: ws.defaultTimezone });
+  const result = normalizeContactInput(input, {
+    defaultCountry: ws.defaultCountry,
+    defaultTimezone: ws.defaultTimezone,
+  });
   if (!result.ok) throw validationFailed(result.errors);
   return result.value;
 }
@@ -63,7 +73,12 @@ function columnsOf(n: NormalizedContact) {
 }
 
 /** Refuses identifiers that already belong to another contact of the workspace. */
-async function assertIdentitiesFree(db: Executor, ws: WorkspaceContext, n: NormalizedContact, selfId: string | null) {
+async function assertIdentitiesFree(
+  db: Executor,
+  ws: WorkspaceContext,
+  n: NormalizedContact,
+  selfId: string | null,
+) {
   for (const [field, column] of IDENTITIES) {
     const value = n[field];
     if (value === null) continue;
@@ -164,11 +179,19 @@ export async function upsertContact(
           if (value === null) continue;
           existing = await findContactByIdentity(trx, ws.id, column, value, true);
           if (existing) {
-            if (field !== "externalId" && existing.external_id && candidate.externalId && existing.external_id !== candidate.externalId) {
+            if (
+              field !== "externalId" &&
+              existing.external_id &&
+              candidate.externalId &&
+              existing.external_id !== candidate.externalId
+            ) {
               throw new AppError(
                 "IDENTITY_CONFLICT",
                 `${field} ${value} belongs to contact ${existing.id}, which has a different externalId (${existing.external_id})`,
-                { errors: [{ field, message: "belongs to a contact with a different externalId" }], contactId: existing.id },
+                {
+                  errors: [{ field, message: "belongs to a contact with a different externalId" }],
+                  contactId: existing.id,
+                },
               );
             }
             break;
@@ -220,7 +243,12 @@ export async function patchContact(
     const attributes = mergeAttributes(existing.attributes, patch.attributes);
     for (const key of Object.keys(patch.attributes ?? {})) {
       if (!isValidAttributeKey(key)) {
-        throw validationFailed([{ field: `attributes.${key}`, message: "keys use letters, digits and _, start with a letter or _, max 64" }]);
+        throw validationFailed([
+          {
+            field: `attributes.${key}`,
+            message: "keys use letters, digits and _, start with a letter or _, max 64",
+          },
+        ]);
       }
     }
     const row = await writeContact(trx, ws, actor, existing, n, attributes);
@@ -237,7 +265,8 @@ export async function searchContacts(
   const search: ContactSearch = { attributes: [], limit: limit + 1 };
   if (query.cursor !== undefined) {
     const after = decodeCursor(query.cursor);
-    if (!after) throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
+    if (!after)
+      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
     search.after = after;
   }
   const term = query.search?.trim();
@@ -249,11 +278,14 @@ export async function searchContacts(
       else search.phonePrefix = `+${term.replace(/\D/g, "")}`;
     } else search.text = term;
   }
-  const filters = query.attribute === undefined ? [] : Array.isArray(query.attribute) ? query.attribute : [query.attribute];
+  const filters =
+    query.attribute === undefined ? [] : Array.isArray(query.attribute) ? query.attribute : [query.attribute];
   for (const raw of filters) {
     const filter = parseAttributeFilter(raw);
     if (!filter || !isValidAttributeKey(filter.key)) {
-      throw validationFailed([{ field: "attribute", message: `"${raw}" is not key:value with a valid attribute key` }]);
+      throw validationFailed([
+        { field: "attribute", message: `"${raw}" is not key:value with a valid attribute key` },
+      ]);
     }
     search.attributes.push(filter);
   }

@@ -10,7 +10,9 @@ import { domainToASCII, domainToUnicode } from "node:url";
 import { getAllCountries, getAllTimezones, getCountry, getTimezone } from "countries-and-timezones";
 // The "max" metadata carries the per-type digit patterns; with "min", isValid() only checks the
 // length, which lets through numbers in unallocated ranges that cost money to send SMS to.
-import parsePhoneNumberFromString, { type CountryCode, isSupportedCountry, Metadata } from "libphonenumber-js/max";
+import { Metadata } from "libphonenumber-js/core";
+import parsePhoneNumberFromString, { type CountryCode, isSupportedCountry } from "libphonenumber-js/max";
+import maxMetadata from "libphonenumber-js/metadata.max.json";
 
 export type Channel = "email" | "sms" | "mail" | "ads";
 export type ConsentInput = "subscribed" | "unsubscribed" | "never_asked";
@@ -131,47 +133,55 @@ export function normalizeEmail(raw: string): Normalized<string> {
   const trimmed = raw.trim();
   if (trimmed === "") return fail("email", "email address is empty");
   const value = trimmed.toLowerCase();
-  const invalid = (reason: string) => fail<string>("email", `${quote(trimmed)} is not a valid email address: ${reason}`);
 
   const at = value.indexOf("@");
-  if (at < 0) return invalid('it has no "@"');
-  if (value.indexOf("@", at + 1) >= 0) return invalid('it has more than one "@"');
-  if (at === 0) return invalid('nothing before the "@"');
-  if (at === value.length - 1) return invalid('nothing after the "@"');
-  if (at > 64) return invalid('the part before the "@" is longer than 64 characters');
+  if (at < 0) return invalidEmail(trimmed, 'it has no "@"');
+  if (value.indexOf("@", at + 1) >= 0) return invalidEmail(trimmed, 'it has more than one "@"');
+  if (at === 0) return invalidEmail(trimmed, 'nothing before the "@"');
+  if (at === value.length - 1) return invalidEmail(trimmed, 'nothing after the "@"');
+  if (at > 64) return invalidEmail(trimmed, 'the part before the "@" is longer than 64 characters');
 
   for (let i = 0; i < at; i++) {
     const code = value.charCodeAt(i);
     if (code >= 128 || EMAIL_LOCAL_CHARS[code] !== 1) {
       const ch = value[i] ?? "";
-      if (WHITESPACE_OR_INVISIBLE.test(ch)) return invalid("it contains a space or an invisible character");
-      if (code >= 128) return invalid('only the domain (after the "@") may contain non-ASCII characters');
-      return invalid(`it contains ${JSON.stringify(ch)} before the "@"`);
+      if (WHITESPACE_OR_INVISIBLE.test(ch))
+        return invalidEmail(trimmed, "it contains a space or an invisible character");
+      if (code >= 128)
+        return invalidEmail(trimmed, 'only the domain (after the "@") may contain non-ASCII characters');
+      return invalidEmail(trimmed, `it contains ${JSON.stringify(ch)} before the "@"`);
     }
     if (code === 46 /* . */ && (i === 0 || i === at - 1 || value.charCodeAt(i - 1) === 46)) {
-      return invalid('dots before the "@" must sit between other characters');
+      return invalidEmail(trimmed, 'dots before the "@" must sit between other characters');
     }
   }
 
-  let domain = value.slice(at + 1);
+  const typedDomain = value.slice(at + 1);
+  let domain = typedDomain;
   let asciiDomain = domain;
   if (NON_ASCII.test(domain)) {
-    if (WHITESPACE_OR_INVISIBLE.test(domain)) return invalid("it contains a space or an invisible character");
+    if (WHITESPACE_OR_INVISIBLE.test(domain))
+      return invalidEmail(trimmed, "it contains a space or an invisible character");
     asciiDomain = domainToASCII(domain);
-    if (asciiDomain === "") return invalid(`${JSON.stringify(domain)} is not a valid domain name`);
+    if (asciiDomain === "")
+      return invalidEmail(trimmed, `${JSON.stringify(domain)} is not a valid domain name`);
     domain = domainToUnicode(asciiDomain);
   } else if (domain.includes("xn--")) {
     // Punycode spelled out: store the Unicode form so both spellings give the same value.
     const unicode = domainToUnicode(domain);
     if (unicode === "" || domainToASCII(unicode) !== domain) {
-      return invalid(`${JSON.stringify(domain)} is not a valid domain name`);
+      return invalidEmail(trimmed, `${JSON.stringify(domain)} is not a valid domain name`);
     }
     domain = unicode;
   }
   const domainProblem = checkAsciiDomain(asciiDomain);
-  if (domainProblem !== undefined) return invalid(domainProblem);
-  if (at + 1 + asciiDomain.length > 254) return invalid("it is longer than 254 characters");
-  return ok(domain === asciiDomain && domain.length === value.length - at - 1 ? value : `${value.slice(0, at)}@${domain}`);
+  if (domainProblem !== undefined) return invalidEmail(trimmed, domainProblem);
+  if (at + 1 + asciiDomain.length > 254) return invalidEmail(trimmed, "it is longer than 254 characters");
+  return ok(domain === typedDomain ? value : `${value.slice(0, at)}@${domain}`);
+}
+
+function invalidEmail(email: string, reason: string): Normalized<string> {
+  return fail("email", `${quote(email)} is not a valid email address: ${reason}`);
 }
 
 /** Checks an ASCII (punycode) host name label by label; returns the problem, if any. */
@@ -183,7 +193,8 @@ function checkAsciiDomain(domain: string): string | undefined {
     const code = i < domain.length ? domain.charCodeAt(i) : 46;
     if (code === 46 /* . */) {
       const length = i - labelStart;
-      if (length === 0) return "the domain has an empty part (two dots in a row, or a dot at the start or end)";
+      if (length === 0)
+        return "the domain has an empty part (two dots in a row, or a dot at the start or end)";
       if (length > 63) return "a part of the domain is longer than 63 characters";
       if (domain.charCodeAt(labelStart) === 45 || domain.charCodeAt(i - 1) === 45) {
         return "parts of the domain can't start or end with a hyphen";
@@ -273,7 +284,7 @@ const PHONE_TYPES = [
   "VOICEMAIL",
 ];
 
-const phoneMetadata = new Metadata() as unknown as LibMetadata;
+const phoneMetadata = new Metadata(maxMetadata) as unknown as LibMetadata;
 
 const FAST_PATH_AVAILABLE = (() => {
   try {
@@ -309,7 +320,8 @@ function phonePlan(country: string): PhonePlan {
     for (const name of PHONE_TYPES) {
       const type = plan.type(name);
       const pattern = type?.pattern();
-      if (type && pattern) types.push({ pattern: new RegExp(`^(?:${pattern})$`), lengths: type.possibleLengths() });
+      if (type && pattern)
+        types.push({ pattern: new RegExp(`^(?:${pattern})$`), lengths: type.possibleLengths() });
     }
   }
   const compiled: PhonePlan = {
@@ -346,20 +358,36 @@ function hasNumberType(plan: PhonePlan, nationalNumber: string): boolean {
 }
 
 function isValidForPlan(plan: PhonePlan, nationalNumber: string): boolean {
-  return plan.types === undefined ? plan.nationalPattern.test(nationalNumber) : hasNumberType(plan, nationalNumber);
+  return plan.types === undefined
+    ? plan.nationalPattern.test(nationalNumber)
+    : hasNumberType(plan, nationalNumber);
 }
+
+// The last answer of countryForNationalNumber: national numbers that lose a prefix are looked up
+// twice in a row, and the lookup runs the country's (long) type patterns.
+let lastCallingCode = "";
+let lastNationalNumber = "";
+let lastCountry: string | undefined;
+/** Whether lastCountry was chosen because the number matched one of its types, i.e. is valid there. */
+let lastCountryMatchedType = false;
 
 /** Which of the countries sharing a calling code a number belongs to (libphonenumber's rule). */
 function countryForNationalNumber(callingCode: string, nationalNumber: string): string | undefined {
+  if (callingCode === lastCallingCode && nationalNumber === lastNationalNumber) return lastCountry;
+  lastCallingCode = callingCode;
+  lastNationalNumber = nationalNumber;
+  lastCountry = undefined;
+  lastCountryMatchedType = false;
   const countries = countriesForCallingCode(callingCode);
   if (countries === null) return undefined;
-  if (countries.length === 1) return countries[0];
+  if (countries.length === 1) return (lastCountry = countries[0]);
   for (const country of countries) {
     const plan = phonePlan(country);
     if (plan.leadingDigits !== undefined) {
-      if (plan.leadingDigits.test(nationalNumber)) return country;
+      if (plan.leadingDigits.test(nationalNumber)) return (lastCountry = country);
     } else if (hasNumberType(plan, nationalNumber)) {
-      return country;
+      lastCountryMatchedType = true;
+      return (lastCountry = country);
     }
   }
   return undefined;
@@ -411,7 +439,8 @@ function fastPhone(text: string, defaultCountry: CountryCode | undefined): Parse
     for (let i = international ? 1 : 0; i < text.length; i++) {
       const code = text.charCodeAt(i);
       if (code >= 48 && code <= 57) digits += text[i];
-      else if (code !== 32 && code !== 45 && code !== 46 && code !== 40 && code !== 41 && code !== 47) return undefined;
+      else if (code !== 32 && code !== 45 && code !== 46 && code !== 40 && code !== 41 && code !== 47)
+        return undefined;
     }
     if (digits.length < 7 || digits.length > 17) return undefined;
   }
@@ -446,8 +475,13 @@ function fastPhone(text: string, defaultCountry: CountryCode | undefined): Parse
 
   const national = stripNationalPrefix(rest, plan);
   if (national === undefined || national.length < 2 || national.length > 17) return undefined;
-  const country = countryForNationalNumber(plan.callingCode, national) ?? fallbackCountry;
-  if (country === undefined || !isValidForPlan(phonePlan(country), national)) return undefined;
+  const matched = countryForNationalNumber(plan.callingCode, national);
+  const country = matched ?? fallbackCountry;
+  if (country === undefined) return undefined;
+  // A country picked by its type patterns is valid by construction (hasNumberType is isValid when
+  // a plan has types), so the patterns needn't run twice.
+  if (!(matched !== undefined && lastCountryMatchedType) && !isValidForPlan(phonePlan(country), national))
+    return undefined;
   return { e164: `+${plan.callingCode}${national}`, country };
 }
 
@@ -524,26 +558,97 @@ const ALPHA3 =
 
 // Names people actually type that neither the library's nor Intl's English names cover.
 const COUNTRY_ALIASES: Record<string, string> = {
-  us: "US", usa: "US", america: "US", unitedstates: "US", unitedstatesofamerica: "US", theus: "US",
-  uk: "GB", greatbritain: "GB", britain: "GB", england: "GB", scotland: "GB", wales: "GB",
-  northernireland: "GB", unitedkingdomofgreatbritainandnorthernireland: "GB",
-  deutschland: "DE", bundesrepublikdeutschland: "DE", holland: "NL", nederland: "NL",
-  espana: "ES", italia: "IT", brasil: "BR", schweiz: "CH", suisse: "CH", svizzera: "CH",
-  osterreich: "AT", sverige: "SE", norge: "NO", danmark: "DK", suomi: "FI", polska: "PL",
-  belgique: "BE", belgie: "BE", eire: "IE", nippon: "JP", nihon: "JP", hellas: "GR",
-  magyarorszag: "HU", cesko: "CZ", ceskarepublika: "CZ", czechrepublic: "CZ", hrvatska: "HR",
-  turkey: "TR", russianfederation: "RU", korea: "KR", republicofkorea: "KR", korearepublicof: "KR",
-  dprk: "KP", koreademocraticpeoplesrepublicof: "KP", uae: "AE", emirates: "AE", ksa: "SA",
-  rsa: "ZA", prc: "CN", peoplesrepublicofchina: "CN", mainlandchina: "CN",
-  iranislamicrepublicof: "IR", syrianarabrepublic: "SY", laopdr: "LA", laopeoplesdemocraticrepublic: "LA",
-  bruneidarussalam: "BN", capeverde: "CV", swaziland: "SZ", macedonia: "MK", burma: "MM",
-  easttimor: "TL", vatican: "VA", palestinianterritories: "PS", stateofpalestine: "PS",
-  palestinestateof: "PS", federatedstatesofmicronesia: "FM", micronesiafederatedstatesof: "FM",
-  republicofmoldova: "MD", moldovarepublicof: "MD", unitedrepublicoftanzania: "TZ",
-  tanzaniaunitedrepublicof: "TZ", venezuelabolivarianrepublicof: "VE", boliviaplurinationalstateof: "BO",
-  congo: "CG", drc: "CD", drcongo: "CD", congothedemocraticrepublicofthe: "CD", democraticrepublicofcongo: "CD",
-  macau: "MO", taiwanprovinceofchina: "TW", bvi: "VG", usvi: "VI", virginislandsbritish: "VG",
-  virginislandsus: "VI", kosovo: "XK", vietnam: "VN", vietnamsocialistrepublicof: "VN",
+  us: "US",
+  usa: "US",
+  america: "US",
+  unitedstates: "US",
+  unitedstatesofamerica: "US",
+  theus: "US",
+  uk: "GB",
+  greatbritain: "GB",
+  britain: "GB",
+  england: "GB",
+  scotland: "GB",
+  wales: "GB",
+  northernireland: "GB",
+  unitedkingdomofgreatbritainandnorthernireland: "GB",
+  deutschland: "DE",
+  bundesrepublikdeutschland: "DE",
+  holland: "NL",
+  nederland: "NL",
+  espana: "ES",
+  italia: "IT",
+  brasil: "BR",
+  schweiz: "CH",
+  suisse: "CH",
+  svizzera: "CH",
+  osterreich: "AT",
+  sverige: "SE",
+  norge: "NO",
+  danmark: "DK",
+  suomi: "FI",
+  polska: "PL",
+  belgique: "BE",
+  belgie: "BE",
+  eire: "IE",
+  nippon: "JP",
+  nihon: "JP",
+  hellas: "GR",
+  magyarorszag: "HU",
+  cesko: "CZ",
+  ceskarepublika: "CZ",
+  czechrepublic: "CZ",
+  hrvatska: "HR",
+  turkey: "TR",
+  russianfederation: "RU",
+  korea: "KR",
+  republicofkorea: "KR",
+  korearepublicof: "KR",
+  dprk: "KP",
+  koreademocraticpeoplesrepublicof: "KP",
+  uae: "AE",
+  emirates: "AE",
+  ksa: "SA",
+  rsa: "ZA",
+  prc: "CN",
+  peoplesrepublicofchina: "CN",
+  mainlandchina: "CN",
+  iranislamicrepublicof: "IR",
+  syrianarabrepublic: "SY",
+  laopdr: "LA",
+  laopeoplesdemocraticrepublic: "LA",
+  bruneidarussalam: "BN",
+  capeverde: "CV",
+  swaziland: "SZ",
+  macedonia: "MK",
+  burma: "MM",
+  easttimor: "TL",
+  vatican: "VA",
+  palestinianterritories: "PS",
+  stateofpalestine: "PS",
+  palestinestateof: "PS",
+  federatedstatesofmicronesia: "FM",
+  micronesiafederatedstatesof: "FM",
+  republicofmoldova: "MD",
+  moldovarepublicof: "MD",
+  unitedrepublicoftanzania: "TZ",
+  tanzaniaunitedrepublicof: "TZ",
+  venezuelabolivarianrepublicof: "VE",
+  boliviaplurinationalstateof: "BO",
+  congo: "CG",
+  drc: "CD",
+  drcongo: "CD",
+  congothedemocraticrepublicofthe: "CD",
+  democraticrepublicofcongo: "CD",
+  macau: "MO",
+  taiwanprovinceofchina: "TW",
+  bvi: "VG",
+  usvi: "VI",
+  virginislandsbritish: "VG",
+  virginislandsus: "VI",
+  kosovo: "XK",
+  vietnam: "VN",
+  vietnamsocialistrepublicof: "VN",
 };
 
 let countryIndex: Map<string, string> | undefined;
@@ -615,30 +720,74 @@ function countryCode(raw: string | null | undefined): string | undefined {
 // Time zones
 
 const UTC_NAMES = new Set(
-  ["utc", "etc/utc", "uct", "etc/uct", "universal", "etc/universal", "zulu", "etc/zulu", "gmt", "etc/gmt"].concat(
-    ["gmt0", "gmt+0", "gmt-0", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "greenwich", "etc/greenwich"],
-  ),
+  [
+    "utc",
+    "etc/utc",
+    "uct",
+    "etc/uct",
+    "universal",
+    "etc/universal",
+    "zulu",
+    "etc/zulu",
+    "gmt",
+    "etc/gmt",
+  ].concat(["gmt0", "gmt+0", "gmt-0", "etc/gmt0", "etc/gmt+0", "etc/gmt-0", "greenwich", "etc/greenwich"]),
 );
 
 // Abbreviations are ambiguous (IST is India, Ireland or Israel) and say nothing about daylight
 // saving rules. Some of them (EST, MST, HST, CET...) are technically IANA names, but fixed-offset
 // or rule-only ones that don't match what people who type them mean.
 const ABBREVIATIONS: Record<string, string> = {
-  EST: '"America/New_York"', EDT: '"America/New_York"', ET: '"America/New_York"', EST5EDT: '"America/New_York"',
-  CST: '"America/Chicago"', CDT: '"America/Chicago"', CT: '"America/Chicago"', CST6CDT: '"America/Chicago"',
-  MST: '"America/Denver" (or "America/Phoenix" for Arizona)', MDT: '"America/Denver"', MT: '"America/Denver"',
-  MST7MDT: '"America/Denver"', PST: '"America/Los_Angeles"', PDT: '"America/Los_Angeles"',
-  PT: '"America/Los_Angeles"', PST8PDT: '"America/Los_Angeles"', AKST: '"America/Anchorage"',
-  AKDT: '"America/Anchorage"', HST: '"Pacific/Honolulu"', AST: '"America/Halifax"', ADT: '"America/Halifax"',
-  NST: '"America/St_Johns"', BST: '"Europe/London"', WET: '"Europe/Lisbon"', WEST: '"Europe/Lisbon"',
-  CET: '"Europe/Paris" or "Europe/Berlin"', CEST: '"Europe/Paris" or "Europe/Berlin"', MET: '"Europe/Paris"',
-  EET: '"Europe/Athens"', EEST: '"Europe/Athens"', MSK: '"Europe/Moscow"',
+  EST: '"America/New_York"',
+  EDT: '"America/New_York"',
+  ET: '"America/New_York"',
+  EST5EDT: '"America/New_York"',
+  CST: '"America/Chicago"',
+  CDT: '"America/Chicago"',
+  CT: '"America/Chicago"',
+  CST6CDT: '"America/Chicago"',
+  MST: '"America/Denver" (or "America/Phoenix" for Arizona)',
+  MDT: '"America/Denver"',
+  MT: '"America/Denver"',
+  MST7MDT: '"America/Denver"',
+  PST: '"America/Los_Angeles"',
+  PDT: '"America/Los_Angeles"',
+  PT: '"America/Los_Angeles"',
+  PST8PDT: '"America/Los_Angeles"',
+  AKST: '"America/Anchorage"',
+  AKDT: '"America/Anchorage"',
+  HST: '"Pacific/Honolulu"',
+  AST: '"America/Halifax"',
+  ADT: '"America/Halifax"',
+  NST: '"America/St_Johns"',
+  BST: '"Europe/London"',
+  WET: '"Europe/Lisbon"',
+  WEST: '"Europe/Lisbon"',
+  CET: '"Europe/Paris" or "Europe/Berlin"',
+  CEST: '"Europe/Paris" or "Europe/Berlin"',
+  MET: '"Europe/Paris"',
+  EET: '"Europe/Athens"',
+  EEST: '"Europe/Athens"',
+  MSK: '"Europe/Moscow"',
   IST: '"Asia/Kolkata" (India), "Europe/Dublin" (Ireland) or "Asia/Jerusalem" (Israel)',
-  PKT: '"Asia/Karachi"', SGT: '"Asia/Singapore"', HKT: '"Asia/Hong_Kong"', JST: '"Asia/Tokyo"',
-  KST: '"Asia/Seoul"', AEST: '"Australia/Sydney"', AEDT: '"Australia/Sydney"', ACST: '"Australia/Adelaide"',
-  ACDT: '"Australia/Adelaide"', AWST: '"Australia/Perth"', NZST: '"Pacific/Auckland"', NZDT: '"Pacific/Auckland"',
-  BRT: '"America/Sao_Paulo"', ART: '"America/Argentina/Buenos_Aires"', SAST: '"Africa/Johannesburg"',
-  WAT: '"Africa/Lagos"', CAT: '"Africa/Maputo"', EAT: '"Africa/Nairobi"',
+  PKT: '"Asia/Karachi"',
+  SGT: '"Asia/Singapore"',
+  HKT: '"Asia/Hong_Kong"',
+  JST: '"Asia/Tokyo"',
+  KST: '"Asia/Seoul"',
+  AEST: '"Australia/Sydney"',
+  AEDT: '"Australia/Sydney"',
+  ACST: '"Australia/Adelaide"',
+  ACDT: '"Australia/Adelaide"',
+  AWST: '"Australia/Perth"',
+  NZST: '"Pacific/Auckland"',
+  NZDT: '"Pacific/Auckland"',
+  BRT: '"America/Sao_Paulo"',
+  ART: '"America/Argentina/Buenos_Aires"',
+  SAST: '"Africa/Johannesburg"',
+  WAT: '"Africa/Lagos"',
+  CAT: '"Africa/Maputo"',
+  EAT: '"Africa/Nairobi"',
 };
 
 const UTC_OFFSET = /^(?:utc|gmt)?\s*[+\-\u2212]\s*\d{1,2}(?:[:.h]?\d{2})?$/i;
@@ -670,7 +819,11 @@ function buildZoneIndex(): Map<string, string> {
     let canonical = name;
     const zone = all[name];
     const target = zone?.aliasOf ? all[zone.aliasOf] : undefined;
-    if (zone?.aliasOf && target && (zone.countries.length === 0 || zone.countries[0] === target.countries[0])) {
+    if (
+      zone?.aliasOf &&
+      target &&
+      (zone.countries.length === 0 || zone.countries[0] === target.countries[0])
+    ) {
       canonical = zone.aliasOf;
     }
     index.set(zoneKey(name), canonical);
@@ -723,11 +876,16 @@ function resolveTimezone(text: string): Normalized<string> {
   if (text === "") return fail("timezone", "time zone is empty");
   const key = zoneKey(text);
   if (UTC_NAMES.has(key)) return ok("UTC");
-  const abbreviation = ABBREVIATIONS[text.toUpperCase()];
+  const upper = text.toUpperCase();
+  const abbreviation = Object.hasOwn(ABBREVIATIONS, upper) ? ABBREVIATIONS[upper] : undefined;
   if (abbreviation !== undefined) {
-    return fail("timezone", `${quote(text)} is an abbreviation, not a time zone name; use an IANA name such as ${abbreviation}`);
+    return fail(
+      "timezone",
+      `${quote(text)} is an abbreviation, not a time zone name; use an IANA name such as ${abbreviation}`,
+    );
   }
   if (UTC_OFFSET.test(text) || ETC_OFFSET.test(text)) {
+    if (!/[1-9]/.test(text)) return ok("UTC");
     return fail(
       "timezone",
       `${quote(text)} is a fixed UTC offset, which doesn't follow daylight saving; use an IANA name such as "Europe/Berlin" or "America/New_York"`,
@@ -952,6 +1110,7 @@ const PREDOMINANT_ZONES: Record<string, string> = {
 };
 
 let regionIndex: Map<string, Map<string, string>> | undefined;
+const regionCache = new Map<string, string | null>();
 
 function buildRegionIndex(): Map<string, Map<string, string>> {
   const index = new Map<string, Map<string, string>>();
@@ -971,6 +1130,14 @@ function buildRegionIndex(): Map<string, Map<string, string>> {
 function regionZone(country: string, region: string): string | undefined {
   const regions = (regionIndex ??= buildRegionIndex()).get(country);
   if (regions === undefined) return undefined;
+  const cacheKey = `${country}:${region}`;
+  let zone = regionCache.get(cacheKey);
+  if (zone === undefined)
+    zone = remember(regionCache, cacheKey, findRegionZone(country, regions, region) ?? null);
+  return zone ?? undefined;
+}
+
+function findRegionZone(country: string, regions: Map<string, string>, region: string): string | undefined {
   const key = lookupKey(region);
   const zone = regions.get(key);
   if (zone !== undefined) return zone;
@@ -985,10 +1152,22 @@ function regionZone(country: string, region: string): string | undefined {
 }
 
 const CANADIAN_POSTAL_ZONES: Record<string, string> = {
-  A: "America/St_Johns", B: "America/Halifax", C: "America/Halifax", E: "America/Moncton",
-  G: "America/Toronto", H: "America/Toronto", J: "America/Toronto", K: "America/Toronto",
-  L: "America/Toronto", M: "America/Toronto", N: "America/Toronto", P: "America/Toronto",
-  R: "America/Winnipeg", S: "America/Regina", T: "America/Edmonton", V: "America/Vancouver",
+  A: "America/St_Johns",
+  B: "America/Halifax",
+  C: "America/Halifax",
+  E: "America/Moncton",
+  G: "America/Toronto",
+  H: "America/Toronto",
+  J: "America/Toronto",
+  K: "America/Toronto",
+  L: "America/Toronto",
+  M: "America/Toronto",
+  N: "America/Toronto",
+  P: "America/Toronto",
+  R: "America/Winnipeg",
+  S: "America/Regina",
+  T: "America/Edmonton",
+  V: "America/Vancouver",
   Y: "America/Whitehorse",
 };
 
@@ -1039,7 +1218,8 @@ function findCountryZone(country: string): string | undefined {
   if (predominant !== undefined) return predominant;
   const zones = getCountry(country)?.timezones;
   if (zones === undefined || zones.length === 0) return undefined;
-  const main = zones.length === 1 ? zones : zones.filter((zone) => getTimezone(zone)?.countries[0] === country);
+  const main =
+    zones.length === 1 ? zones : zones.filter((zone) => getTimezone(zone)?.countries[0] === country);
   const zone = main.length === 1 ? main[0] : undefined;
   if (zone === undefined || getTimezone(zone)?.countries[0] === country) return zone;
   const own = getCountry(country, { deprecated: true })?.timezones.find((name) => {
@@ -1080,10 +1260,21 @@ export function defaultTimezone(
 // Consent and attribute values
 
 const CONSENT_VALUES: Record<string, ConsentInput> = {
-  yes: "subscribed", y: "subscribed", true: "subscribed", 1: "subscribed", x: "subscribed",
-  subscribed: "subscribed", optedin: "subscribed", optin: "subscribed",
-  no: "unsubscribed", n: "unsubscribed", false: "unsubscribed", 0: "unsubscribed",
-  unsubscribed: "unsubscribed", optedout: "unsubscribed", optout: "unsubscribed",
+  yes: "subscribed",
+  y: "subscribed",
+  true: "subscribed",
+  1: "subscribed",
+  x: "subscribed",
+  subscribed: "subscribed",
+  optedin: "subscribed",
+  optin: "subscribed",
+  no: "unsubscribed",
+  n: "unsubscribed",
+  false: "unsubscribed",
+  0: "unsubscribed",
+  unsubscribed: "unsubscribed",
+  optedout: "unsubscribed",
+  optout: "unsubscribed",
   neverasked: "never_asked",
 };
 
@@ -1101,9 +1292,15 @@ export function parseConsent(raw: string, channel?: Channel): Normalized<Consent
   if (value !== undefined) return ok(value);
   const field = channel ? `consent.${channel}` : "consent";
   if (key === "bounced" || key === "complained") {
-    return fail(field, `${quote(text)} is recorded by the system from delivery reports and can't be imported`);
+    return fail(
+      field,
+      `${quote(text)} is recorded by the system from delivery reports and can't be imported`,
+    );
   }
-  return fail(field, `${quote(text)} is not a consent value; use yes or no (or true/false, subscribed/unsubscribed), or leave it empty`);
+  return fail(
+    field,
+    `${quote(text)} is not a consent value; use yes or no (or true/false, subscribed/unsubscribed), or leave it empty`,
+  );
 }
 
 const CANONICAL_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?$/;
@@ -1145,8 +1342,15 @@ function significantDigits(text: string): number {
 
 export const ATTRIBUTE_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
+const validAttributeKeys = new Set<string>();
+
 export function isValidAttributeKey(key: string): boolean {
-  return ATTRIBUTE_KEY_PATTERN.test(key);
+  // The same few keys come back on every row of an import; a Set lookup beats the regex.
+  if (validAttributeKeys.has(key)) return true;
+  if (!ATTRIBUTE_KEY_PATTERN.test(key)) return false;
+  if (validAttributeKeys.size >= CACHE_LIMIT) validAttributeKeys.clear();
+  validAttributeKeys.add(key);
+  return true;
 }
 
 /**
@@ -1182,7 +1386,26 @@ function describe(value: unknown): string {
   return value === null ? "null" : `a ${typeof value}`;
 }
 
-/** Trims a single-line text field; control characters (tabs, newlines, NUL) become spaces. */
+/** Reads a field that its own validator checks character by character: type check and trim only. */
+function readValue(value: unknown, field: string, maxLength: number, errors: FieldError[]): string | null {
+  if (value === undefined || value === null) return null;
+  if (typeof value !== "string") {
+    errors.push({ field, message: `must be text, got ${describe(value)}` });
+    return null;
+  }
+  const text = value.trim();
+  if (text === "") return null;
+  if (text.length > maxLength) {
+    errors.push({ field, message: `is longer than ${maxLength} characters` });
+    return null;
+  }
+  return text;
+}
+
+/**
+ * Reads a single-line text field that is stored as given: trimmed, with control characters
+ * (tabs, newlines, and NUL, which PostgreSQL text can't hold) turned into spaces.
+ */
 function readText(value: unknown, field: string, maxLength: number, errors: FieldError[]): string | null {
   if (value === undefined || value === null) return null;
   if (typeof value !== "string") {
@@ -1191,7 +1414,8 @@ function readText(value: unknown, field: string, maxLength: number, errors: Fiel
   }
   let text = value.trim();
   if (text === "") return null;
-  if (CONTROL_CHARACTERS.test(text)) text = text.replace(CONTROL_RUNS, " ").replace(DOUBLE_SPACES, " ").trim();
+  if (CONTROL_CHARACTERS.test(text))
+    text = text.replace(CONTROL_RUNS, " ").replace(DOUBLE_SPACES, " ").trim();
   if (text.length > maxLength && codePointLength(text) > maxLength) {
     errors.push({ field, message: `is longer than ${maxLength} characters` });
     return null;
@@ -1246,7 +1470,8 @@ export function normalizeContactInput(
   if (address !== undefined && (typeof address !== "object" || Array.isArray(address))) {
     errors.push({ field: "address", message: `must be an object, got ${describe(address)}` });
   }
-  const parts = address !== undefined && typeof address === "object" && !Array.isArray(address) ? address : {};
+  const parts: NonNullable<ContactInput["address"]> =
+    address !== undefined && typeof address === "object" && !Array.isArray(address) ? address : {};
 
   const externalId = readText(input.externalId, "externalId", MAX_EXTERNAL_ID_LENGTH, errors);
   const firstName = readText(input.firstName, "firstName", MAX_NAME_LENGTH, errors);
@@ -1258,7 +1483,7 @@ export function normalizeContactInput(
   const postalCode = readText(parts.postalCode, "address.postalCode", MAX_NAME_LENGTH, errors);
 
   let country: string | null = null;
-  const rawCountry = readText(parts.country, "address.country", MAX_NAME_LENGTH, errors);
+  const rawCountry = readValue(parts.country, "address.country", MAX_NAME_LENGTH, errors);
   if (rawCountry !== null) {
     const result = normalizeCountry(rawCountry);
     if (result.ok) country = result.value;
@@ -1266,7 +1491,7 @@ export function normalizeContactInput(
   }
 
   let email: string | null = null;
-  const rawEmail = readText(input.email, "email", 320, errors);
+  const rawEmail = readValue(input.email, "email", 320, errors);
   if (rawEmail !== null) {
     const result = normalizeEmail(rawEmail);
     if (result.ok) email = result.value;
@@ -1275,7 +1500,7 @@ export function normalizeContactInput(
 
   let phone: string | null = null;
   let phoneCountryCode: string | undefined;
-  const rawPhone = readText(input.phone, "phone", 250, errors);
+  const rawPhone = readValue(input.phone, "phone", 250, errors);
   if (rawPhone !== null) {
     const result = normalizePhone(rawPhone, country ?? options.defaultCountry);
     if (result.ok) {
@@ -1287,11 +1512,14 @@ export function normalizeContactInput(
   }
 
   if (rawEmail === null && rawPhone === null && externalId === null && !errors.some(isIdentifierError)) {
-    errors.push({ field: "email", message: "an email address, a phone number or an external ID is required" });
+    errors.push({
+      field: "email",
+      message: "an email address, a phone number or an external ID is required",
+    });
   }
 
   let timezone: string | null = null;
-  const rawTimezone = readText(input.timezone, "timezone", 100, errors);
+  const rawTimezone = readValue(input.timezone, "timezone", 100, errors);
   if (rawTimezone !== null) {
     const result = normalizeTimezone(rawTimezone);
     if (result.ok) timezone = result.value;

@@ -87,9 +87,13 @@ function postgresUser(): RunAs | undefined {
   } catch {
     // A fresh machine or container: PostgreSQL refuses to run as root, so add an unprivileged user.
     try {
-      execFileSync("useradd", ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"], {
-        stdio: "ignore",
-      });
+      execFileSync(
+        "useradd",
+        ["--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin", "postgres"],
+        {
+          stdio: "ignore",
+        },
+      );
     } catch (error) {
       throw new Error(
         `Running as root, PostgreSQL needs an OS user "postgres" and creating it failed (${(error as Error).message}). Create it, run as a non-root user, or set DATABASE_URL.`,
@@ -107,7 +111,11 @@ function reachableBy(dir: string, who: RunAs): boolean {
     if (fs.existsSync(current)) {
       const st = fs.statSync(current);
       const canEnter =
-        st.uid === who.uid ? (st.mode & 0o100) !== 0 : st.gid === who.gid ? (st.mode & 0o010) !== 0 : (st.mode & 0o001) !== 0;
+        st.uid === who.uid
+          ? (st.mode & 0o100) !== 0
+          : st.gid === who.gid
+            ? (st.mode & 0o010) !== 0
+            : (st.mode & 0o001) !== 0;
       if (!canEnter) return false;
     }
     if (parent === current) return true;
@@ -122,7 +130,9 @@ function readState(dataDir: string): ClusterState | undefined {
 }
 
 function writeState(dataDir: string, state: ClusterState): void {
-  fs.writeFileSync(path.join(dataDir, "cluster.json"), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
+  fs.writeFileSync(path.join(dataDir, "cluster.json"), `${JSON.stringify(state, null, 2)}\n`, {
+    mode: 0o600,
+  });
 }
 
 export async function freePort(): Promise<number> {
@@ -178,7 +188,11 @@ async function canConnect(url: string): Promise<boolean> {
   }
 }
 
-function run(cmd: string, args: string[], runAs: RunAs | undefined): Promise<{ code: number; output: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  runAs: RunAs | undefined,
+): Promise<{ code: number; output: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, {
       ...(runAs ?? {}),
@@ -210,7 +224,12 @@ export function liveOwner(dataDir: string): number | undefined {
 }
 
 const TUNING: Record<ClusterTuning, string[]> = {
-  default: ["shared_buffers = 256MB", "max_connections = 200", "max_wal_size = 2GB", "checkpoint_timeout = 15min"],
+  default: [
+    "shared_buffers = 256MB",
+    "max_connections = 200",
+    "max_wal_size = 2GB",
+    "checkpoint_timeout = 15min",
+  ],
   // Test clusters are thrown away: trade durability for speed.
   test: [
     "shared_buffers = 256MB",
@@ -267,7 +286,14 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
     try {
       const result = await run(
         bin.initdb,
-        [`--pgdata=${pgDir}`, "--username=postgres", `--pwfile=${pwfile}`, "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"],
+        [
+          `--pgdata=${pgDir}`,
+          "--username=postgres",
+          `--pwfile=${pwfile}`,
+          "--auth=scram-sha-256",
+          "--encoding=UTF8",
+          "--locale=C",
+        ],
         runAs,
       );
       if (result.code !== 0) throw new Error(`initdb failed:\n${result.output}`);
@@ -285,7 +311,9 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
     if (pidAlive(pid) && (await canConnect(urlFor(state)))) {
       running = true;
       if (options.own && liveOwner(dataDir) === undefined) {
-        log.warn(`adopting an embedded PostgreSQL (pid ${pid}) left running by a process that did not stop it`);
+        log.warn(
+          `adopting an embedded PostgreSQL (pid ${pid}) left running by a process that did not stop it`,
+        );
         owned = true;
       }
     } else if (!pidAlive(pid)) {
@@ -296,7 +324,9 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
 
   if (!running) {
     if (!startIfStopped) {
-      throw new Error(`the embedded PostgreSQL of ${dataDir} is not running: start it with "omneural start", or set DATABASE_URL`);
+      throw new Error(
+        `the embedded PostgreSQL of ${dataDir} is not running: start it with "omneural start", or set DATABASE_URL`,
+      );
     }
     if (!(await portIsFree(state.port))) {
       const previous = state.port;
@@ -315,7 +345,11 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
     const confFile = path.join(pgDir, "omneural.conf");
     fs.writeFileSync(confFile, conf);
     if (runAs) fs.chownSync(confFile, runAs.uid, runAs.gid);
-    const result = await run(bin.pg_ctl, ["start", "-D", pgDir, "-w", "-t", "60", "-l", path.join(pgDir, "server.log")], runAs);
+    const result = await run(
+      bin.pg_ctl,
+      ["start", "-D", pgDir, "-w", "-t", "60", "-l", path.join(pgDir, "server.log")],
+      runAs,
+    );
     if (result.code !== 0) {
       const tail = fs.existsSync(path.join(pgDir, "server.log"))
         ? fs.readFileSync(path.join(pgDir, "server.log"), "utf8").split("\n").slice(-15).join("\n")
@@ -335,7 +369,8 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
     async stop() {
       if (options.own) {
         const file = ownerFile(dataDir);
-        if (fs.existsSync(file) && fs.readFileSync(file, "utf8").trim() === String(process.pid)) fs.rmSync(file);
+        if (fs.existsSync(file) && fs.readFileSync(file, "utf8").trim() === String(process.pid))
+          fs.rmSync(file);
       }
       // Leave the server alone when someone else started it or an owner is now running.
       if (!owned || (!options.own && liveOwner(dataDir) !== undefined)) return;

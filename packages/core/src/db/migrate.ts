@@ -51,7 +51,10 @@ export async function migrate(url: string): Promise<MigrationResult> {
       await client.query("begin");
       try {
         await client.query(migration.sql);
-        await client.query("insert into omneural_migrations (id, name) values ($1, $2)", [migration.id, migration.name]);
+        await client.query("insert into omneural_migrations (id, name) values ($1, $2)", [
+          migration.id,
+          migration.name,
+        ]);
         await client.query("commit");
       } catch (error) {
         await client.query("rollback");
@@ -68,7 +71,9 @@ export async function migrate(url: string): Promise<MigrationResult> {
 }
 
 /** Whether every migration file has been applied (for /readyz). */
-export async function pendingMigrations(query: (sql: string) => Promise<{ rows: { id: number }[] }>): Promise<string[]> {
+export async function pendingMigrations(
+  query: (sql: string) => Promise<{ rows: { id: number }[] }>,
+): Promise<string[]> {
   let done: Set<number>;
   try {
     done = new Set((await query("select id from omneural_migrations")).rows.map((r) => r.id));

@@ -51,7 +51,11 @@ export interface NewEventRow {
 }
 
 /** Inserts events; returns the ids that were new (a replayed id is skipped). */
-export async function insertEvents(db: Executor, workspaceId: string, events: NewEventRow[]): Promise<Set<string>> {
+export async function insertEvents(
+  db: Executor,
+  workspaceId: string,
+  events: NewEventRow[],
+): Promise<Set<string>> {
   if (!events.length) return new Set();
   const result = await sql<{ id: string }>`
     insert into events (workspace_id, id, contact_id, type, properties, occurred_at)

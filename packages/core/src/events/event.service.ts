@@ -4,11 +4,23 @@ import type { EventBatchResult, EventInput } from "@omneural/contracts/events";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { normalizeEmail } from "../contacts/normalize.ts";
 import type { Db } from "../db/database.ts";
-import { findContactsByIdentities, insertEvents, insertMinimalContacts, type NewEventRow } from "./event.repository.ts";
+import {
+  findContactsByIdentities,
+  insertEvents,
+  insertMinimalContacts,
+  type NewEventRow,
+} from "./event.repository.ts";
 
 type Identified =
   | { index: number; id: string; by: "contactId"; value: string }
-  | { index: number; id: string; by: "externalId" | "email"; value: string; externalId: string | null; email: string | null };
+  | {
+      index: number;
+      id: string;
+      by: "externalId" | "email";
+      value: string;
+      externalId: string | null;
+      email: string | null;
+    };
 
 /** How far in the future an occurredAt may lie (clock skew between systems). */
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
@@ -47,8 +59,10 @@ export async function recordEvents(
       email = normalized.value;
     }
     const externalId = event.externalId?.trim() || null;
-    if (externalId) identified.push({ index, id: result.id, by: "externalId", value: externalId, externalId, email });
-    else if (email) identified.push({ index, id: result.id, by: "email", value: email, externalId: null, email });
+    if (externalId)
+      identified.push({ index, id: result.id, by: "externalId", value: externalId, externalId, email });
+    else if (email)
+      identified.push({ index, id: result.id, by: "email", value: email, externalId: null, email });
     else result.error = "identify the contact with contactId, externalId or email";
   });
 
@@ -90,7 +104,10 @@ export async function recordEvents(
       const result = results[item.index]!;
       const contactId = maps[item.by].get(item.value);
       if (!contactId) {
-        result.error = item.by === "contactId" ? `contact ${item.value} does not exist` : "the contact could not be created";
+        result.error =
+          item.by === "contactId"
+            ? `contact ${item.value} does not exist`
+            : "the contact could not be created";
         continue;
       }
       const event = events[item.index]!;

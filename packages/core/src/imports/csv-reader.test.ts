@@ -355,7 +355,9 @@ describe("CsvReader", () => {
         bad: {
           line: 2,
           raw: '1,"stray quote',
-          reason: expect.stringMatching(/^line 2: record longer than 100 characters/),
+          reason: expect.stringMatching(
+            /^line 2: record longer than 100 characters \(probably an unterminated quote\)/,
+          ),
         },
       });
       const after = rows(items.slice(2));
@@ -435,6 +437,28 @@ describe("CsvReader", () => {
       expect(items.map((item) => item.kind)).toEqual(["record", "bad", "record"]);
       expect(items[0]).toMatchObject({ record: { fields: ["a", "\uFFFD"] } });
       expect(items[2]).toMatchObject({ record: { line: 3, fields: ["c", "\uFFFD\uFFFD"] } });
+    });
+
+    it("does not mistake characters whose UTF-16 form ends in U+DFFF for invalid bytes", () => {
+      // U+1FFFF and U+10FFFF are encoded as surrogate pairs ending in the code unit used to mark bad bytes.
+      const bytes = new Uint8Array([...utf8("a,\u{1FFFF}\n"), 0xff, ...utf8(',x\n"\u{10FFFF}",\u{1FFFF}\n')]);
+      const items = read(bytes, { encoding: "utf-8" });
+      expect(items).toEqual([
+        { kind: "record", record: { line: 1, fields: ["a", "\u{1FFFF}"], raw: "a,\u{1FFFF}" } },
+        {
+          kind: "bad",
+          bad: { line: 2, raw: "\uFFFD,x", reason: expect.stringContaining("not valid UTF-8") },
+        },
+        {
+          kind: "record",
+          record: { line: 3, fields: ["\u{10FFFF}", "\u{1FFFF}"], raw: '"\u{10FFFF}",\u{1FFFF}' },
+        },
+      ]);
+      const tooLong = read(new Uint8Array([0xff, 0x0a, ...utf8("\u{1FFFF}\u{1FFFF}\n")]), {
+        encoding: "utf-8",
+        maxRecordChars: 3,
+      });
+      expect(tooLong[1]).toMatchObject({ kind: "bad", bad: { line: 2, raw: "\u{1FFFF}\uD83F" } });
     });
 
     it("reports invalid bytes inside a multi-line quoted field against the record's first line", () => {
@@ -656,6 +680,42 @@ describe("round trip with csv-stringify (property)", () => {
         },
       ),
       { numRuns: 400 },
+    );
+  });
+
+  it("gives the same items for any chunking of malformed input, with increasing line numbers", () => {
+    // Quotes, line ends, UTF-8 fragments, invalid bytes and a literal U+FFFD, in any order.
+    const byte = fc.constantFrom(
+      0x22,
+      0x2c,
+      0x0d,
+      0x0a,
+      0x61,
+      0x20,
+      0xc3,
+      0xa9,
+      0xe9,
+      0xef,
+      0xbf,
+      0xbd,
+      0xf0,
+      0x9f,
+    );
+    fc.assert(
+      fc.property(
+        fc.array(byte, { maxLength: 120 }),
+        fc.integer({ min: 1, max: 30 }),
+        fc.array(fc.integer({ min: 1, max: 17 }), { minLength: 1, maxLength: 6 }),
+        (values, maxRecordChars, chunkSizes) => {
+          const bytes = Uint8Array.from(values);
+          const settings: ReaderSettings = { delimiter: ",", encoding: "utf-8", maxRecordChars };
+          const whole = readChunks([bytes], settings);
+          expect(readChunks(chunked(bytes, chunkSizes), settings)).toEqual(whole);
+          const lines = whole.map((item) => (item.kind === "record" ? item.record.line : item.bad.line));
+          for (let i = 1; i < lines.length; i++) expect(lines[i]).toBeGreaterThan(lines[i - 1]!);
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 

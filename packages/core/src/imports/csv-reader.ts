@@ -5,9 +5,10 @@
  * chunk and only the unfinished tail (at most `maxRecordChars` plus one chunk) is kept between pushes.
  *
  * Parsing rules, chosen to be forgiving with what spreadsheets and CRMs actually export:
- * - Records end at CRLF, LF or a lone CR. Empty lines are skipped, but still counted for line numbers.
- * - A field is quoted only when `"` is its very first character. `""` inside a quoted field is one `"`.
- *   Quoted fields may contain delimiters and line breaks.
+ * - Records end at CRLF, LF or a lone CR, including inside quoted fields for line counting. Empty lines
+ *   are skipped but still counted; a line holding only spaces or delimiters is a record.
+ * - A field is quoted only when `"` is its very first character (so `a, "b"` keeps ` "b"` as is).
+ *   `""` inside a quoted field is one `"`. Quoted fields may contain delimiters and line breaks.
  * - A `"` anywhere else in an unquoted field is kept literally (`a"b` reads as `a"b`).
  * - Text between a closing quote and the next delimiter is kept literally after the quoted value
  *   (`"ab"c` reads as `abc`) rather than failing the record: the data is usually right, the quoting sloppy.
@@ -16,9 +17,12 @@
  *   a `bad` item for the line where the record started. Parsing resumes on the next physical line, so
  *   one stray quote costs one line instead of swallowing the rest of the file. The `raw` of such a bad
  *   item is that starting line only (capped at `maxRecordChars` characters), because that is all that
- *   was skipped.
- * - In UTF-8 mode, a record containing bytes that are not valid UTF-8 becomes a `bad` item rather than
- *   a record with U+FFFD in it. A U+FFFD that was genuinely in the file (bytes EF BF BD) is kept as data.
+ *   was skipped. Only `maxRecordChars` are ever buffered for one record, so a quote left open in the
+ *   middle of a large file is reported as "record longer than N characters (probably an unterminated
+ *   quote)"; "unterminated quote" is for one still open when the input ends.
+ * - In UTF-8 mode, a record containing bytes that are not valid UTF-8 becomes a `bad` item (its `raw` is
+ *   the whole record, with U+FFFD where the bad bytes were) rather than a record with U+FFFD in it. A
+ *   U+FFFD that was genuinely in the file (bytes EF BF BD) is kept as data.
  *   UTF-16 input is not checked this way: unpaired surrogates decode to U+FFFD like any decoder does.
  */
 import { Buffer } from "node:buffer";
@@ -72,8 +76,11 @@ const QUOTE = 34;
 const SPACE = 32;
 const REPLACEMENT = "\uFFFD";
 // Stands in for U+FFFD produced by invalid UTF-8 so it can be told apart from a U+FFFD that was really in
-// the file. A lone surrogate works because decoded UTF-8 can never contain one.
+// the file. A lone low surrogate works because decoded UTF-8 never contains one; the same code unit at the
+// end of a valid pair (e.g. U+1FFFF) is told apart by the high surrogate in front of it.
 const INVALID = "\uDFFF";
+const INVALID_MARK = /(?<![\uD800-\uDBFF])\uDFFF/;
+const INVALID_MARKS = /(?<![\uD800-\uDBFF])\uDFFF/g;
 // How many items readCsv collects before yielding, so consumers pay per batch rather than per record.
 const BATCH_ITEMS = 1024;
 
@@ -100,8 +107,8 @@ function sniffHead(head: Uint8Array, forced: CsvEncoding | undefined, isWholeFil
   if (forced !== undefined) encoding = forced;
   else if (bom !== undefined) encoding = bom;
   else encoding = guessUtf16(bytes) ?? (isValidUtf8(bytes, isWholeFile) ? "utf-8" : "windows-1252");
-  const hasBom =
-    bom === encoding || (encoding === "windows-1252" && bom === "utf-8") /* forced over a UTF-8 BOM */;
+  // A UTF-8 BOM still counts when windows-1252 is forced: the reader strips it as "ï»¿".
+  const hasBom = bom === encoding || (encoding === "windows-1252" && bom === "utf-8");
   return { delimiter: sniffDelimiter(decodeHead(bytes, encoding)), encoding, hasBom };
 }
 
@@ -232,25 +239,34 @@ export function decodeWindows1252(bytes: Uint8Array): string {
 
 /** Keeps the position of the next occurrence of one character so each byte is searched only once. */
 class NextIndex {
-  // >= 0: found there; -1: none in [search start, end); other negative: unknown.
-  private at = -2;
+  /** First occurrence at or after `start`; -1 means none in [start, end). */
+  private at = -1;
+  private start = 0;
   private end = 0;
 
   constructor(private readonly char: string) {}
 
   find(buf: string, from: number): number {
     const at = this.at;
-    if (at >= from) return at;
-    const found = buf.indexOf(this.char, at === -1 ? Math.max(from, this.end) : from);
+    const known = from >= this.start;
+    if (known && at >= from) return at;
+    const found = buf.indexOf(this.char, known && at === -1 ? Math.max(from, this.end) : from);
     this.at = found;
+    this.start = from;
     this.end = buf.length;
     return found;
   }
 
   /** The buffer lost its first `count` characters. */
   shift(count: number): void {
-    if (this.at >= count) this.at -= count;
-    else if (this.at !== -1) this.at = -2;
+    if (this.at !== -1 && this.at < count) {
+      this.at = -1;
+      this.start = 0;
+      this.end = 0;
+      return;
+    }
+    if (this.at !== -1) this.at -= count;
+    this.start = Math.max(0, this.start - count);
     this.end = Math.max(0, this.end - count);
   }
 }
@@ -283,6 +299,7 @@ export class CsvReader {
   private readonly nextLf = new NextIndex("\n");
   private readonly nextCr = new NextIndex("\r");
   private readonly nextQuote = new NextIndex('"');
+  private readonly nextDelimiter: NextIndex;
 
   constructor(options: CsvReaderOptions & { delimiter: string; encoding: CsvEncoding }) {
     // Widened: the caller may pass any one-character delimiter, not only the sniffable ones.
@@ -298,6 +315,7 @@ export class CsvReader {
       throw new Error(`maxRecordChars must be a positive integer, got ${max}`);
     this.delimiter = delimiter;
     this.delimiterCode = delimiter.charCodeAt(0);
+    this.nextDelimiter = new NextIndex(delimiter);
     this.maxRecordChars = max;
     this.encoding = encoding;
     // ignoreBOM keeps U+FEFF in the output; the real BOM is removed once, in stripBom.
@@ -344,7 +362,7 @@ export class CsvReader {
       bytes.set(chunk, this.carry.length);
       this.carry = undefined;
     }
-    const cut = bytes.length;
+    const cut = final ? bytes.length : completeUtf8Length(bytes);
     if (cut < bytes.length) this.carry = bytes.slice(cut);
     return this.decodeUtf8Complete(bytes.subarray(0, cut));
   }
@@ -397,6 +415,7 @@ export class CsvReader {
       this.nextLf.shift(consumed);
       this.nextCr.shift(consumed);
       this.nextQuote.shift(consumed);
+      this.nextDelimiter.shift(consumed);
     } else if (!this.ended) {
       return [];
     }
@@ -464,7 +483,7 @@ export class CsvReader {
           this.tooLong(out, buf.slice(pos, pos + max), false);
         } else {
           const raw = buf.slice(pos, end);
-          if (this.sawInvalidUtf8 && raw.indexOf(INVALID) !== -1) this.invalidUtf8(out, raw);
+          if (this.sawInvalidUtf8 && hasInvalidMark(raw)) this.invalidUtf8(out, raw);
           else
             out.push({
               kind: "record",
@@ -479,12 +498,11 @@ export class CsvReader {
   }
 
   /**
-   * Parses one record that has a quote before its first line end, character by character. Returns the
-   * position after it, or -1 when the buffer ends before the record can be judged.
+   * Parses one record that has a quote before its first line end. Returns the position after it, or -1
+   * when the buffer ends before the record can be judged.
    */
   private parseQuoted(buf: string, start: number, final: boolean, out: CsvItem[]): number {
     const n = buf.length;
-    const d = this.delimiterCode;
     // A record longer than max has a character at index >= limit.
     const limit = start + this.maxRecordChars;
     const fields: string[] = [];
@@ -494,59 +512,57 @@ export class CsvReader {
     let firstLineEnd = -1;
     let i = start;
     for (;;) {
+      let value: string | undefined;
       if (i < n && buf.charCodeAt(i) === QUOTE) {
-        let value = "";
+        value = "";
         let from = ++i;
         for (;;) {
-          if (i >= n) {
+          const quote = this.nextQuote.find(buf, i);
+          const stop = quote === -1 ? n : quote;
+          // Line breaks inside the quotes count as physical lines; past the limit they no longer matter.
+          let at = this.lineEnd(buf, i);
+          while (at !== -1 && at < stop && at < limit) {
+            let after = at + 1;
+            if (buf.charCodeAt(at) === CR) {
+              if (after >= n && !final) return -1;
+              if (buf.charCodeAt(after) === LF) after++;
+            }
+            breaks++;
+            if (firstBreak === -1) {
+              firstBreak = at;
+              firstLineEnd = after;
+            }
+            at = this.lineEnd(buf, after);
+          }
+          if (quote === -1 ? n > limit : quote >= limit) {
+            return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, Math.max(i, limit), true);
+          }
+          if (quote === -1) {
             if (!final) return -1;
             this.unterminated(out, buf, start, firstBreak, n);
             return firstLineEnd === -1 ? n : firstLineEnd;
           }
-          if (i >= limit) return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, i);
-          const c = buf.charCodeAt(i);
-          if (c === QUOTE) {
-            if (i + 1 >= n && !final) return -1;
-            if (buf.charCodeAt(i + 1) === QUOTE) {
-              value += buf.slice(from, i + 1);
-              i += 2;
-              from = i;
-              continue;
-            }
-            value += buf.slice(from, i);
-            i++;
-            break;
+          if (quote + 1 >= n && !final) return -1;
+          if (buf.charCodeAt(quote + 1) === QUOTE) {
+            value += buf.slice(from, quote + 1);
+            i = quote + 2;
+            from = i;
+            continue;
           }
-          if (c === LF || c === CR) {
-            if (c === CR) {
-              if (i + 1 >= n && !final) return -1;
-              if (buf.charCodeAt(i + 1) === LF) i++;
-            }
-            breaks++;
-            if (firstBreak === -1) {
-              firstBreak = c === CR && buf.charCodeAt(i) === LF ? i - 1 : i;
-              firstLineEnd = i + 1;
-            }
-          }
-          i++;
+          value += buf.slice(from, quote);
+          i = quote + 1;
+          break;
         }
-        // Lenient: keep whatever follows the closing quote up to the delimiter.
-        const rest = i;
-        for (; i < n; i++) {
-          const c = buf.charCodeAt(i);
-          if (c === d || c === LF || c === CR) break;
-          if (i >= limit) return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, i);
-        }
-        fields.push(i > rest ? value + buf.slice(rest, i) : value);
-      } else {
-        const from = i;
-        for (; i < n; i++) {
-          const c = buf.charCodeAt(i);
-          if (c === d || c === LF || c === CR) break;
-          if (i >= limit) return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, i);
-        }
-        fields.push(buf.slice(from, i));
       }
+
+      // An unquoted field, or (lenient) whatever follows a closing quote up to the delimiter.
+      const fieldEnd = this.fieldEnd(buf, i);
+      if (fieldEnd > limit) {
+        return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, Math.max(i, limit), false);
+      }
+      if (value === undefined) fields.push(buf.slice(i, fieldEnd));
+      else fields.push(fieldEnd > i ? value + buf.slice(i, fieldEnd) : value);
+      i = fieldEnd;
 
       let end = i;
       let terminator = 1;
@@ -555,8 +571,8 @@ export class CsvReader {
         terminator = 0;
       } else {
         const c = buf.charCodeAt(i);
-        if (c === d) {
-          if (i >= limit) return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, i);
+        if (c === this.delimiterCode) {
+          if (i >= limit) return this.quotedTooLong(out, buf, start, firstBreak, firstLineEnd, i, false);
           i++;
           continue;
         }
@@ -567,11 +583,26 @@ export class CsvReader {
         end = i;
       }
       const raw = buf.slice(start, end);
-      if (this.sawInvalidUtf8 && raw.indexOf(INVALID) !== -1) this.invalidUtf8(out, raw);
+      if (this.sawInvalidUtf8 && hasInvalidMark(raw)) this.invalidUtf8(out, raw);
       else out.push({ kind: "record", record: { line: this.line, fields, raw } });
       this.line += breaks + 1;
       return end + terminator;
     }
+  }
+
+  /** Index of the next CR or LF at or after `from`, or -1. */
+  private lineEnd(buf: string, from: number): number {
+    const lf = this.nextLf.find(buf, from);
+    const cr = this.nextCr.find(buf, from);
+    return lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+  }
+
+  /** Index of the next delimiter, CR or LF at or after `from`, or the buffer length. */
+  private fieldEnd(buf: string, from: number): number {
+    const lineEnd = this.lineEnd(buf, from);
+    const delimiter = this.nextDelimiter.find(buf, from);
+    if (delimiter !== -1 && (lineEnd === -1 || delimiter < lineEnd)) return delimiter;
+    return lineEnd === -1 ? buf.length : lineEnd;
   }
 
   private unterminated(out: CsvItem[], buf: string, start: number, firstBreak: number, n: number): void {
@@ -587,10 +618,11 @@ export class CsvReader {
     firstBreak: number,
     firstLineEnd: number,
     at: number,
+    inQuotes: boolean,
   ): number {
     const lineEnd =
       firstBreak === -1 ? start + this.maxRecordChars : Math.min(firstBreak, start + this.maxRecordChars);
-    this.tooLong(out, buf.slice(start, lineEnd), true);
+    this.tooLong(out, buf.slice(start, lineEnd), inQuotes);
     if (firstLineEnd !== -1) {
       this.line++;
       return firstLineEnd;
@@ -600,8 +632,8 @@ export class CsvReader {
     return at;
   }
 
-  private tooLong(out: CsvItem[], raw: string, quoted: boolean): void {
-    const hint = quoted ? " (probably an unterminated quote)" : "";
+  private tooLong(out: CsvItem[], raw: string, inQuotes: boolean): void {
+    const hint = inQuotes ? " (probably an unterminated quote)" : "";
     this.bad(out, raw, `record longer than ${this.maxRecordChars} characters${hint}; skipped this line`);
   }
 
@@ -611,9 +643,13 @@ export class CsvReader {
 
   private bad(out: CsvItem[], raw: string, reason: string): void {
     const line = this.line;
-    const text = this.sawInvalidUtf8 ? raw.replaceAll(INVALID, REPLACEMENT) : raw;
+    const text = this.sawInvalidUtf8 ? raw.replace(INVALID_MARKS, REPLACEMENT) : raw;
     out.push({ kind: "bad", bad: { line, raw: text, reason: `line ${line}: ${reason}` } });
   }
+}
+
+function hasInvalidMark(raw: string): boolean {
+  return raw.indexOf(INVALID) !== -1 && INVALID_MARK.test(raw);
 }
 
 // An indexOf loop measured faster than String.prototype.split for short records on Node 20.

@@ -1,7 +1,8 @@
 /** SQL of contact imports: the import record, its uploaded chunks, staging, the set-based merge. */
+
+import type { Updateable } from "kysely";
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
-import type { Updateable } from "kysely";
 import type { ImportRow, ImportsTable } from "../db/schema.ts";
 import { STAGING_COLUMNS } from "./import.ts";
 
@@ -18,11 +19,25 @@ export async function insertImport(
     .executeTakeFirstOrThrow();
 }
 
-export async function insertChunk(db: Executor, workspaceId: string, importId: string, seq: number, data: Buffer) {
-  await db.insertInto("import_chunks").values({ workspace_id: workspaceId, import_id: importId, seq, data }).execute();
+export async function insertChunk(
+  db: Executor,
+  workspaceId: string,
+  importId: string,
+  seq: number,
+  data: Buffer,
+) {
+  await db
+    .insertInto("import_chunks")
+    .values({ workspace_id: workspaceId, import_id: importId, seq, data })
+    .execute();
 }
 
-export async function readChunk(db: Executor, workspaceId: string, importId: string, seq: number): Promise<Buffer | undefined> {
+export async function readChunk(
+  db: Executor,
+  workspaceId: string,
+  importId: string,
+  seq: number,
+): Promise<Buffer | undefined> {
   const row = await db
     .selectFrom("import_chunks")
     .select("data")
@@ -33,8 +48,17 @@ export async function readChunk(db: Executor, workspaceId: string, importId: str
   return row?.data;
 }
 
-export async function findImport(db: Executor, workspaceId: string, id: string): Promise<ImportRow | undefined> {
-  return db.selectFrom("imports").selectAll().where("workspace_id", "=", workspaceId).where("id", "=", id).executeTakeFirst();
+export async function findImport(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+): Promise<ImportRow | undefined> {
+  return db
+    .selectFrom("imports")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .executeTakeFirst();
 }
 
 export async function listImports(db: Executor, workspaceId: string, limit: number): Promise<ImportRow[]> {
@@ -51,7 +75,9 @@ export async function updateImport(
   db: Executor,
   workspaceId: string,
   id: string,
-  values: Omit<Updateable<ImportsTable>, "workspace_id" | "id" | "options" | "detected"> & { detected?: Record<string, unknown> },
+  values: Omit<Updateable<ImportsTable>, "workspace_id" | "id" | "options" | "detected"> & {
+    detected?: Record<string, unknown>;
+  },
 ): Promise<void> {
   const { detected, ...rest } = values;
   await db
@@ -85,7 +111,10 @@ export async function claimImport(
     .where("workspace_id", "=", workspaceId)
     .where("id", "=", id)
     .where((eb) =>
-      eb.or([eb("status", "=", "queued"), eb.and([eb("status", "=", "processing"), eb("heartbeat_at", "<", staleBefore)])]),
+      eb.or([
+        eb("status", "=", "queued"),
+        eb.and([eb("status", "=", "processing"), eb("heartbeat_at", "<", staleBefore)]),
+      ]),
     )
     .returning("attempt")
     .executeTakeFirst();
@@ -112,7 +141,11 @@ export async function heartbeatImport(
 }
 
 export async function clearRejections(db: Executor, workspaceId: string, importId: string) {
-  await db.deleteFrom("import_rejections").where("workspace_id", "=", workspaceId).where("import_id", "=", importId).execute();
+  await db
+    .deleteFrom("import_rejections")
+    .where("workspace_id", "=", workspaceId)
+    .where("import_id", "=", importId)
+    .execute();
 }
 
 export async function insertRejections(
@@ -127,7 +160,9 @@ export async function insertRejections(
     select ${workspaceId}::uuid, ${importId}::uuid, r.line_no, r.field, r.reason, r.raw
     from unnest(${rows.map((r) => r.line)}::int[], ${rows.map((r) => r.field)}::text[],
                 ${rows.map((r) => r.reason)}::text[], ${rows.map((r) => r.raw)}::text[]) as r(line_no, field, reason, raw)
-    on conflict (workspace_id, import_id, line_no) do update set reason = excluded.reason, field = excluded.field`.execute(db);
+    on conflict (workspace_id, import_id, line_no) do update set reason = excluded.reason, field = excluded.field`.execute(
+    db,
+  );
 }
 
 export async function listRejections(db: Executor, workspaceId: string, importId: string, limit?: number) {
@@ -147,7 +182,7 @@ export async function createStagingTable(db: Executor, importId: string) {
   await sql`create unlogged table ${table} (
     line_no integer not null, external_id text, email text, phone text, first_name text, last_name text,
     address_line1 text, address_line2 text, city text, region text, postal_code text, country text,
-    timezone text, tz_explicit boolean not null, attributes jsonb not null,
+    timezone text, tz_rank smallint not null, attributes jsonb not null,
     email_consent text, sms_consent text, mail_consent text, ads_consent text
   ) with (autovacuum_enabled = false)`.execute(db);
 }
@@ -174,7 +209,11 @@ export interface MergeResult {
  * non-empty values win; attributes are combined). A row is refused when one of its identifiers already
  * belongs to a different contact, or to an earlier row of the file.
  */
-export async function mergeStaging(db: Executor, workspaceId: string, importId: string): Promise<MergeResult> {
+export async function mergeStaging(
+  db: Executor,
+  workspaceId: string,
+  importId: string,
+): Promise<MergeResult> {
   const staging = sql.raw(stagingTable(importId));
   const ws = sql`${workspaceId}::uuid`;
   await sql`set local work_mem = '256MB'`.execute(db);
@@ -192,7 +231,9 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
     left join contacts cp on cp.workspace_id = ${ws} and cp.phone = s.phone`.execute(db);
 
   await sql`alter table import_resolved add column gkey text`.execute(db);
-  await sql`update import_resolved set gkey = coalesce(contact_id::text, 'x:' || external_id, 'e:' || email, 'p:' || phone)`.execute(db);
+  await sql`update import_resolved set gkey = coalesce(contact_id::text, 'x:' || external_id, 'e:' || email, 'p:' || phone)`.execute(
+    db,
+  );
 
   // 2. One candidate per contact-to-be. Most groups hold one row: take those as they are, and fold only
   //    the groups with several rows.
@@ -201,7 +242,7 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
   await sql`create temp table import_candidates on commit drop as
     select r.gkey, r.line_no as first_line, 1::bigint as n, r.contact_id, r.matched_by, r.matched_external_id,
       r.external_id, r.email, r.phone, r.first_name, r.last_name, r.address_line1, r.address_line2, r.city, r.region,
-      r.postal_code, r.country, r.timezone, r.tz_explicit, r.attributes,
+      r.postal_code, r.country, r.timezone, r.tz_rank, r.attributes,
       r.email_consent, r.sms_consent, r.mail_consent, r.ads_consent
     from import_resolved r
     where not exists (select 1 from import_multi m where m.gkey = r.gkey)
@@ -219,8 +260,8 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
       (array_agg(r.region order by r.line_no desc) filter (where r.region is not null))[1],
       (array_agg(r.postal_code order by r.line_no desc) filter (where r.postal_code is not null))[1],
       (array_agg(r.country order by r.line_no desc) filter (where r.country is not null))[1],
-      (array_agg(r.timezone order by r.tz_explicit desc, r.line_no desc))[1],
-      bool_or(r.tz_explicit),
+      (array_agg(r.timezone order by r.tz_rank desc, r.line_no desc))[1],
+      max(r.tz_rank),
       (select coalesce(jsonb_object_agg(kv.key, kv.value), '{}'::jsonb) from (
          select distinct on (e.key) e.key, e.value
          from unnest(array_agg(r.attributes order by r.line_no)) with ordinality as a(attrs, ord),
@@ -250,8 +291,9 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
       from import_candidates k join contacts c on c.workspace_id = ${ws} and c.phone = k.phone
       where c.id is distinct from k.contact_id
       union all
-      select k.gkey, k.first_line, 'externalId',
-        'matched contact by ' || k.matched_by || ', but it has a different external id (' || k.matched_external_id || ')'
+      select k.gkey, k.first_line, k.matched_by,
+        case k.matched_by when 'email' then 'email ' || k.email else 'phone ' || k.phone end
+          || ' belongs to a contact with a different external id (' || k.matched_external_id || ')'
       from import_candidates k
       where k.matched_by in ('email', 'phone') and k.matched_external_id is not null and k.external_id is not null
         and k.external_id <> k.matched_external_id
@@ -285,10 +327,14 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
   if (conflicts.rows.length) {
     await sql`create temp table import_conflicts on commit drop as
       select * from unnest(${conflicts.rows.map((r) => r.gkey)}::text[], ${conflicts.rows.map((r) => r.field)}::text[],
-                           ${conflicts.rows.map((r) => r.reason)}::text[]) as c(gkey, field, reason)`.execute(db);
+                           ${conflicts.rows.map((r) => r.reason)}::text[]) as c(gkey, field, reason)`.execute(
+      db,
+    );
     await sql`delete from import_candidates k using import_conflicts c where k.gkey = c.gkey`.execute(db);
     const lines = await sql<{ line_no: number; field: string; reason: string }>`
-      select r.line_no, c.field, c.reason from import_resolved r join import_conflicts c using (gkey) order by r.line_no`.execute(db);
+      select r.line_no, c.field, c.reason from import_resolved r join import_conflicts c using (gkey) order by r.line_no`.execute(
+      db,
+    );
     conflictLines = lines.rows.map((r) => ({ line: r.line_no, field: r.field, reason: r.reason }));
   }
 
@@ -316,7 +362,7 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
       region = coalesce(k.region, c.region),
       postal_code = coalesce(k.postal_code, c.postal_code),
       country = coalesce(k.country, c.country),
-      timezone = case when k.tz_explicit then k.timezone else coalesce(c.timezone, k.timezone) end,
+      timezone = case when k.tz_rank = 2 then k.timezone else coalesce(c.timezone, k.timezone) end,
       attributes = c.attributes || k.attributes,
       email_consent = coalesce(k.email_consent, c.email_consent),
       sms_consent = coalesce(k.sms_consent, c.sms_consent),
@@ -345,7 +391,9 @@ export async function mergeStaging(db: Executor, workspaceId: string, importId: 
     )
     select count(*)::int as n from ins`.execute(db);
 
-  const merged = await sql<{ n: number }>`select coalesce(sum(n - 1), 0)::int as n from import_candidates`.execute(db);
+  const merged = await sql<{
+    n: number;
+  }>`select coalesce(sum(n - 1), 0)::int as n from import_candidates`.execute(db);
   return {
     inserted: inserted.rows[0]?.n ?? 0,
     updated: Number(updated.numAffectedRows ?? 0),
@@ -361,7 +409,10 @@ export async function findStalledImports(db: Executor, staleBefore: Date) {
     .select(["workspace_id", "id", "status", "locked_by", "heartbeat_at", "attempt"])
     .where((eb) =>
       eb.or([
-        eb.and([eb("status", "=", "processing"), eb.or([eb("heartbeat_at", "<", staleBefore), eb("locked_by", "is not", null)])]),
+        eb.and([
+          eb("status", "=", "processing"),
+          eb.or([eb("heartbeat_at", "<", staleBefore), eb("locked_by", "is not", null)]),
+        ]),
         eb.and([eb("status", "=", "queued"), eb("created_at", "<", staleBefore)]),
       ]),
     )
@@ -369,5 +420,9 @@ export async function findStalledImports(db: Executor, staleBefore: Date) {
 }
 
 export async function deleteChunks(db: Executor, workspaceId: string, importId: string) {
-  await db.deleteFrom("import_chunks").where("workspace_id", "=", workspaceId).where("import_id", "=", importId).execute();
+  await db
+    .deleteFrom("import_chunks")
+    .where("workspace_id", "=", workspaceId)
+    .where("import_id", "=", importId)
+    .execute();
 }

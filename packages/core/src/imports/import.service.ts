@@ -7,20 +7,25 @@
  *   merge    → one transaction merges staging into contacts set-based: nothing is ever half-merged.
  * A killed worker's import is picked up again from the start of its file (see recoverStalledImports).
  */
-import os from "node:os";
+
 import { once } from "node:events";
+import os from "node:os";
 import type { Import } from "@omneural/contracts/imports";
 import { sql } from "kysely";
 import type pg from "pg";
 import { from as copyFrom } from "pg-copy-streams";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { normalizeContactInput } from "../contacts/normalize.ts";
-import type { Db, DatabaseHandle } from "../db/database.ts";
+import type { DatabaseHandle, Db } from "../db/database.ts";
 import type { ImportRow } from "../db/schema.ts";
 import { AppError, notFound } from "../shared/errors.ts";
-import { type ColumnMapping, detectColumnMapping, hasIdentifierColumn, headerLooksLikeData } from "./column-mapping.ts";
-import { CsvReader, type CsvItem, type CsvSniff, sniffCsv } from "./csv-reader.ts";
-import { compileRowMapper, csvCell, stagingLine } from "./import.ts";
+import {
+  type ColumnMapping,
+  detectColumnMapping,
+  hasIdentifierColumn,
+  headerLooksLikeData,
+} from "./column-mapping.ts";
+import { type CsvItem, CsvReader, type CsvSniff, sniffCsv } from "./csv-reader.ts";
 import {
   claimImport,
   clearRejections,
@@ -40,6 +45,7 @@ import {
   readChunk,
   updateImport,
 } from "./import.repository.ts";
+import { compileRowMapper, csvCell, stagingLine, timezoneRank } from "./import.ts";
 
 export const CHUNK_BYTES = 1024 * 1024;
 const SNIFF_BYTES = 64 * 1024;
@@ -69,7 +75,12 @@ export function parseMappingParam(raw: string | undefined): Record<string, strin
       errors: [{ field: "mapping", message: "is not valid JSON" }],
     });
   }
-  if (!value || typeof value !== "object" || Array.isArray(value) || !Object.values(value).every((v) => typeof v === "string")) {
+  if (
+    !value ||
+    typeof value !== "object" ||
+    Array.isArray(value) ||
+    !Object.values(value).every((v) => typeof v === "string")
+  ) {
     throw new AppError("VALIDATION_FAILED", "mapping must be a JSON object whose values are strings", {
       errors: [{ field: "mapping", message: "must map header names to target names" }],
     });
@@ -78,18 +89,25 @@ export function parseMappingParam(raw: string | undefined): Record<string, strin
 }
 
 /** Reads the header from the first bytes of a file and decides the column mapping, or refuses the file. */
-export function detectLayout(head: Uint8Array, options: ImportOptions): { sniff: CsvSniff; layout: DetectedLayout } {
+export function detectLayout(
+  head: Uint8Array,
+  options: ImportOptions,
+): { sniff: CsvSniff; layout: DetectedLayout } {
   if (head.length === 0) throw new AppError("INVALID_CSV", "the file is empty");
   const sniff = sniffCsv(head);
   const reader = new CsvReader({ delimiter: sniff.delimiter, encoding: sniff.encoding });
   const items = [...reader.push(head), ...(head.length < SNIFF_BYTES ? reader.end() : [])];
   const first = items[0];
   if (!first) throw new AppError("INVALID_CSV", "the file has no header line");
-  if (first.kind === "bad") throw new AppError("INVALID_CSV", `the header line cannot be read: ${first.bad.reason}`);
+  if (first.kind === "bad")
+    throw new AppError("INVALID_CSV", `the header line cannot be read: ${first.bad.reason}`);
   const headers = first.record.fields.map((h) => h.trim());
   const looksLikeData = headerLooksLikeData(headers);
   if (looksLikeData) {
-    throw new AppError("INVALID_CSV", `the first line must be a header naming the columns, but it looks like data: ${looksLikeData}`);
+    throw new AppError(
+      "INVALID_CSV",
+      `the first line must be a header naming the columns, but it looks like data: ${looksLikeData}`,
+    );
   }
   const { columns, errors } = detectColumnMapping(headers, options.mapping);
   if (errors.length) {
@@ -114,9 +132,19 @@ export function detectLayout(head: Uint8Array, options: ImportOptions): { sniff:
 export async function receiveImport(
   db: Db,
   ws: WorkspaceContext,
-  input: { filename: string | null; options: ImportOptions; source: AsyncIterable<Uint8Array>; maxBytes: number; enqueue: boolean },
+  input: {
+    filename: string | null;
+    options: ImportOptions;
+    source: AsyncIterable<Uint8Array>;
+    maxBytes: number;
+    enqueue: boolean;
+  },
 ): Promise<ImportRow> {
-  const created = await insertImport(db, { workspaceId: ws.id, filename: input.filename, options: input.options as Record<string, unknown> });
+  const created = await insertImport(db, {
+    workspaceId: ws.id,
+    filename: input.filename,
+    options: input.options as Record<string, unknown>,
+  });
   let seq = 0;
   let size = 0;
   let pending: Buffer[] = [];
@@ -125,7 +153,10 @@ export async function receiveImport(
   const flush = async (final: boolean) => {
     if (!checked && (pendingBytes >= SNIFF_BYTES || final)) {
       const head = Buffer.concat(pending);
-      const { layout } = detectLayout(final ? head : head.subarray(0, Math.max(SNIFF_BYTES, head.length)), input.options);
+      const { layout } = detectLayout(
+        final ? head : head.subarray(0, Math.max(SNIFF_BYTES, head.length)),
+        input.options,
+      );
       await updateImport(db, ws.id, created.id, { detected: layout as unknown as Record<string, unknown> });
       checked = true;
     }
@@ -142,7 +173,10 @@ export async function receiveImport(
     for await (const chunk of input.source) {
       size += chunk.length;
       if (size > input.maxBytes) {
-        throw new AppError("PAYLOAD_TOO_LARGE", `the file is larger than the limit of ${input.maxBytes} bytes`);
+        throw new AppError(
+          "PAYLOAD_TOO_LARGE",
+          `the file is larger than the limit of ${input.maxBytes} bytes`,
+        );
       }
       pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       pendingBytes += chunk.length;
@@ -210,10 +244,20 @@ export async function processImport(
   const { db, pool } = handle;
   const now = options.now ?? (() => new Date());
   const lockedBy = options.lockedBy ?? workerIdentity();
-  const attempt = await claimImport(db, workspaceId, importId, lockedBy, new Date(now().getTime() - IMPORT_STALE_MS));
+  const attempt = await claimImport(
+    db,
+    workspaceId,
+    importId,
+    lockedBy,
+    new Date(now().getTime() - IMPORT_STALE_MS),
+  );
   if (attempt === undefined) return false;
   const row = (await findImport(db, workspaceId, importId))!;
-  const workspace = await db.selectFrom("workspaces").selectAll().where("id", "=", workspaceId).executeTakeFirstOrThrow();
+  const workspace = await db
+    .selectFrom("workspaces")
+    .selectAll()
+    .where("id", "=", workspaceId)
+    .executeTakeFirstOrThrow();
   const totalBytes = Number(row.size_bytes);
   const importOptions = row.options as ImportOptions;
   const client: pg.PoolClient = await pool.connect();
@@ -241,7 +285,10 @@ export async function processImport(
     let head: Buffer[] = [];
     let headBytes = 0;
     let lastBeat = Date.now();
-    const normalizeOptions = { defaultCountry: workspace.default_country, defaultTimezone: workspace.default_timezone };
+    const normalizeOptions = {
+      defaultCountry: workspace.default_country,
+      defaultTimezone: workspace.default_timezone,
+    };
 
     const handleItems = async (items: CsvItem[]) => {
       let out = "";
@@ -250,7 +297,12 @@ export async function processImport(
           if (header) throw new AppError("INVALID_CSV", `the header line cannot be read: ${item.bad.reason}`);
           rejectedCount++;
           progress.rows++;
-          rejections.push({ line: item.bad.line, field: null, reason: item.bad.reason, raw: item.bad.raw.slice(0, MAX_RAW_CHARS) });
+          rejections.push({
+            line: item.bad.line,
+            field: null,
+            reason: item.bad.reason,
+            raw: item.bad.raw.slice(0, MAX_RAW_CHARS),
+          });
           continue;
         }
         if (header) {
@@ -262,7 +314,12 @@ export async function processImport(
         const mapped = mapper!(record.fields);
         if (!mapped.ok) {
           rejectedCount++;
-          rejections.push({ line: record.line, field: mapped.problem.field, reason: mapped.problem.reason, raw: record.raw.slice(0, MAX_RAW_CHARS) });
+          rejections.push({
+            line: record.line,
+            field: mapped.problem.field,
+            reason: mapped.problem.reason,
+            raw: record.raw.slice(0, MAX_RAW_CHARS),
+          });
           continue;
         }
         const normalized = normalizeContactInput(mapped.input, normalizeOptions);
@@ -276,7 +333,11 @@ export async function processImport(
           });
           continue;
         }
-        out += stagingLine(record.line, normalized.value, mapped.tzExplicit);
+        out += stagingLine(
+          record.line,
+          normalized.value,
+          timezoneRank(normalized.value, mapped.tzExplicit, workspace.default_timezone),
+        );
         if (out.length > 256 * 1024) {
           if (!copy.write(out)) await once(copy, "drain");
           out = "";
@@ -340,12 +401,23 @@ export async function processImport(
       if (current.attempt !== attempt || current.status !== "processing") throw new ImportTakenOver();
       const merged = await mergeStaging(trx, workspaceId, importId);
       if (merged.conflicts.length) {
-        const raws = await rawLines(handle, workspaceId, importId, layout!, new Set(merged.conflicts.map((c) => c.line)));
+        const raws = await rawLines(
+          handle,
+          workspaceId,
+          importId,
+          layout!,
+          new Set(merged.conflicts.map((c) => c.line)),
+        );
         await insertRejections(
           trx,
           workspaceId,
           importId,
-          merged.conflicts.map((c) => ({ line: c.line, field: c.field, reason: c.reason, raw: raws.get(c.line) ?? "" })),
+          merged.conflicts.map((c) => ({
+            line: c.line,
+            field: c.field,
+            reason: c.reason,
+            raw: raws.get(c.line) ?? "",
+          })),
         );
       }
       await updateImport(trx, workspaceId, importId, {
@@ -398,12 +470,22 @@ function isTransient(error: unknown): boolean {
 }
 
 /** Re-reads the file for the original text of a few lines (rows refused during the merge). */
-async function rawLines(handle: DatabaseHandle, workspaceId: string, importId: string, layout: DetectedLayout, lines: Set<number>) {
+async function rawLines(
+  handle: DatabaseHandle,
+  workspaceId: string,
+  importId: string,
+  layout: DetectedLayout,
+  lines: Set<number>,
+) {
   const found = new Map<number, string>();
-  const reader = new CsvReader({ delimiter: layout.delimiter as CsvSniff["delimiter"], encoding: layout.encoding as CsvSniff["encoding"] });
+  const reader = new CsvReader({
+    delimiter: layout.delimiter as CsvSniff["delimiter"],
+    encoding: layout.encoding as CsvSniff["encoding"],
+  });
   const take = (items: CsvItem[]) => {
     for (const item of items) {
-      if (item.kind === "record" && lines.has(item.record.line)) found.set(item.record.line, item.record.raw.slice(0, MAX_RAW_CHARS));
+      if (item.kind === "record" && lines.has(item.record.line))
+        found.set(item.record.line, item.record.raw.slice(0, MAX_RAW_CHARS));
     }
   };
   for await (const chunk of chunksOf(handle.db, workspaceId, importId)) {
@@ -422,7 +504,8 @@ export async function recoverStalledImports(db: Db, now: Date = new Date()): Pro
   for (const row of stale) {
     const [lockHost, lockPid] = (row.locked_by ?? "").split(":");
     const ownerDead = lockHost === host && lockPid !== undefined && !pidAlive(Number(lockPid));
-    const heartbeatOld = row.heartbeat_at !== null && row.heartbeat_at.getTime() < now.getTime() - IMPORT_STALE_MS;
+    const heartbeatOld =
+      row.heartbeat_at !== null && row.heartbeat_at.getTime() < now.getTime() - IMPORT_STALE_MS;
     if (row.status === "processing" && !ownerDead && !heartbeatOld) continue;
     await db.transaction().execute(async (trx) => {
       const updated = await trx
@@ -452,7 +535,11 @@ function pidAlive(pid: number): boolean {
   }
 }
 
-export function toImport(row: ImportRow, rejections: { line_no: number; field: string | null; reason: string; raw: string }[], baseUrl: string): Import {
+export function toImport(
+  row: ImportRow,
+  rejections: { line_no: number; field: string | null; reason: string; raw: string }[],
+  baseUrl: string,
+): Import {
   const detected = row.detected as unknown as DetectedLayout | null;
   return {
     id: row.id,
@@ -465,7 +552,12 @@ export function toImport(row: ImportRow, rejections: { line_no: number; field: s
           encoding: detected.encoding,
           columns: detected.columns.map((c) => ({
             header: c.header,
-            target: c.target.kind === "field" ? c.target.field : c.target.kind === "attribute" ? `attributes.${c.target.key}` : "ignore",
+            target:
+              c.target.kind === "field"
+                ? c.target.field
+                : c.target.kind === "attribute"
+                  ? `attributes.${c.target.key}`
+                  : "ignore",
             detected: c.detected,
           })),
         }
@@ -485,7 +577,10 @@ export function toImport(row: ImportRow, rejections: { line_no: number; field: s
           : 0,
     error: row.error,
     rejections: rejections.map((r) => ({ line: r.line_no, field: r.field, reason: r.reason, raw: r.raw })),
-    rejectionsUrl: row.rejected > 0 || rejections.length > 0 ? `${baseUrl}/api/v1/contacts/imports/${row.id}/rejections.csv` : null,
+    rejectionsUrl:
+      row.rejected > 0 || rejections.length > 0
+        ? `${baseUrl}/api/v1/contacts/imports/${row.id}/rejections.csv`
+        : null,
     createdAt: row.created_at.toISOString(),
     startedAt: row.started_at?.toISOString() ?? null,
     finishedAt: row.finished_at?.toISOString() ?? null,
@@ -500,7 +595,9 @@ export async function getImport(db: Db, ws: WorkspaceContext, id: string, baseUr
 
 export async function recentImports(db: Db, ws: WorkspaceContext, baseUrl: string): Promise<Import[]> {
   const rows = await listImports(db, ws.id, 50);
-  return Promise.all(rows.map(async (row) => toImport(row, await listRejections(db, ws.id, row.id, 100), baseUrl)));
+  return Promise.all(
+    rows.map(async (row) => toImport(row, await listRejections(db, ws.id, row.id, 100), baseUrl)),
+  );
 }
 
 /** All rejected rows as CSV: line, error, then the row's original cells under the file's own header. */
@@ -514,7 +611,10 @@ export async function* rejectionsCsv(db: Db, ws: WorkspaceContext, id: string): 
   for (const r of rejections) {
     let cells: string[] = [r.raw];
     if (layout) {
-      const reader = new CsvReader({ delimiter: layout.delimiter as CsvSniff["delimiter"], encoding: "utf-8" });
+      const reader = new CsvReader({
+        delimiter: layout.delimiter as CsvSniff["delimiter"],
+        encoding: "utf-8",
+      });
       const items = [...reader.push(Buffer.from(r.raw, "utf8")), ...reader.end()];
       const first = items[0];
       if (first?.kind === "record") cells = first.record.fields;

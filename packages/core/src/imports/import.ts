@@ -20,7 +20,7 @@ export const STAGING_COLUMNS = [
   "postal_code",
   "country",
   "timezone",
-  "tz_explicit",
+  "tz_rank",
   "attributes",
   "email_consent",
   "sms_consent",
@@ -33,7 +33,9 @@ export interface RowProblem {
   reason: string;
 }
 
-export type RowToInput = (fields: string[]) => { ok: true; input: ContactInput; tzExplicit: boolean } | { ok: false; problem: RowProblem };
+export type RowToInput = (
+  fields: string[],
+) => { ok: true; input: ContactInput; tzExplicit: boolean } | { ok: false; problem: RowProblem };
 
 /** Compiles the column mapping into a function from a record's fields to contact input. */
 export function compileRowMapper(columns: ColumnMapping[]): RowToInput {
@@ -110,7 +112,8 @@ export function compileRowMapper(columns: ColumnMapping[]): RowToInput {
         case "consent.mail":
         case "consent.ads": {
           const consent = parseConsent(value);
-          if (!consent.ok) return { ok: false, problem: { field: column.header, reason: consent.error.message } };
+          if (!consent.ok)
+            return { ok: false, problem: { field: column.header, reason: consent.error.message } };
           if (consent.value) (input.consent ??= {})[target.field.slice(8) as "email"] = consent.value;
           break;
         }
@@ -123,7 +126,14 @@ export function compileRowMapper(columns: ColumnMapping[]): RowToInput {
         input.lastName = fullName.slice(space + 1).trim();
       } else input.firstName = fullName;
     }
-    if (address.line1 ?? address.line2 ?? address.city ?? address.region ?? address.postalCode ?? address.country) {
+    if (
+      address.line1 ??
+      address.line2 ??
+      address.city ??
+      address.region ??
+      address.postalCode ??
+      address.country
+    ) {
       input.address = address;
     }
     if (attributes) input.attributes = attributes;
@@ -136,21 +146,34 @@ function copyText(value: string | null): string {
   if (value === null) return "\\N";
   // Fast path: most values need no escaping.
   if (!/[\\\t\n\r]/.test(value)) return value;
-  return value.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r"));
+  return value.replace(/[\\\t\n\r]/g, (c) =>
+    c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r",
+  );
 }
 
-export function stagingLine(line: number, n: NormalizedContact, tzExplicit: boolean): string {
+/**
+ * How much a row's timezone says: 2 given in the file, 1 derived from its address or phone, 0 the
+ * workspace default. When rows are merged or a contact updated, the better-founded one wins.
+ */
+export function timezoneRank(n: NormalizedContact, tzExplicit: boolean, workspaceDefault: string): 0 | 1 | 2 {
+  if (tzExplicit) return 2;
+  return n.timezone !== null && n.timezone !== workspaceDefault ? 1 : 0;
+}
+
+export function stagingLine(line: number, n: NormalizedContact, tzRank: number): string {
   const attrs = Object.keys(n.attributes).length ? JSON.stringify(n.attributes) : "{}";
   return `${line}\t${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
     n.lastName,
   )}\t${copyText(n.addressLine1)}\t${copyText(n.addressLine2)}\t${copyText(n.city)}\t${copyText(n.region)}\t${copyText(
     n.postalCode,
-  )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${tzExplicit ? "t" : "f"}\t${copyText(attrs)}\t${copyText(
+  )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${tzRank}\t${copyText(attrs)}\t${copyText(
     n.consent.email ?? null,
   )}\t${copyText(n.consent.sms ?? null)}\t${copyText(n.consent.mail ?? null)}\t${copyText(n.consent.ads ?? null)}\n`;
 }
 
 /** Writes rejected rows as a CSV a user can fix and re-import: line, error, then the original columns. */
 export function csvCell(value: string): string {
-  return /[",\r\n]/.test(value) || value.startsWith(" ") || value.endsWith(" ") ? `"${value.replace(/"/g, '""')}"` : value;
+  return /[",\r\n]/.test(value) || value.startsWith(" ") || value.endsWith(" ")
+    ? `"${value.replace(/"/g, '""')}"`
+    : value;
 }

@@ -38,7 +38,8 @@ export class AppError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new AppError("NOT_FOUND", `${what} ${id} does not exist`);
+export const notFound = (what: string, id: string) =>
+  new AppError("NOT_FOUND", `${what} ${id} does not exist`);
 
 export const validationFailed = (errors: FieldProblem[]) =>
   new AppError("VALIDATION_FAILED", errors.map((e) => `${e.field}: ${e.message}`).join("; "), { errors });

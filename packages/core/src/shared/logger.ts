@@ -24,13 +24,22 @@ export function createLogger(options: {
   const destination = options.destination ?? 1;
   const stream = destination === 1 ? process.stdout : process.stderr;
   const pretty = options.format === "pretty" || (options.format === "auto" && stream.isTTY === true);
-  const base = { name: options.name ?? "omneural", level: options.level, redact: { paths: REDACT_PATHS, censor: "[redacted]" } };
+  const base = {
+    name: options.name ?? "omneural",
+    level: options.level,
+    redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+  };
   if (pretty) {
     return pino({
       ...base,
       transport: {
         target: "pino-pretty",
-        options: { colorize: stream.isTTY === true, translateTime: "HH:MM:ss.l", ignore: "pid,hostname", destination },
+        options: {
+          colorize: stream.isTTY === true,
+          translateTime: "HH:MM:ss.l",
+          ignore: "pid,hostname",
+          destination,
+        },
       },
     });
   }

@@ -1,9 +1,9 @@
-import { generateApiKey } from "../auth/api-key.ts";
 import { insertApiKey } from "../auth/api-key.repository.ts";
+import { generateApiKey } from "../auth/api-key.ts";
 import { normalizeCountry, normalizeTimezone } from "../contacts/normalize.ts";
 import type { Db } from "../db/database.ts";
 import type { WorkspaceRow } from "../db/schema.ts";
-import { validationFailed, type FieldProblem } from "../shared/errors.ts";
+import { type FieldProblem, validationFailed } from "../shared/errors.ts";
 import { insertWorkspace } from "./workspace.repository.ts";
 
 export interface CreatedWorkspace {
@@ -28,8 +28,17 @@ export async function createWorkspace(
 
   const key = generateApiKey();
   return db.transaction().execute(async (trx) => {
-    const workspace = await insertWorkspace(trx, { name, defaultCountry: country.value, defaultTimezone: timezone.value });
-    const created = await insertApiKey(trx, { workspaceId: workspace.id, name: "default", prefix: key.prefix, hash: key.hash });
+    const workspace = await insertWorkspace(trx, {
+      name,
+      defaultCountry: country.value,
+      defaultTimezone: timezone.value,
+    });
+    const created = await insertApiKey(trx, {
+      workspaceId: workspace.id,
+      name: "default",
+      prefix: key.prefix,
+      hash: key.hash,
+    });
     return { workspace, apiKey: key.key, apiKeyId: created.id };
   });
 }

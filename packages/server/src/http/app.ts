@@ -27,9 +27,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
   };
-  const app = (
-    options.logger ? Fastify({ ...common, loggerInstance: options.logger }) : Fastify({ ...common, logger: false })
-  ) as unknown as FastifyInstance;
+  const app = (options.logger
+    ? Fastify({ ...common, loggerInstance: options.logger })
+    : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
   app.decorate("deps", options.deps);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
@@ -48,7 +48,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       },
       servers: [{ url: options.deps.config.publicUrl }],
       components: {
-        securitySchemes: { apiKey: { type: "http", scheme: "bearer", description: "An Omneural API key (omn_…)" } },
+        securitySchemes: {
+          apiKey: { type: "http", scheme: "bearer", description: "An Omneural API key (omn_…)" },
+        },
         schemas: { Problem: Problem as unknown as Record<string, unknown> },
       },
       security: [{ apiKey: [] }],
@@ -64,17 +66,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
-  await app.register(async (api) => {
-    await api.register(fastifyMultipart, {
-      limits: { fileSize: options.deps.config.importMaxBytes, files: 1, fields: 10, fieldSize: 100_000 },
-    });
-    const requireApiKey = installApiKeyAuth(api);
-    api.addHook("onRequest", requireApiKey);
-    await api.register(workspaceRoutes);
-    await api.register(contactRoutes);
-    await api.register(eventRoutes);
-    await api.register(importRoutes);
-  }, { prefix: "/api/v1" });
+  await app.register(
+    async (api) => {
+      await api.register(fastifyMultipart, {
+        limits: { fileSize: options.deps.config.importMaxBytes, files: 1, fields: 10, fieldSize: 100_000 },
+      });
+      const requireApiKey = installApiKeyAuth(api);
+      api.addHook("onRequest", requireApiKey);
+      await api.register(workspaceRoutes);
+      await api.register(contactRoutes);
+      await api.register(eventRoutes);
+      await api.register(importRoutes);
+    },
+    { prefix: "/api/v1" },
+  );
 
   return app;
 }

@@ -30,7 +30,12 @@ export function installApiKeyAuth(app: FastifyInstance) {
     const match = header ? /^Bearer\s+(\S+)\s*$/i.exec(header) : null;
     if (!match) {
       reply.header("www-authenticate", 'Bearer realm="omneural"');
-      return sendProblem(request, reply, "UNAUTHORIZED", "Send your API key as `Authorization: Bearer <key>`.");
+      return sendProblem(
+        request,
+        reply,
+        "UNAUTHORIZED",
+        "Send your API key as `Authorization: Bearer <key>`.",
+      );
     }
     const principal = await authenticateApiKey(app.deps.database.db, match[1]!);
     const workspace = principal && (await loadWorkspace(principal.workspaceId));

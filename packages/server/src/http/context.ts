@@ -1,6 +1,7 @@
 /** What every request handler can reach: the database, config, and the caller's workspace. */
-import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
+
 import type { Config } from "@omneural/core/config/config";
+import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 
 export interface AppDeps {

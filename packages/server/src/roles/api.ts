@@ -5,8 +5,15 @@ import type { Logger } from "@omneural/core/shared/logger";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "../http/app.ts";
 
-export async function startApi(config: Config, database: DatabaseHandle, log: Logger): Promise<FastifyInstance> {
-  const app = await buildApp({ deps: { config, database, jobsEnabled: true }, logger: log.child({ role: "api" }) });
+export async function startApi(
+  config: Config,
+  database: DatabaseHandle,
+  log: Logger,
+): Promise<FastifyInstance> {
+  const app = await buildApp({
+    deps: { config, database, jobsEnabled: true },
+    logger: log.child({ role: "api" }),
+  });
   await app.listen({ host: config.host, port: config.port });
   return app;
 }

@@ -4,7 +4,7 @@ import type { DatabaseHandle } from "@omneural/core/db/database";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
 import type { Logger } from "@omneural/core/shared/logger";
-import { Logger as WorkerLogger, run, type Runner } from "graphile-worker";
+import { type Runner, run, Logger as WorkerLogger } from "graphile-worker";
 
 export interface WorkerRole {
   stop(): Promise<void>;
@@ -20,7 +20,11 @@ function workerLogger(log: Logger) {
   });
 }
 
-export async function startWorker(config: Config, database: DatabaseHandle, log: Logger): Promise<WorkerRole> {
+export async function startWorker(
+  config: Config,
+  database: DatabaseHandle,
+  log: Logger,
+): Promise<WorkerRole> {
   const recovered = await recoverStalledImports(database.db);
   if (recovered.length) log.warn({ imports: recovered }, "requeued imports abandoned by a stopped worker");
   const runner: Runner = await run({

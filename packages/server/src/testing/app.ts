@@ -16,9 +16,20 @@ export function useTestApp(env: Record<string, string> = {}) {
   const state: { app?: FastifyInstance; a?: TestWorkspace; b?: TestWorkspace } = {};
   beforeAll(async () => {
     const config = loadConfig({ PUBLIC_URL: "http://omneural.test", ...env });
-    state.app = await buildApp({ deps: { config, database: database.handle, jobsEnabled: true }, logger: false });
-    const a = await createWorkspace(database.handle.db, { name: "Acme", defaultCountry: "US", defaultTimezone: "America/New_York" });
-    const b = await createWorkspace(database.handle.db, { name: "Globex", defaultCountry: "GB", defaultTimezone: "Europe/London" });
+    state.app = await buildApp({
+      deps: { config, database: database.handle, jobsEnabled: true },
+      logger: false,
+    });
+    const a = await createWorkspace(database.handle.db, {
+      name: "Acme",
+      defaultCountry: "US",
+      defaultTimezone: "America/New_York",
+    });
+    const b = await createWorkspace(database.handle.db, {
+      name: "Globex",
+      defaultCountry: "GB",
+      defaultTimezone: "Europe/London",
+    });
     state.a = { id: a.workspace.id, apiKey: a.apiKey };
     state.b = { id: b.workspace.id, apiKey: b.apiKey };
   });

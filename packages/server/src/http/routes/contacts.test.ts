@@ -5,7 +5,12 @@ const t = useTestApp();
 
 const problem = (res: { statusCode: number; headers: Record<string, unknown>; json(): unknown }) => {
   expect(res.headers["content-type"]).toMatch(/application\/problem\+json/);
-  return res.json() as { code: string; status: number; detail: string; errors?: { field: string; message: string }[] };
+  return res.json() as {
+    code: string;
+    status: number;
+    detail: string;
+    errors?: { field: string; message: string }[];
+  };
 };
 
 describe("POST /api/v1/contacts", () => {
@@ -18,7 +23,13 @@ describe("POST /api/v1/contacts", () => {
         phone: "(415) 555-2671",
         firstName: "Ada",
         lastName: "Lovelace",
-        address: { line1: "1 Market St", city: "San Francisco", region: "CA", postalCode: "94105", country: "United States" },
+        address: {
+          line1: "1 Market St",
+          city: "San Francisco",
+          region: "CA",
+          postalCode: "94105",
+          country: "United States",
+        },
         attributes: { plan: "gold", ltv: 420 },
         consent: { email: "subscribed" },
       },
@@ -30,11 +41,20 @@ describe("POST /api/v1/contacts", () => {
     expect(body.address.country).toBe("US");
     expect(body.timezone).toBe("America/Los_Angeles");
     expect(body.attributes).toEqual({ plan: "gold", ltv: 420 });
-    expect(body.consent).toEqual({ email: "subscribed", sms: "never_asked", mail: "never_asked", ads: "never_asked" });
+    expect(body.consent).toEqual({
+      email: "subscribed",
+      sms: "never_asked",
+      mail: "never_asked",
+      ads: "never_asked",
+    });
   });
 
   it("upserts by email: a second post updates the same contact and merges attributes", async () => {
-    const first = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: "grace@example.com", attributes: { a: 1 } } });
+    const first = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "grace@example.com", attributes: { a: 1 } },
+    });
     expect(first.statusCode).toBe(201);
     const second = await t.asA({
       method: "POST",
@@ -48,22 +68,50 @@ describe("POST /api/v1/contacts", () => {
   });
 
   it("upserts by externalId before email, and by phone when nothing else is given", async () => {
-    const created = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { externalId: "crm-1", email: "old@example.com" } });
-    const byExternal = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { externalId: "crm-1", email: "new@example.com" } });
+    const created = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { externalId: "crm-1", email: "old@example.com" },
+    });
+    const byExternal = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { externalId: "crm-1", email: "new@example.com" },
+    });
     expect(byExternal.statusCode).toBe(200);
     expect(byExternal.json().id).toBe(created.json().id);
     expect(byExternal.json().email).toBe("new@example.com");
 
-    const phone = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { phone: "+1 212 555 0100" } });
-    const again = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { phone: "212-555-0100", lastName: "Hopper" } });
+    const phone = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { phone: "+1 212 555 0100" },
+    });
+    const again = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { phone: "212-555-0100", lastName: "Hopper" },
+    });
     expect(again.json().id).toBe(phone.json().id);
     expect(again.json().lastName).toBe("Hopper");
   });
 
   it("refuses an identifier that belongs to another contact with 409", async () => {
-    await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { externalId: "x-1", email: "one@example.com" } });
-    await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { externalId: "x-2", email: "two@example.com" } });
-    const res = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { externalId: "x-1", email: "two@example.com" } });
+    await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { externalId: "x-1", email: "one@example.com" },
+    });
+    await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { externalId: "x-2", email: "two@example.com" },
+    });
+    const res = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { externalId: "x-1", email: "two@example.com" },
+    });
     expect(res.statusCode).toBe(409);
     expect(problem(res).code).toBe("IDENTITY_CONFLICT");
   });
@@ -115,13 +163,22 @@ describe("POST /api/v1/contacts", () => {
   });
 
   it("answers an unsupported content type with 415", async () => {
-    const res = await t.asA({ method: "POST", url: "/api/v1/contacts", headers: { "content-type": "application/xml" }, payload: "<a/>" });
+    const res = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      headers: { "content-type": "application/xml" },
+      payload: "<a/>",
+    });
     expect(res.statusCode).toBe(415);
     expect(problem(res).code).toBe("UNSUPPORTED_MEDIA_TYPE");
   });
 
   it("stores nothing when a request is refused", async () => {
-    await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: "half@example.com", phone: "nope" } });
+    await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "half@example.com", phone: "nope" },
+    });
     const list = await t.asA({ method: "GET", url: "/api/v1/contacts?search=half@" });
     expect(list.json().data).toEqual([]);
   });
@@ -141,15 +198,26 @@ describe("authentication and workspace isolation", () => {
   });
 
   it("never shows or changes another workspace's contact (404 on every route)", async () => {
-    const created = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: "private@example.com", externalId: "p-1" } });
+    const created = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "private@example.com", externalId: "p-1" },
+    });
     const id = created.json().id;
     expect((await t.asB({ method: "GET", url: `/api/v1/contacts/${id}` })).statusCode).toBe(404);
-    expect((await t.asB({ method: "PATCH", url: `/api/v1/contacts/${id}`, payload: { firstName: "Mallory" } })).statusCode).toBe(404);
+    expect(
+      (await t.asB({ method: "PATCH", url: `/api/v1/contacts/${id}`, payload: { firstName: "Mallory" } }))
+        .statusCode,
+    ).toBe(404);
     expect((await t.asB({ method: "DELETE", url: `/api/v1/contacts/${id}` })).statusCode).toBe(404);
     const list = await t.asB({ method: "GET", url: "/api/v1/contacts?search=private@example.com" });
     expect(list.json().data).toEqual([]);
     // The same identifiers in workspace B make a separate contact, not a match.
-    const inB = await t.asB({ method: "POST", url: "/api/v1/contacts", payload: { email: "private@example.com", externalId: "p-1" } });
+    const inB = await t.asB({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "private@example.com", externalId: "p-1" },
+    });
     expect(inB.statusCode).toBe(201);
     expect(inB.json().id).not.toBe(id);
     const stillA = await t.asA({ method: "GET", url: `/api/v1/contacts/${id}` });
@@ -167,7 +235,11 @@ describe("GET /api/v1/contacts", () => {
   it("pages through every contact exactly once with the cursor", async () => {
     const { a } = t;
     for (let i = 0; i < 12; i++) {
-      await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: `page${i}@paging.test`, attributes: { cohort: "paging" } } });
+      await t.asA({
+        method: "POST",
+        url: "/api/v1/contacts",
+        payload: { email: `page${i}@paging.test`, attributes: { cohort: "paging" } },
+      });
     }
     const seen: string[] = [];
     let cursor: string | null = null;
@@ -188,11 +260,20 @@ describe("GET /api/v1/contacts", () => {
     await t.asA({
       method: "POST",
       url: "/api/v1/contacts",
-      payload: { email: "marie@curie.test", phone: "+33 1 42 68 53 00", firstName: "Marie", lastName: "Curie", attributes: { tier: 2 } },
+      payload: {
+        email: "marie@curie.test",
+        phone: "+33 1 42 68 53 00",
+        firstName: "Marie",
+        lastName: "Curie",
+        attributes: { tier: 2 },
+      },
     });
     const byEmail = await t.asA({ method: "GET", url: "/api/v1/contacts?search=marie@cu" });
     expect(byEmail.json().data.map((c: { email: string }) => c.email)).toEqual(["marie@curie.test"]);
-    const byPhone = await t.asA({ method: "GET", url: `/api/v1/contacts?search=${encodeURIComponent("+33142685300")}` });
+    const byPhone = await t.asA({
+      method: "GET",
+      url: `/api/v1/contacts?search=${encodeURIComponent("+33142685300")}`,
+    });
     expect(byPhone.json().data).toHaveLength(1);
     const byName = await t.asA({ method: "GET", url: "/api/v1/contacts?search=curie" });
     expect(byName.json().data).toHaveLength(1);
@@ -212,12 +293,20 @@ describe("GET /api/v1/contacts", () => {
 
 describe("PATCH /api/v1/contacts/{id}", () => {
   it("merges attributes, removes null ones, and records consent changes", async () => {
-    const created = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: "patch@example.com", attributes: { a: 1, b: 2 } } });
+    const created = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "patch@example.com", attributes: { a: 1, b: 2 } },
+    });
     const id = created.json().id;
     const res = await t.asA({
       method: "PATCH",
       url: `/api/v1/contacts/${id}`,
-      payload: { attributes: { b: null, c: "three" }, consent: { sms: "unsubscribed" }, timezone: "europe/paris" },
+      payload: {
+        attributes: { b: null, c: "three" },
+        consent: { sms: "unsubscribed" },
+        timezone: "europe/paris",
+      },
     });
     expect(res.statusCode).toBe(200);
     expect(res.json().attributes).toEqual({ a: 1, c: "three" });
@@ -228,12 +317,22 @@ describe("PATCH /api/v1/contacts/{id}", () => {
       .selectAll()
       .where("contact_id", "=", id)
       .execute();
-    expect(ledger).toMatchObject([{ channel: "sms", status: "unsubscribed", previous_status: "never_asked", source: "api" }]);
+    expect(ledger).toMatchObject([
+      { channel: "sms", status: "unsubscribed", previous_status: "never_asked", source: "api" },
+    ]);
   });
 
   it("refuses removing the last identifier", async () => {
-    const created = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: "last@example.com" } });
-    const res = await t.asA({ method: "PATCH", url: `/api/v1/contacts/${created.json().id}`, payload: { email: null } });
+    const created = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "last@example.com" },
+    });
+    const res = await t.asA({
+      method: "PATCH",
+      url: `/api/v1/contacts/${created.json().id}`,
+      payload: { email: null },
+    });
     expect(res.statusCode).toBe(400);
   });
 });
@@ -246,12 +345,20 @@ describe("DELETE /api/v1/contacts/{id}", () => {
       payload: { email: "erase@example.com", consent: { email: "subscribed" } },
     });
     const id = created.json().id;
-    await t.asA({ method: "POST", url: "/api/v1/events", payload: { events: [{ contactId: id, type: "purchase" }] } });
+    await t.asA({
+      method: "POST",
+      url: "/api/v1/events",
+      payload: { events: [{ contactId: id, type: "purchase" }] },
+    });
     const res = await t.asA({ method: "DELETE", url: `/api/v1/contacts/${id}` });
     expect(res.statusCode).toBe(200);
     expect(res.json()).toMatchObject({ id, erased: true, removed: { events: 1, consentChanges: 1 } });
     expect((await t.asA({ method: "GET", url: `/api/v1/contacts/${id}` })).statusCode).toBe(404);
-    const left = await t.database.handle.db.selectFrom("events").select("id").where("contact_id", "=", id).execute();
+    const left = await t.database.handle.db
+      .selectFrom("events")
+      .select("id")
+      .where("contact_id", "=", id)
+      .execute();
     expect(left).toEqual([]);
   });
 });

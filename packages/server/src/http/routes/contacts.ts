@@ -9,7 +9,13 @@ import {
   ContactListQuery,
   ContactPatch,
 } from "@omneural/contracts/contacts";
-import { eraseContact, getContact, patchContact, searchContacts, upsertContact } from "@omneural/core/contacts/contact.service";
+import {
+  eraseContact,
+  getContact,
+  patchContact,
+  searchContacts,
+  upsertContact,
+} from "@omneural/core/contacts/contact.service";
 import type { FastifyInstance } from "fastify";
 import { problemResponses } from "../problems.ts";
 
@@ -45,7 +51,8 @@ export async function contactRoutes(base: FastifyInstance) {
       schema: {
         tags,
         summary: "List and search contacts",
-        description: "Newest first, with cursor pagination. `search` matches an email prefix, a phone number, or part of a name.",
+        description:
+          "Newest first, with cursor pagination. `search` matches an email prefix, a phone number, or part of a name.",
         querystring: ContactListQuery,
         response: { 200: ContactList, ...problemResponses(400, 401) },
       },
@@ -72,14 +79,18 @@ export async function contactRoutes(base: FastifyInstance) {
       schema: {
         tags,
         summary: "Update a contact",
-        description: "Changes only the fields given. `attributes` are merged; an attribute set to null is removed. Consent changes are recorded in the consent ledger.",
+        description:
+          "Changes only the fields given. `attributes` are merged; an attribute set to null is removed. Consent changes are recorded in the consent ledger.",
         params: ContactIdParams,
         body: ContactPatch,
         response: { 200: Contact, ...problemResponses(400, 401, 404, 409) },
       },
     },
     async (request) =>
-      patchContact(db, request.workspace, request.params.id, request.body, { source: "api", id: request.apiKeyId }),
+      patchContact(db, request.workspace, request.params.id, request.body, {
+        source: "api",
+        id: request.apiKeyId,
+      }),
   );
 
   app.delete(

@@ -22,7 +22,12 @@ async function runJobs() {
 
 async function upload(body: Buffer | string, query = "", who: "a" | "b" = "a") {
   const call = who === "a" ? t.asA : t.asB;
-  return call({ method: "POST", url: `/api/v1/contacts/imports${query}`, headers: { "content-type": "text/csv" }, payload: body });
+  return call({
+    method: "POST",
+    url: `/api/v1/contacts/imports${query}`,
+    headers: { "content-type": "text/csv" },
+    payload: body,
+  });
 }
 
 async function importAndWait(body: Buffer | string, query = "") {
@@ -44,9 +49,14 @@ describe("POST /api/v1/contacts/imports", () => {
     expect(result.rejections[1].reason).toMatch(/phone/);
     expect(result.rejections[2].reason).toMatch(/columns/);
     expect(result.detected.delimiter).toBe(",");
-    expect(result.detected.columns).toContainEqual({ header: "State/Region", target: "address.region", detected: true });
+    expect(result.detected.columns).toContainEqual({
+      header: "State/Region",
+      target: "address.region",
+      detected: true,
+    });
 
-    const ada = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=ada@example.com" })).json().data[0];
+    const ada = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=ada@example.com" })).json()
+      .data[0];
     expect(ada).toMatchObject({
       firstName: "Ada",
       lastName: "Lovelace-Byron", // the later row of the same person wins
@@ -55,42 +65,67 @@ describe("POST /api/v1/contacts/imports", () => {
       timezone: "America/Los_Angeles",
     });
     expect(ada.attributes).toMatchObject({ lifecycle_stage: "customer", notes: "duplicate of line 2" });
-    const grace = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=grace@example.com" })).json().data[0];
+    const grace = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=grace@example.com" })).json()
+      .data[0];
     expect(grace.attributes.notes).toBe("multi\r\nline note");
-    const katherine = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=katherine@" })).json().data[0];
+    const katherine = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=katherine@" })).json()
+      .data[0];
     expect(katherine.attributes.notes).toBe("02134");
   });
 
   it("downloads the rejected rows as CSV with line numbers and the original columns", async () => {
     const list = await t.asA({ method: "GET", url: "/api/v1/contacts/imports" });
-    const withRejections = list.json().data.find((i: { counts: { rejected: number } }) => i.counts.rejected > 0);
-    const res = await t.asA({ method: "GET", url: `/api/v1/contacts/imports/${withRejections.id}/rejections.csv` });
+    const withRejections = list
+      .json()
+      .data.find((i: { counts: { rejected: number } }) => i.counts.rejected > 0);
+    const res = await t.asA({
+      method: "GET",
+      url: `/api/v1/contacts/imports/${withRejections.id}/rejections.csv`,
+    });
     expect(res.statusCode).toBe(200);
     expect(res.headers["content-type"]).toMatch(/text\/csv/);
     const lines = res.body.trim().split("\r\n");
-    expect(lines[0]).toBe("line,error,First Name,Last Name,Email,Phone Number,Street Address,City,State/Region,Postal Code,Country/Region,Lifecycle Stage,Notes");
+    expect(lines[0]).toBe(
+      "line,error,First Name,Last Name,Email,Phone Number,Street Address,City,State/Region,Postal Code,Country/Region,Lifecycle Stage,Notes",
+    );
     expect(lines[1]).toMatch(/^5,.*email.*,Bad,Email,not-an-email/);
     expect(lines).toHaveLength(4);
   });
 
   it("updates existing contacts on a second import and keeps values the file leaves empty", async () => {
-    const csv = "email,first name,last name,plan\nada@example.com,,Lovelace,platinum\nnew-person@example.com,New,Person,free\n";
+    const csv =
+      "email,first name,last name,plan\nada@example.com,,Lovelace,platinum\nnew-person@example.com,New,Person,free\n";
     const result = await importAndWait(csv);
     expect(result.counts).toMatchObject({ rows: 2, inserted: 1, updated: 1, rejected: 0 });
-    const ada = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=ada@example.com" })).json().data[0];
+    const ada = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=ada@example.com" })).json()
+      .data[0];
     expect(ada.firstName).toBe("Ada");
     expect(ada.lastName).toBe("Lovelace");
     expect(ada.attributes).toMatchObject({ plan: "platinum", lifecycle_stage: "customer" });
   });
 
   it("detects semicolons and a Windows-1252 file, and maps German headers with a mapping", async () => {
-    const mapping = encodeURIComponent(JSON.stringify({ Vorname: "firstName", Nachname: "lastName", Telefon: "phone", PLZ: "address.postalCode", Land: "address.country", Kundennummer: "externalId" }));
+    const mapping = encodeURIComponent(
+      JSON.stringify({
+        Vorname: "firstName",
+        Nachname: "lastName",
+        Telefon: "phone",
+        PLZ: "address.postalCode",
+        Land: "address.country",
+        Kundennummer: "externalId",
+      }),
+    );
     const result = await importAndWait(fixture("semicolon-windows1252.csv"), `?mapping=${mapping}`);
     expect(result.status).toBe("completed");
     expect(result.detected).toMatchObject({ delimiter: ";", encoding: "windows-1252" });
     expect(result.counts).toMatchObject({ inserted: 2, rejected: 0 });
     const jurgen = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=jurgen@" })).json().data[0];
-    expect(jurgen).toMatchObject({ firstName: "Jürgen", lastName: "Müller", externalId: "K-1", phone: "+49301234567" });
+    expect(jurgen).toMatchObject({
+      firstName: "Jürgen",
+      lastName: "Müller",
+      externalId: "K-1",
+      phone: "+49301234567",
+    });
     expect(jurgen.address.country).toBe("DE");
     expect(jurgen.timezone).toBe("Europe/Berlin");
   });
@@ -110,7 +145,11 @@ describe("POST /api/v1/contacts/imports", () => {
   });
 
   it("rejects rows whose identifiers collide with another contact, naming the other line", async () => {
-    await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { externalId: "c-1", email: "taken@example.com" } });
+    await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { externalId: "c-1", email: "taken@example.com" },
+    });
     const csv = [
       "id,email,phone",
       "c-2,taken@example.com,", // email belongs to contact c-1
@@ -178,7 +217,9 @@ describe("POST /api/v1/contacts/imports", () => {
     const res = await upload("email\nprivate-import@example.com\n");
     const id = res.json().id;
     expect((await t.asB({ method: "GET", url: `/api/v1/contacts/imports/${id}` })).statusCode).toBe(404);
-    expect((await t.asB({ method: "GET", url: `/api/v1/contacts/imports/${id}/rejections.csv` })).statusCode).toBe(404);
+    expect(
+      (await t.asB({ method: "GET", url: `/api/v1/contacts/imports/${id}/rejections.csv` })).statusCode,
+    ).toBe(404);
     const list = await t.asB({ method: "GET", url: "/api/v1/contacts/imports" });
     expect(list.json().data.map((i: { id: string }) => i.id)).not.toContain(id);
     await runJobs();

@@ -1,7 +1,13 @@
 /** /api/v1/contacts/imports: CSV uploads, streamed into the database and processed by the worker. */
 import { Readable } from "node:stream";
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Import, ImportAccepted, ImportCreateQuery, ImportIdParams, ImportList } from "@omneural/contracts/imports";
+import {
+  Import,
+  ImportAccepted,
+  ImportCreateQuery,
+  ImportIdParams,
+  ImportList,
+} from "@omneural/contracts/imports";
 import {
   getImport,
   parseMappingParam,
@@ -15,7 +21,9 @@ import Type from "typebox";
 import { problemResponses } from "../problems.ts";
 
 /** The file part of a multipart upload, or the raw body, as a byte stream. */
-async function uploadSource(request: FastifyRequest): Promise<{ source: AsyncIterable<Uint8Array>; filename: string | null; mapping?: string }> {
+async function uploadSource(
+  request: FastifyRequest,
+): Promise<{ source: AsyncIterable<Uint8Array>; filename: string | null; mapping?: string }> {
   if (request.isMultipart()) {
     let mapping: string | undefined;
     for await (const part of request.parts()) {
@@ -40,7 +48,9 @@ export async function importRoutes(base: FastifyInstance) {
   const tags = ["imports"];
 
   // Raw CSV bodies are not parsed by Fastify: the handler streams them.
-  app.addContentTypeParser(["text/csv", "application/csv", "text/plain"], (_request, payload, done) => done(null, payload));
+  app.addContentTypeParser(["text/csv", "application/csv", "text/plain"], (_request, payload, done) =>
+    done(null, payload),
+  );
 
   app.post(
     "/contacts/imports",
@@ -69,7 +79,11 @@ export async function importRoutes(base: FastifyInstance) {
       return reply
         .code(202)
         .header("location", `/api/v1/contacts/imports/${row.id}`)
-        .send({ id: row.id, status: row.status, url: `${config.publicUrl}/api/v1/contacts/imports/${row.id}` });
+        .send({
+          id: row.id,
+          status: row.status,
+          url: `${config.publicUrl}/api/v1/contacts/imports/${row.id}`,
+        });
     },
   );
 
@@ -98,7 +112,8 @@ export async function importRoutes(base: FastifyInstance) {
       schema: {
         tags,
         summary: "Download the rejected rows as CSV",
-        description: "Columns: line, error, then the file's own columns, so the rows can be fixed and imported again.",
+        description:
+          "Columns: line, error, then the file's own columns, so the rows can be fixed and imported again.",
         params: ImportIdParams,
         produces: ["text/csv"],
         response: { 200: Type.String({ description: "CSV" }), ...problemResponses(401, 404) },
