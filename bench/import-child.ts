@@ -32,6 +32,8 @@ await processImport(handle, ws.id, received.id, {
   },
 });
 const ms = performance.now() - started;
+const cpu = process.cpuUsage();
+phases.nodeCpu = (cpu.user + cpu.system) / 1000;
 phases.merge = performance.now() - mergeStarted;
 const row = await handle.db
   .selectFrom("imports")
@@ -41,5 +43,5 @@ const row = await handle.db
 if (row.status !== "completed") throw new Error(`import ${row.status}: ${row.error}`);
 await handle.close();
 process.stdout.write(
-  `${JSON.stringify({ ms, phases, inserted: row.inserted, rejected: row.rejected, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
+  `${JSON.stringify({ ms, phases, inserted: row.inserted, rejected: row.rejected, updated: row.updated, merged: row.merged_duplicates, rows: row.total_rows, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) })}\n`,
 );

@@ -24,8 +24,11 @@ create table api_keys (
 );
 create unique index api_keys_key_hash on api_keys (key_hash);
 
+-- Contacts are the hottest table: no foreign key to workspaces (a per-row check on every bulk insert);
+-- workspace deletion removes them explicitly. Ids are UUIDv7 made by the application, so id order is
+-- creation order and bulk inserts append to the primary key.
 create table contacts (
-  workspace_id uuid not null references workspaces (id) on delete cascade,
+  workspace_id uuid not null,
   id uuid not null default gen_random_uuid(),
   external_id text,
   email text,
@@ -59,8 +62,6 @@ create table contacts (
 create unique index contacts_external_id on contacts (workspace_id, external_id) where external_id is not null;
 create unique index contacts_email on contacts (workspace_id, email) where email is not null;
 create unique index contacts_phone on contacts (workspace_id, phone) where phone is not null;
--- Newest-first cursor pagination.
-create index contacts_created on contacts (workspace_id, created_at desc, id desc);
 
 -- The consent ledger: every change of a contact's consent, who made it and how. Append-only.
 create table consent_changes (

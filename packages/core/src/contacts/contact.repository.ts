@@ -2,7 +2,7 @@ import type { Insertable, Updateable } from "kysely";
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { ConsentStatus, ContactRow, ContactsTable } from "../db/schema.ts";
-import type { ContactCursor } from "./contact.ts";
+import { uuidv7 } from "../shared/ids.ts";
 import type { Channel } from "./normalize.ts";
 
 type Identity = "external_id" | "email" | "phone";
@@ -45,7 +45,12 @@ export async function insertContact(
 ): Promise<ContactRow> {
   return db
     .insertInto("contacts")
-    .values({ ...values, workspace_id: workspaceId, attributes: JSON.stringify(values.attributes) })
+    .values({
+      id: uuidv7(),
+      ...values,
+      workspace_id: workspaceId,
+      attributes: JSON.stringify(values.attributes),
+    })
     .returningAll()
     .executeTakeFirstOrThrow();
 }
@@ -111,7 +116,7 @@ export interface ContactSearch {
   phonePrefix?: string;
   text?: string;
   attributes: { key: string; value: unknown }[];
-  after?: ContactCursor;
+  afterId?: string;
   limit: number;
 }
 
@@ -119,13 +124,8 @@ export async function listContacts(
   db: Executor,
   workspaceId: string,
   search: ContactSearch,
-): Promise<(ContactRow & { cursor_us: string })[]> {
-  let query = db
-    .selectFrom("contacts")
-    .selectAll()
-    // Microseconds since the epoch, exact: a JavaScript Date would round the cursor to milliseconds.
-    .select(sql<string>`((extract(epoch from created_at) * 1000000)::bigint)::text`.as("cursor_us"))
-    .where("workspace_id", "=", workspaceId);
+): Promise<ContactRow[]> {
+  let query = db.selectFrom("contacts").selectAll().where("workspace_id", "=", workspaceId);
   if (search.emailPrefix !== undefined)
     query = query.where("email", "like", `${escapeLike(search.emailPrefix)}%`);
   if (search.phone !== undefined) query = query.where("phone", "=", search.phone);
@@ -144,13 +144,9 @@ export async function listContacts(
   for (const filter of search.attributes) {
     query = query.where(sql<boolean>`attributes @> ${JSON.stringify({ [filter.key]: filter.value })}::jsonb`);
   }
-  if (search.after) {
-    const { createdAt, id } = search.after;
-    query = query.where(
-      sql<boolean>`(created_at, id) < ('epoch'::timestamptz + ${`${createdAt} microseconds`}::interval, ${id}::uuid)`,
-    );
-  }
-  return query.orderBy("created_at", "desc").orderBy("id", "desc").limit(search.limit).execute();
+  if (search.afterId) query = query.where("id", "<", search.afterId);
+  // Newest first: ids are UUIDv7, so id order is creation order and the primary key serves the sort.
+  return query.orderBy("id", "desc").limit(search.limit).execute();
 }
 
 export async function deleteContact(

@@ -194,6 +194,22 @@ export async function upsertContact(
                 },
               );
             }
+            // Matched only by phone but the contact has another email: two people share the phone.
+            if (
+              field === "phone" &&
+              existing.email &&
+              candidate.email &&
+              existing.email !== candidate.email
+            ) {
+              throw new AppError(
+                "IDENTITY_CONFLICT",
+                `phone ${value} belongs to contact ${existing.id}, which has a different email (${existing.email})`,
+                {
+                  errors: [{ field, message: "belongs to a contact with a different email" }],
+                  contactId: existing.id,
+                },
+              );
+            }
             break;
           }
         }
@@ -267,7 +283,7 @@ export async function searchContacts(
     const after = decodeCursor(query.cursor);
     if (!after)
       throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-    search.after = after;
+    search.afterId = after;
   }
   const term = query.search?.trim();
   if (term) {
@@ -294,7 +310,7 @@ export async function searchContacts(
   const last = page[page.length - 1];
   return {
     data: page.map((row) => toContact(row)),
-    nextCursor: rows.length > limit && last ? encodeCursor({ createdAt: last.cursor_us, id: last.id }) : null,
+    nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
   };
 }
 

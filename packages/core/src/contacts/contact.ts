@@ -36,27 +36,14 @@ export function toContact(row: ContactRow): Contact {
   };
 }
 
-export interface ContactCursor {
-  /** Microseconds since the epoch, as decimal text. */
-  createdAt: string;
-  id: string;
+/** Cursors are opaque to clients; inside, the last id of the page (ids are time-ordered UUIDv7). */
+export function encodeCursor(lastId: string): string {
+  return Buffer.from(lastId).toString("base64url");
 }
 
-export function encodeCursor(cursor: ContactCursor): string {
-  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString("base64url");
-}
-
-export function decodeCursor(raw: string): ContactCursor | undefined {
-  try {
-    const parsed = JSON.parse(Buffer.from(raw, "base64url").toString("utf8")) as unknown;
-    if (!Array.isArray(parsed) || parsed.length !== 2) return undefined;
-    const [createdAt, id] = parsed as unknown[];
-    if (typeof createdAt !== "string" || typeof id !== "string") return undefined;
-    if (!/^\d{1,20}$/.test(createdAt) || !/^[0-9a-f-]{36}$/i.test(id)) return undefined;
-    return { createdAt, id };
-  } catch {
-    return undefined;
-  }
+export function decodeCursor(raw: string): string | undefined {
+  const id = Buffer.from(raw, "base64url").toString("utf8");
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id) ? id : undefined;
 }
 
 /** Parses an attribute filter `key:value`; the value is JSON when it parses, else a string. */

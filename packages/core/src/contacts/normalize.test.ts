@@ -65,6 +65,7 @@ describe("normalizeEmail", () => {
     [`jane@${"a".repeat(64)}.com`, "longer than 63"],
     [`jane@${"abcdefghi.".repeat(25)}com`, "longer than 25"],
     ["jane@xn--zz.com", "not a valid domain"],
+    ["jane@bü%41cher.de", '"%"'],
   ])("rejects %j (%s)", (raw, reason) => {
     const result = normalizeEmail(raw);
     expect(result.ok).toBe(false);
@@ -266,7 +267,7 @@ describe("normalizePhone", () => {
         const actual = normalizePhone(text, defaultCountry);
         expect(actual.ok ? actual : { ok: false }).toEqual(expected);
       }),
-      { numRuns: 3000 },
+      { numRuns: 5000 },
     );
   });
 });
@@ -292,6 +293,8 @@ describe("normalizeTimezone", () => {
     ["Europe/Amsterdam", "Europe/Amsterdam"],
     ["Europe/Stockholm", "Europe/Stockholm"],
     ["Africa/Accra", "Africa/Accra"],
+    ["Japan", "Asia/Tokyo"],
+    ["Iceland", "Atlantic/Reykjavik"],
   ])("accepts %j as %j", (raw, expected) => {
     expect(normalizeTimezone(raw)).toEqual({ ok: true, value: expected });
   });

@@ -1,5 +1,6 @@
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
+import { uuidv7 } from "../shared/ids.ts";
 
 export interface ContactIdentityRow {
   id: string;
@@ -35,10 +36,10 @@ export async function insertMinimalContacts(
 ): Promise<void> {
   if (!rows.length) return;
   await sql`
-    insert into contacts (workspace_id, external_id, email, timezone)
-    select ${workspaceId}::uuid, r.external_id, r.email, r.timezone
-    from unnest(${rows.map((r) => r.externalId)}::text[], ${rows.map((r) => r.email)}::text[], ${rows.map((r) => r.timezone)}::text[])
-      as r(external_id, email, timezone)
+    insert into contacts (workspace_id, id, external_id, email, timezone)
+    select ${workspaceId}::uuid, r.id, r.external_id, r.email, r.timezone
+    from unnest(${rows.map(() => uuidv7())}::uuid[], ${rows.map((r) => r.externalId)}::text[], ${rows.map((r) => r.email)}::text[],
+                ${rows.map((r) => r.timezone)}::text[]) as r(id, external_id, email, timezone)
     on conflict do nothing`.execute(db);
 }
 

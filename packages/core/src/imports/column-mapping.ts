@@ -352,9 +352,11 @@ export function detectColumnMapping(
       continue;
     }
     for (const index of matches) {
-      if (overridden.has(index))
+      if (overridden.has(index)) {
         errors.push(`the mapping names column ${quote(names[index] ?? "")} more than once`);
-      else overridden.set(index, target);
+      } else {
+        overridden.set(index, target);
+      }
     }
   }
 

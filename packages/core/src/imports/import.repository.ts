@@ -2,9 +2,10 @@
 
 import type { Updateable } from "kysely";
 import { sql } from "kysely";
+import type { Channel } from "../contacts/normalize.ts";
 import type { Executor } from "../db/database.ts";
 import type { ImportRow, ImportsTable } from "../db/schema.ts";
-import { STAGING_COLUMNS } from "./import.ts";
+import { CONTACT_COPY_COLUMNS, STAGING_COLUMNS } from "./import.ts";
 
 export const stagingTable = (importId: string) => `omneural_staging.import_${importId.replace(/-/g, "")}`;
 
@@ -180,7 +181,7 @@ export async function createStagingTable(db: Executor, importId: string) {
   const table = sql.raw(stagingTable(importId));
   await sql`drop table if exists ${table}`.execute(db);
   await sql`create unlogged table ${table} (
-    line_no integer not null, external_id text, email text, phone text, first_name text, last_name text,
+    line_no integer not null, id uuid not null, external_id text, email text, phone text, first_name text, last_name text,
     address_line1 text, address_line2 text, city text, region text, postal_code text, country text,
     timezone text, tz_rank smallint not null, attributes jsonb not null,
     email_consent text, sms_consent text, mail_consent text, ads_consent text
@@ -194,6 +195,30 @@ export async function dropStagingTable(db: Executor, importId: string) {
 export const copyStagingSql = (importId: string) =>
   `copy ${stagingTable(importId)} (${STAGING_COLUMNS.join(", ")}) from stdin`;
 
+export const copyContactsSql = `copy contacts (${CONTACT_COPY_COLUMNS.join(", ")}) from stdin`;
+
+/** Consent ledger entries for contacts the import created with a consent other than never_asked. */
+export async function insertConsentForNewContacts(
+  db: Executor,
+  workspaceId: string,
+  importId: string,
+  rows: { id: string; consent: Partial<Record<Channel, string>> }[],
+) {
+  const entries = rows.flatMap((r) =>
+    Object.entries(r.consent)
+      .filter(([, status]) => status && status !== "never_asked")
+      .map(([channel, status]) => ({ id: r.id, channel, status: status! })),
+  );
+  for (let i = 0; i < entries.length; i += 10_000) {
+    const batch = entries.slice(i, i + 10_000);
+    await sql`
+      insert into consent_changes (workspace_id, contact_id, channel, status, previous_status, source, actor)
+      select ${workspaceId}::uuid, e.id, e.channel, e.status, null, 'import', ${importId}
+      from unnest(${batch.map((e) => e.id)}::uuid[], ${batch.map((e) => e.channel)}::text[], ${batch.map((e) => e.status)}::text[])
+        as e(id, channel, status)`.execute(db);
+  }
+}
+
 export interface MergeResult {
   inserted: number;
   updated: number;
@@ -202,7 +227,9 @@ export interface MergeResult {
 }
 
 /**
- * Merges the staging table into contacts, set-based, inside the caller's transaction.
+ * Merges the staging table into contacts, set-based, inside the caller's transaction. The staging table
+ * holds the rows that need this care: those matching an existing contact and those repeating an
+ * identifier of an earlier row (whose contact the same transaction may just have created).
  *
  * Each row is matched to an existing contact by external id, else email, else phone. Rows of the file
  * that match the same contact, or share the same identifier when new, are merged in file order (later
@@ -216,39 +243,40 @@ export async function mergeStaging(
 ): Promise<MergeResult> {
   const staging = sql.raw(stagingTable(importId));
   const ws = sql`${workspaceId}::uuid`;
-  await sql`set local work_mem = '256MB'`.execute(db);
+  await sql`analyze ${staging}`.execute(db);
 
-  // 1. Resolve each row to an existing contact.
+  // 1. Resolve each row to an existing contact (including ones this import has just created).
   await sql`create temp table import_resolved on commit drop as
-    select s.*,
-      coalesce(cx.id, ce.id, cp.id) as contact_id,
-      case when cx.id is not null then 'externalId' when ce.id is not null then 'email' when cp.id is not null then 'phone' end as matched_by,
-      coalesce(cx.external_id, ce.external_id, cp.external_id) as matched_external_id,
-      coalesce(s.external_id, s.email, s.phone) is not null as has_identity
-    from ${staging} s
-    left join contacts cx on cx.workspace_id = ${ws} and cx.external_id = s.external_id
-    left join contacts ce on ce.workspace_id = ${ws} and ce.email = s.email
-    left join contacts cp on cp.workspace_id = ${ws} and cp.phone = s.phone`.execute(db);
-
-  await sql`alter table import_resolved add column gkey text`.execute(db);
-  await sql`update import_resolved set gkey = coalesce(contact_id::text, 'x:' || external_id, 'e:' || email, 'p:' || phone)`.execute(
-    db,
-  );
+    select r.*, coalesce(r.contact_id::text, 'x:' || r.external_id, 'e:' || r.email, 'p:' || r.phone) as gkey
+    from (
+      select s.*,
+        coalesce(cx.id, ce.id, cp.id) as contact_id,
+        case when cx.id is not null then 'externalId' when ce.id is not null then 'email' when cp.id is not null then 'phone' end as matched_by,
+        coalesce(cx.external_id, ce.external_id, cp.external_id) as matched_external_id,
+        cp.email as phone_match_email
+      from ${staging} s
+      left join contacts cx on cx.workspace_id = ${ws} and cx.external_id = s.external_id
+      left join contacts ce on ce.workspace_id = ${ws} and ce.email = s.email
+      left join contacts cp on cp.workspace_id = ${ws} and cp.phone = s.phone
+    ) r`.execute(db);
 
   // 2. One candidate per contact-to-be. Most groups hold one row: take those as they are, and fold only
   //    the groups with several rows.
   await sql`create temp table import_multi on commit drop as
     select gkey, count(*) as n from import_resolved group by gkey having count(*) > 1`.execute(db);
   await sql`create temp table import_candidates on commit drop as
-    select r.gkey, r.line_no as first_line, 1::bigint as n, r.contact_id, r.matched_by, r.matched_external_id,
+    select r.gkey, r.line_no as first_line, 1::bigint as n, r.id as new_id, r.contact_id, r.matched_by, r.matched_external_id,
+      r.phone_match_email,
       r.external_id, r.email, r.phone, r.first_name, r.last_name, r.address_line1, r.address_line2, r.city, r.region,
       r.postal_code, r.country, r.timezone, r.tz_rank, r.attributes,
       r.email_consent, r.sms_consent, r.mail_consent, r.ads_consent
     from import_resolved r
     where not exists (select 1 from import_multi m where m.gkey = r.gkey)
     union all
-    select r.gkey, min(r.line_no), count(*), (array_agg(r.contact_id))[1], (array_agg(r.matched_by))[1],
+    select r.gkey, min(r.line_no), count(*), (array_agg(r.id order by r.line_no))[1], (array_agg(r.contact_id))[1],
+      (array_agg(r.matched_by))[1],
       (array_agg(r.matched_external_id))[1],
+      (array_agg(r.phone_match_email))[1],
       (array_agg(r.external_id order by r.line_no desc) filter (where r.external_id is not null))[1],
       (array_agg(r.email order by r.line_no desc) filter (where r.email is not null))[1],
       (array_agg(r.phone order by r.line_no desc) filter (where r.phone is not null))[1],
@@ -293,10 +321,17 @@ export async function mergeStaging(
       union all
       select k.gkey, k.first_line, k.matched_by,
         case k.matched_by when 'email' then 'email ' || k.email else 'phone ' || k.phone end
-          || ' belongs to a contact with a different external id (' || k.matched_external_id || ')'
-      from import_candidates k
+          || case when c.xmin::text = (txid_current() % 4294967296)::text
+               then ' is also on an earlier line of this file, with external id ' || k.matched_external_id
+               else ' belongs to a contact with a different external id (' || k.matched_external_id || ')' end
+      from import_candidates k join contacts c on c.workspace_id = ${ws} and c.id = k.contact_id
       where k.matched_by in ('email', 'phone') and k.matched_external_id is not null and k.external_id is not null
         and k.external_id <> k.matched_external_id
+      union all
+      -- Matched only by phone, but the contact has another email: a different person sharing a phone.
+      select k.gkey, k.first_line, 'phone', 'phone ' || k.phone || ' belongs to a contact with a different email (' || k.phone_match_email || ')'
+      from import_candidates k
+      where k.matched_by = 'phone' and k.phone_match_email is not null and k.email is not null and k.email <> k.phone_match_email
     ),
     shared as (
       select gkey, first_line, field, reason from (
@@ -349,6 +384,12 @@ export async function mergeStaging(
       as ch(channel, status, previous)
     where ch.status is not null and ch.status <> ch.previous`.execute(db);
 
+  // Rows repeating a contact this import has just created are merged duplicates, not updates.
+  const intoNew = await sql<{ rows: number; contacts: number }>`
+    select coalesce(sum(k.n), 0)::int as rows, count(*)::int as contacts
+    from import_candidates k join contacts c on c.workspace_id = ${ws} and c.id = k.contact_id
+    where c.xmin::text = (txid_current() % 4294967296)::text`.execute(db);
+
   const updated = await sql`
     update contacts c set
       external_id = coalesce(k.external_id, c.external_id),
@@ -374,9 +415,9 @@ export async function mergeStaging(
 
   const inserted = await sql<{ n: number }>`
     with ins as (
-      insert into contacts (workspace_id, external_id, email, phone, first_name, last_name, address_line1, address_line2,
+      insert into contacts (workspace_id, id, external_id, email, phone, first_name, last_name, address_line1, address_line2,
         city, region, postal_code, country, timezone, attributes, email_consent, sms_consent, mail_consent, ads_consent)
-      select ${ws}, external_id, email, phone, first_name, last_name, address_line1, address_line2, city, region,
+      select ${ws}, new_id, external_id, email, phone, first_name, last_name, address_line1, address_line2, city, region,
         postal_code, country, timezone, attributes, coalesce(email_consent, 'never_asked'), coalesce(sms_consent, 'never_asked'),
         coalesce(mail_consent, 'never_asked'), coalesce(ads_consent, 'never_asked')
       from import_candidates where contact_id is null
@@ -394,10 +435,12 @@ export async function mergeStaging(
   const merged = await sql<{
     n: number;
   }>`select coalesce(sum(n - 1), 0)::int as n from import_candidates`.execute(db);
+  const repeatsOfNew = intoNew.rows[0] ?? { rows: 0, contacts: 0 };
   return {
     inserted: inserted.rows[0]?.n ?? 0,
-    updated: Number(updated.numAffectedRows ?? 0),
-    mergedDuplicates: merged.rows[0]?.n ?? 0,
+    updated: Number(updated.numAffectedRows ?? 0) - repeatsOfNew.contacts,
+    // A group folds n rows into one contact; a group folding into a contact this import created folds all n.
+    mergedDuplicates: (merged.rows[0]?.n ?? 0) + repeatsOfNew.contacts,
     conflicts: conflictLines,
   };
 }

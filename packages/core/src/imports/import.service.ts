@@ -11,14 +11,15 @@
 import { once } from "node:events";
 import os from "node:os";
 import type { Import } from "@omneural/contracts/imports";
-import { sql } from "kysely";
+import { Kysely, PostgresDialect, sql } from "kysely";
 import type pg from "pg";
-import { from as copyFrom } from "pg-copy-streams";
+import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
-import { normalizeContactInput } from "../contacts/normalize.ts";
+import { type NormalizedContact, normalizeContactInput } from "../contacts/normalize.ts";
 import type { DatabaseHandle, Db } from "../db/database.ts";
-import type { ImportRow } from "../db/schema.ts";
+import type { Database, ImportRow } from "../db/schema.ts";
 import { AppError, notFound } from "../shared/errors.ts";
+import { uuidv7 } from "../shared/ids.ts";
 import {
   type ColumnMapping,
   detectColumnMapping,
@@ -26,9 +27,11 @@ import {
   headerLooksLikeData,
 } from "./column-mapping.ts";
 import { type CsvItem, CsvReader, type CsvSniff, sniffCsv } from "./csv-reader.ts";
+import { IdentitySet } from "./identity-set.ts";
 import {
   claimImport,
   clearRejections,
+  copyContactsSql,
   copyStagingSql,
   createStagingTable,
   deleteChunks,
@@ -37,6 +40,7 @@ import {
   findStalledImports,
   heartbeatImport,
   insertChunk,
+  insertConsentForNewContacts,
   insertImport,
   insertRejections,
   listImports,
@@ -45,7 +49,7 @@ import {
   readChunk,
   updateImport,
 } from "./import.repository.ts";
-import { compileRowMapper, csvCell, stagingLine, timezoneRank } from "./import.ts";
+import { compileRowMapper, contactLine, csvCell, stagingLine, timezoneRank } from "./import.ts";
 
 export const CHUNK_BYTES = 1024 * 1024;
 const SNIFF_BYTES = 64 * 1024;
@@ -231,9 +235,66 @@ async function* chunksOf(db: Db, workspaceId: string, importId: string): AsyncGe
 
 class ImportTakenOver extends Error {}
 
+/** A Kysely instance over one client, so repository SQL runs inside that client's open transaction. */
+function onClient(client: pg.PoolClient): Db {
+  // Kysely releases the connection after each query; this client must stay ours until commit.
+  const pinned = new Proxy(client, {
+    get(target, prop) {
+      if (prop === "release") return () => undefined;
+      const value = Reflect.get(target, prop, target) as unknown;
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({
+      pool: { connect: async () => pinned, end: async () => undefined } as unknown as pg.Pool,
+    }),
+  });
+}
+
+/** Loads the workspace's existing identifiers into the duplicate-check sets. */
+async function loadIdentities(client: pg.PoolClient, workspaceId: string, sets: IdentitySets) {
+  const stream = client.query(
+    copyTo(
+      `copy (select coalesce(external_id, ''), coalesce(email, ''), coalesce(phone, '') from contacts where workspace_id = '${workspaceId}') to stdout`,
+    ),
+  );
+  let rest = "";
+  const take = (line: string) => {
+    const [ext, email, phone] = line.split("\t").map(unescapeCopy);
+    if (ext) sets.externalId.addAndCheck(ext);
+    if (email) sets.email.addAndCheck(email);
+    if (phone) sets.phone.addAndCheck(phone);
+  };
+  for await (const chunk of stream) {
+    const text = rest + (chunk as Buffer).toString("utf8");
+    const lines = text.split("\n");
+    rest = lines.pop() ?? "";
+    for (const line of lines) take(line);
+  }
+  if (rest) take(rest);
+}
+
+function unescapeCopy(value: string): string {
+  if (!value.includes("\\")) return value;
+  return value.replace(/\\(.)/g, (_, c: string) =>
+    c === "t" ? "\t" : c === "n" ? "\n" : c === "r" ? "\r" : c,
+  );
+}
+
+interface IdentitySets {
+  externalId: IdentitySet;
+  email: IdentitySet;
+  phone: IdentitySet;
+}
+
 /**
  * Processes a queued (or abandoned) import. Returns false when another worker holds it.
- * Rejected rows are recorded with their line numbers; good rows are merged in one transaction.
+ *
+ * Rows whose identifiers are new to the workspace and to the file so far (the common case) are COPYed
+ * straight into contacts; the others (a match with an existing contact, or a repeat within the file)
+ * go to a staging table and take the exact, set-based merge. Both happen inside one transaction that
+ * also marks the import completed: an import is applied whole or not at all.
  */
 export async function processImport(
   handle: DatabaseHandle,
@@ -260,24 +321,50 @@ export async function processImport(
     .executeTakeFirstOrThrow();
   const totalBytes = Number(row.size_bytes);
   const importOptions = row.options as ImportOptions;
-  const client: pg.PoolClient = await pool.connect();
+  const mergeClient: pg.PoolClient = await pool.connect();
+  const stagingClient: pg.PoolClient = await pool.connect();
+  let clientsBroken = false;
   try {
     await clearRejections(db, workspaceId, importId);
     await createStagingTable(db, importId);
+    await mergeClient.query("begin");
+    await mergeClient.query("set local work_mem = '256MB'");
+
+    const sets: IdentitySets = {
+      externalId: new IdentitySet(),
+      email: new IdentitySet(Math.max(1 << 16, Math.floor(totalBytes / 100))),
+      phone: new IdentitySet(),
+    };
+    await loadIdentities(mergeClient, workspaceId, sets);
 
     let progress: ImportProgress = { rows: 0, bytes: 0, totalBytes, phase: "parsing" };
     const rejections: { line: number; field: string | null; reason: string; raw: string }[] = [];
     let rejectedCount = 0;
+    let fastCount = 0;
+    const fastConsent: { id: string; consent: NormalizedContact["consent"] }[] = [];
     const flushRejections = async () => {
       if (!rejections.length) return;
       await insertRejections(db, workspaceId, importId, rejections.splice(0));
     };
 
-    const copy = client.query(copyFrom(copyStagingSql(importId)));
-    const copyDone = new Promise<void>((resolve, reject) => {
-      copy.on("finish", resolve);
-      copy.on("error", reject);
+    const fast = mergeClient.query(copyFrom(copyContactsSql));
+    const slow = stagingClient.query(copyFrom(copyStagingSql(importId)));
+    const finished = (stream: NodeJS.WritableStream) =>
+      new Promise<void>((resolve, reject) => {
+        stream.on("finish", resolve);
+        stream.on("error", reject);
+      });
+    const fastDone = finished(fast);
+    const slowDone = finished(slow);
+    // Surface a COPY failure (e.g. a concurrent insert of the same email) as soon as it happens.
+    let copyError: unknown;
+    fastDone.catch((e) => {
+      copyError ??= e;
     });
+    slowDone.catch((e) => {
+      copyError ??= e;
+    });
+
     let reader: CsvReader | undefined;
     let mapper: ReturnType<typeof compileRowMapper> | undefined;
     let layout: DetectedLayout | undefined;
@@ -285,13 +372,15 @@ export async function processImport(
     let head: Buffer[] = [];
     let headBytes = 0;
     let lastBeat = Date.now();
+    const wsPrefix = `${workspaceId}\t`;
     const normalizeOptions = {
       defaultCountry: workspace.default_country,
       defaultTimezone: workspace.default_timezone,
     };
 
     const handleItems = async (items: CsvItem[]) => {
-      let out = "";
+      let fastOut = "";
+      let slowOut = "";
       for (const item of items) {
         if (item.kind === "bad") {
           if (header) throw new AppError("INVALID_CSV", `the header line cannot be read: ${item.bad.reason}`);
@@ -333,17 +422,34 @@ export async function processImport(
           });
           continue;
         }
-        out += stagingLine(
-          record.line,
-          normalized.value,
-          timezoneRank(normalized.value, mapped.tzExplicit, workspace.default_timezone),
-        );
-        if (out.length > 256 * 1024) {
-          if (!copy.write(out)) await once(copy, "drain");
-          out = "";
+        const n = normalized.value;
+        const rank = timezoneRank(n, mapped.tzExplicit, workspace.default_timezone);
+        // Every identifier is added to its set, so a later row repeating it is seen as a repeat.
+        let seen = false;
+        if (n.externalId !== null && sets.externalId.addAndCheck(n.externalId)) seen = true;
+        if (n.email !== null && sets.email.addAndCheck(n.email)) seen = true;
+        if (n.phone !== null && sets.phone.addAndCheck(n.phone)) seen = true;
+        if (seen) {
+          slowOut += stagingLine(record.line, uuidv7(), n, rank);
+        } else {
+          const id = uuidv7();
+          fastCount++;
+          fastOut += wsPrefix + contactLine(id, n);
+          if (n.consent.email || n.consent.sms || n.consent.mail || n.consent.ads)
+            fastConsent.push({ id, consent: n.consent });
+        }
+        if (fastOut.length > 256 * 1024) {
+          if (!fast.write(fastOut)) await once(fast, "drain");
+          fastOut = "";
+        }
+        if (slowOut.length > 256 * 1024) {
+          if (!slow.write(slowOut)) await once(slow, "drain");
+          slowOut = "";
         }
       }
-      if (out && !copy.write(out)) await once(copy, "drain");
+      if (fastOut && !fast.write(fastOut)) await once(fast, "drain");
+      if (slowOut && !slow.write(slowOut)) await once(slow, "drain");
+      if (copyError) throw copyError;
       if (rejections.length >= 1000) await flushRejections();
     };
 
@@ -354,6 +460,14 @@ export async function processImport(
       options.onProgress?.({ ...progress });
     };
 
+    const startReader = async (bytes: Buffer) => {
+      const detected = detectLayout(bytes, importOptions);
+      layout = detected.layout;
+      mapper = compileRowMapper(layout.columns);
+      reader = new CsvReader({ delimiter: detected.sniff.delimiter, encoding: detected.sniff.encoding });
+      await handleItems(reader.push(bytes));
+    };
+
     for await (const chunk of chunksOf(db, workspaceId, importId)) {
       progress.bytes += chunk.length;
       if (!reader) {
@@ -362,11 +476,7 @@ export async function processImport(
         if (headBytes < SNIFF_BYTES && progress.bytes < totalBytes) continue;
         const all = Buffer.concat(head);
         head = [];
-        const detected = detectLayout(all, importOptions);
-        layout = detected.layout;
-        mapper = compileRowMapper(layout.columns);
-        reader = new CsvReader({ delimiter: detected.sniff.delimiter, encoding: detected.sniff.encoding });
-        await handleItems(reader.push(all));
+        await startReader(all);
       } else {
         await handleItems(reader.push(chunk));
       }
@@ -374,70 +484,72 @@ export async function processImport(
     }
     if (!reader) {
       if (!head.length) throw new AppError("INVALID_CSV", "the file is empty");
-      const detected = detectLayout(Buffer.concat(head), importOptions);
-      layout = detected.layout;
-      mapper = compileRowMapper(layout.columns);
-      reader = new CsvReader({ delimiter: detected.sniff.delimiter, encoding: detected.sniff.encoding });
-      await handleItems(reader.push(Buffer.concat(head)));
+      await startReader(Buffer.concat(head));
     }
-    await handleItems(reader.end());
-    copy.end();
-    await copyDone;
+    await handleItems(reader!.end());
+    fast.end();
+    slow.end();
+    await Promise.all([fastDone, slowDone]);
     await flushRejections();
 
     progress = { ...progress, phase: "merging" };
     options.onProgress?.({ ...progress });
     await heartbeatImport(db, workspaceId, importId, attempt, progress);
 
-    // The merge, the counts and the completion commit together, and only for the current attempt.
-    await db.transaction().execute(async (trx) => {
-      const current = await trx
-        .selectFrom("imports")
-        .select(["attempt", "status"])
-        .where("workspace_id", "=", workspaceId)
-        .where("id", "=", importId)
-        .forUpdate()
-        .executeTakeFirstOrThrow();
-      if (current.attempt !== attempt || current.status !== "processing") throw new ImportTakenOver();
-      const merged = await mergeStaging(trx, workspaceId, importId);
-      if (merged.conflicts.length) {
-        const raws = await rawLines(
-          handle,
-          workspaceId,
-          importId,
-          layout!,
-          new Set(merged.conflicts.map((c) => c.line)),
-        );
-        await insertRejections(
-          trx,
-          workspaceId,
-          importId,
-          merged.conflicts.map((c) => ({
-            line: c.line,
-            field: c.field,
-            reason: c.reason,
-            raw: raws.get(c.line) ?? "",
-          })),
-        );
-      }
-      await updateImport(trx, workspaceId, importId, {
-        status: "completed",
-        total_rows: progress.rows,
-        processed_rows: progress.rows,
-        processed_bytes: totalBytes,
-        inserted: merged.inserted,
-        updated: merged.updated,
-        rejected: rejectedCount + merged.conflicts.length,
-        merged_duplicates: merged.mergedDuplicates,
-        finished_at: now(),
-        locked_by: null,
-      });
-      // Rejected rows keep their own text, so the upload is no longer needed.
-      await deleteChunks(trx, workspaceId, importId);
+    const trx = onClient(mergeClient);
+    const current = await trx
+      .selectFrom("imports")
+      .select(["attempt", "status"])
+      .where("workspace_id", "=", workspaceId)
+      .where("id", "=", importId)
+      .forUpdate()
+      .executeTakeFirstOrThrow();
+    if (current.attempt !== attempt || current.status !== "processing") throw new ImportTakenOver();
+    await insertConsentForNewContacts(trx, workspaceId, importId, fastConsent);
+    const merged = await mergeStaging(trx, workspaceId, importId);
+    if (merged.conflicts.length) {
+      const raws = await rawLines(
+        handle,
+        workspaceId,
+        importId,
+        layout!,
+        new Set(merged.conflicts.map((c) => c.line)),
+      );
+      await insertRejections(
+        trx,
+        workspaceId,
+        importId,
+        merged.conflicts.map((c) => ({
+          line: c.line,
+          field: c.field,
+          reason: c.reason,
+          raw: raws.get(c.line) ?? "",
+        })),
+      );
+    }
+    await updateImport(trx, workspaceId, importId, {
+      status: "completed",
+      total_rows: progress.rows,
+      processed_rows: progress.rows,
+      processed_bytes: totalBytes,
+      inserted: fastCount + merged.inserted,
+      updated: merged.updated,
+      rejected: rejectedCount + merged.conflicts.length,
+      merged_duplicates: merged.mergedDuplicates,
+      finished_at: now(),
+      locked_by: null,
     });
+    // Rejected rows keep their own text, so the upload is no longer needed.
+    await deleteChunks(trx, workspaceId, importId);
+    await mergeClient.query("commit");
     options.onProgress?.({ ...progress, phase: "done" });
     return true;
   } catch (error) {
+    await mergeClient.query("rollback").catch(() => {
+      clientsBroken = true;
+    });
+    // A client whose COPY was cut off mid-stream is not reusable.
+    clientsBroken = true;
     if (error instanceof ImportTakenOver) return false;
     const transient = isTransient(error);
     await updateImport(db, workspaceId, importId, {
@@ -449,7 +561,8 @@ export async function processImport(
     if (transient) throw error;
     return true;
   } finally {
-    client.release();
+    mergeClient.release(clientsBroken);
+    stagingClient.release(clientsBroken);
     await dropStagingTable(db, importId).catch(() => undefined);
   }
 }
@@ -457,6 +570,7 @@ export async function processImport(
 function isTransient(error: unknown): boolean {
   const code = (error as { code?: string }).code ?? "";
   return (
+    code === "23505" || // a concurrent insert took an identifier this import was adding: start over
     code.startsWith("08") ||
     code === "57P01" ||
     code === "57P02" ||

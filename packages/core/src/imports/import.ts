@@ -8,6 +8,7 @@ import type { ColumnMapping } from "./column-mapping.ts";
 
 export const STAGING_COLUMNS = [
   "line_no",
+  "id",
   "external_id",
   "email",
   "phone",
@@ -160,15 +161,49 @@ export function timezoneRank(n: NormalizedContact, tzExplicit: boolean, workspac
   return n.timezone !== null && n.timezone !== workspaceDefault ? 1 : 0;
 }
 
-export function stagingLine(line: number, n: NormalizedContact, tzRank: number): string {
+export function stagingLine(line: number, id: string, n: NormalizedContact, tzRank: number): string {
   const attrs = Object.keys(n.attributes).length ? JSON.stringify(n.attributes) : "{}";
-  return `${line}\t${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
+  return `${line}\t${id}\t${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
     n.lastName,
   )}\t${copyText(n.addressLine1)}\t${copyText(n.addressLine2)}\t${copyText(n.city)}\t${copyText(n.region)}\t${copyText(
     n.postalCode,
   )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${tzRank}\t${copyText(attrs)}\t${copyText(
     n.consent.email ?? null,
   )}\t${copyText(n.consent.sms ?? null)}\t${copyText(n.consent.mail ?? null)}\t${copyText(n.consent.ads ?? null)}\n`;
+}
+
+/** The columns after workspace_id of a contact COPYed straight into the contacts table. */
+export const CONTACT_COPY_COLUMNS = [
+  "workspace_id",
+  "id",
+  "external_id",
+  "email",
+  "phone",
+  "first_name",
+  "last_name",
+  "address_line1",
+  "address_line2",
+  "city",
+  "region",
+  "postal_code",
+  "country",
+  "timezone",
+  "attributes",
+  "email_consent",
+  "sms_consent",
+  "mail_consent",
+  "ads_consent",
+] as const;
+
+export function contactLine(id: string, n: NormalizedContact): string {
+  const attrs = Object.keys(n.attributes).length ? JSON.stringify(n.attributes) : "{}";
+  return `${id}\t${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
+    n.lastName,
+  )}\t${copyText(n.addressLine1)}\t${copyText(n.addressLine2)}\t${copyText(n.city)}\t${copyText(n.region)}\t${copyText(
+    n.postalCode,
+  )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${copyText(attrs)}\t${n.consent.email ?? "never_asked"}\t${
+    n.consent.sms ?? "never_asked"
+  }\t${n.consent.mail ?? "never_asked"}\t${n.consent.ads ?? "never_asked"}\n`;
 }
 
 /** Writes rejected rows as a CSV a user can fix and re-import: line, error, then the original columns. */
