@@ -33,11 +33,41 @@ async function admin(sql: string) {
   }
 }
 
+/** Stops the PostgreSQL of earlier test runs that were killed before their teardown. */
+function stopAbandonedTestClusters() {
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!name.startsWith("omneural-test-")) continue;
+    const dir = path.join(os.tmpdir(), name);
+    const owner = Number(
+      fs.existsSync(path.join(dir, "owner.pid")) ? fs.readFileSync(path.join(dir, "owner.pid"), "utf8") : 0,
+    );
+    if (owner && isAlive(owner)) continue;
+    try {
+      const state = JSON.parse(fs.readFileSync(path.join(dir, "cluster.json"), "utf8")) as { pgDir: string };
+      const pid = Number(fs.readFileSync(path.join(state.pgDir, "postmaster.pid"), "utf8").split("\n")[0]);
+      if (pid && isAlive(pid)) process.kill(pid, "SIGQUIT");
+    } catch {
+      // no cluster, or already stopped
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number) {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function setup(project: TestProject) {
   if (process.env.DATABASE_URL) {
     serverUrl = withDatabase(process.env.DATABASE_URL, "postgres");
     process.stderr.write(`tests: using the PostgreSQL server of DATABASE_URL\n`);
   } else {
+    stopAbandonedTestClusters();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "omneural-test-"));
     fs.chmodSync(dataDir, 0o755); // the server may run as the OS user postgres
     cluster = await openEmbeddedCluster({

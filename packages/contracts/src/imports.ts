@@ -50,6 +50,9 @@ export const Import = Type.Object({
       delimiter: Type.String(),
       encoding: Type.String(),
       columns: Type.Array(ImportColumn),
+      warnings: Type.Array(Type.String(), {
+        description: "Choices made automatically that are worth a look",
+      }),
     }),
   ),
   counts: Type.Object({

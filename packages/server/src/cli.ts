@@ -320,6 +320,8 @@ importCommand
               `  columns:            ${result.detected.columns.map((col) => `${col.header} → ${col.target}`).join(", ")}`,
             );
           }
+          for (const warning of result.detected?.warnings ?? [])
+            lines.push(`  note:               ${warning}`);
           if (result.rejections.length) {
             lines.push("", "First rejected rows:");
             for (const r of result.rejections.slice(0, 10)) lines.push(`  line ${r.line}: ${r.reason}`);

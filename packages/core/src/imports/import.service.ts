@@ -66,6 +66,8 @@ export interface DetectedLayout {
   delimiter: string;
   encoding: string;
   columns: ColumnMapping[];
+  /** What was settled automatically and the user may want to check (e.g. an unnamed column). */
+  warnings: string[];
 }
 
 /** Parses the `mapping` query/body parameter: a JSON object of header → target. */
@@ -113,7 +115,7 @@ export function detectLayout(
       `the first line must be a header naming the columns, but it looks like data: ${looksLikeData}`,
     );
   }
-  const { columns, errors } = detectColumnMapping(headers, options.mapping);
+  const { columns, errors, warnings } = detectColumnMapping(headers, options.mapping);
   if (errors.length) {
     throw new AppError("INVALID_CSV", `the column mapping is not valid: ${errors.join("; ")}`, {
       errors: errors.map((message) => ({ field: "mapping", message })),
@@ -126,7 +128,7 @@ export function detectLayout(
       { errors: [{ field: "mapping", message: "map a column to email, phone or externalId" }] },
     );
   }
-  return { sniff, layout: { delimiter: sniff.delimiter, encoding: sniff.encoding, columns } };
+  return { sniff, layout: { delimiter: sniff.delimiter, encoding: sniff.encoding, columns, warnings } };
 }
 
 /**
@@ -139,7 +141,7 @@ export async function receiveImport(
   input: {
     filename: string | null;
     options: ImportOptions;
-    source: AsyncIterable<Uint8Array>;
+    source: AsyncIterable<Uint8Array> | Iterable<Uint8Array>;
     maxBytes: number;
     enqueue: boolean;
   },
@@ -674,6 +676,7 @@ export function toImport(
                   : "ignore",
             detected: c.detected,
           })),
+          warnings: detected.warnings ?? [],
         }
       : null,
     counts: {

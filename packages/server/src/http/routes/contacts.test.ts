@@ -116,6 +116,21 @@ describe("POST /api/v1/contacts", () => {
     expect(problem(res).code).toBe("IDENTITY_CONFLICT");
   });
 
+  it("refuses to merge someone into a contact sharing their phone but with another email", async () => {
+    await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "parent@family.test", phone: "+1 415 555 0142" },
+    });
+    const res = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "child@family.test", phone: "+1 415 555 0142" },
+    });
+    expect(res.statusCode).toBe(409);
+    expect(problem(res).detail).toMatch(/different email/);
+  });
+
   it("uses the workspace's default country for phones", async () => {
     const res = await t.asB({ method: "POST", url: "/api/v1/contacts", payload: { phone: "020 7946 0958" } });
     expect(res.statusCode).toBe(201);

@@ -166,6 +166,36 @@ describe("POST /api/v1/contacts/imports", () => {
     expect(result.rejections[1].reason).toMatch(/earlier line of this file/);
   });
 
+  it("re-importing a file updates every contact and creates none", async () => {
+    const csv = "email,first name,score\nre1@example.com,One,1\nre2@example.com,Two,2\n";
+    const first = await importAndWait(csv);
+    expect(first.counts).toMatchObject({ inserted: 2, updated: 0 });
+    const again = await importAndWait(csv.replace(",1\n", ",10\n"));
+    expect(again.counts).toMatchObject({
+      rows: 2,
+      inserted: 0,
+      updated: 2,
+      rejected: 0,
+      mergedDuplicates: 0,
+    });
+    const one = (await t.asA({ method: "GET", url: "/api/v1/contacts?search=re1@" })).json().data[0];
+    expect(one.attributes.score).toBe(10);
+  });
+
+  it("does not merge two people who share a phone number", async () => {
+    const csv = "email,phone\nparent@example.com,+1 415 555 0101\nchild@example.com,+1 415 555 0101\n";
+    const result = await importAndWait(csv);
+    expect(result.counts).toMatchObject({ inserted: 1, rejected: 1 });
+    expect(result.rejections[0]).toMatchObject({ line: 3, field: "phone" });
+    expect(result.rejections[0].reason).toMatch(/different email/);
+  });
+
+  it("reports unnamed columns as warnings and still imports", async () => {
+    const result = await importAndWait("email,,plan\nunnamed@example.com,x,gold\n");
+    expect(result.status).toBe("completed");
+    expect(result.detected.warnings.join(" ")).toMatch(/column 2/);
+  });
+
   it("accepts multipart uploads with a mapping field", async () => {
     const boundary = "----omneural-test";
     const body = [
