@@ -1,7 +1,8 @@
 /** Runs one product import in its own process (as `omneural import contacts` does) and reports time and peak RSS. */
 import fs from "node:fs";
 import { openDatabase } from "@omneural/core/db/database";
-import { processImport, receiveImport } from "@omneural/core/imports/import.service";
+import { receiveImport } from "@omneural/core/imports/import.service";
+import { runImportInThread } from "@omneural/core/imports/import-runner";
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 
 const [url, file] = process.argv.slice(2) as [string, string];
@@ -22,8 +23,9 @@ const received = await receiveImport(handle.db, ws, {
   enqueue: false,
 });
 phases.upload = performance.now() - started;
+
 let mergeStarted = 0;
-await processImport(handle, ws.id, received.id, {
+await runImportInThread(handle.url, ws.id, received.id, {
   onProgress: (p) => {
     if (p.phase === "merging" && !mergeStarted) {
       mergeStarted = performance.now();
@@ -32,6 +34,7 @@ await processImport(handle, ws.id, received.id, {
   },
 });
 const ms = performance.now() - started;
+
 const cpu = process.cpuUsage();
 phases.nodeCpu = (cpu.user + cpu.system) / 1000;
 phases.merge = performance.now() - mergeStarted;

@@ -57,7 +57,14 @@ export async function main(args: string[]) {
       // The product import runs in its own process so its peak RSS is its own.
       const { stdout, stderr } = await promisify(execFile)(
         process.execPath,
-        ["--import", "tsx", path.join(here, "import-child.ts"), db.url, file],
+        [
+          ...(process.env.BENCH_NODE_FLAGS?.split(" ") ?? []),
+          "--import",
+          "tsx",
+          path.join(here, "import-child.ts"),
+          db.url,
+          file,
+        ],
         {
           maxBuffer: 10 * 1024 * 1024,
         },

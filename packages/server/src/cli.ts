@@ -3,12 +3,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { type Config, ConfigError, loadConfig } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
-import {
-  getImport,
-  parseMappingParam,
-  processImport,
-  receiveImport,
-} from "@omneural/core/imports/import.service";
+import { getImport, parseMappingParam, receiveImport } from "@omneural/core/imports/import.service";
+import { runImportInThread } from "@omneural/core/imports/import-runner";
 import { AppError } from "@omneural/core/shared/errors";
 import { createLogger, type Logger } from "@omneural/core/shared/logger";
 import { findWorkspace, listWorkspaces } from "@omneural/core/workspaces/workspace.repository";
@@ -287,7 +283,7 @@ importCommand
           throw error;
         }
         let lastLog = 0;
-        await processImport(runtime.database, ws.id, received.id, {
+        await runImportInThread(runtime.database.url, ws.id, received.id, {
           onProgress: (p) => {
             if (showBar) bar.update(p.phase === "parsing" ? p.bytes : size, { phase: p.phase, rows: p.rows });
             else if (!options.json && Date.now() - lastLog > 2000) {

@@ -1,0 +1,29 @@
+/**
+ * Entry point of the worker thread that runs one import (see import-runner.ts). Parsing a large CSV is
+ * CPU work: in its own thread it neither stalls the API's event loop nor grows the main heap.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { openDatabase } from "../db/database.ts";
+import { processImport } from "./import.service.ts";
+
+interface ImportThreadData {
+  url: string;
+  workspaceId: string;
+  importId: string;
+  lockedBy: string;
+}
+
+const data = workerData as ImportThreadData;
+const handle = openDatabase(data.url, { poolSize: 4, applicationName: "omneural-import" });
+try {
+  const processed = await processImport(handle, data.workspaceId, data.importId, {
+    lockedBy: data.lockedBy,
+    onProgress: (progress) => parentPort!.postMessage({ kind: "progress", progress }),
+  });
+  parentPort!.postMessage({ kind: "done", processed });
+} catch (error) {
+  const e = error as Error & { code?: string };
+  parentPort!.postMessage({ kind: "error", message: e.message, code: e.code, stack: e.stack });
+} finally {
+  await handle.close();
+}
