@@ -6,9 +6,9 @@
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { adminQuery } from "@omneural/core/db/admin";
 import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
 import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
-import pg from "pg";
 import type { TestProject } from "vitest/node";
 
 declare module "vitest" {
@@ -23,15 +23,7 @@ let dataDir: string | undefined;
 let serverUrl = "";
 const template = `omneural_template_${process.pid}`;
 
-async function admin(sql: string) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const admin = (statement: string) => adminQuery(serverUrl, statement);
 
 /** Stops the PostgreSQL of earlier test runs that were killed before their teardown. */
 function stopAbandonedTestClusters() {

@@ -3,11 +3,11 @@
  * directory (started, attached to, or adopted), then migrates it.
  */
 import type { Config } from "@omneural/core/config/config";
+import { adminQuery } from "@omneural/core/db/admin";
 import { type DatabaseHandle, openDatabase } from "@omneural/core/db/database";
 import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
 import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
 import { type Logger, redactUrl } from "@omneural/core/shared/logger";
-import pg from "pg";
 
 export const EMBEDDED_DATABASE = "omneural";
 
@@ -28,14 +28,8 @@ export interface OpenRuntimeOptions {
 }
 
 async function ensureDatabase(serverUrl: string, name: string) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    const exists = await client.query("select 1 from pg_database where datname = $1", [name]);
-    if (!exists.rowCount) await client.query(`create database ${name}`);
-  } finally {
-    await client.end();
-  }
+  const exists = await adminQuery(serverUrl, "select 1 from pg_database where datname = $1", [name]);
+  if (!exists.rowCount) await adminQuery(serverUrl, `create database ${name}`);
 }
 
 export async function openRuntime(

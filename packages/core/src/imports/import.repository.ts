@@ -181,9 +181,9 @@ export async function createStagingTable(db: Executor, importId: string) {
   const table = sql.raw(stagingTable(importId));
   await sql`drop table if exists ${table}`.execute(db);
   await sql`create unlogged table ${table} (
-    line_no integer not null, id uuid not null, external_id text, email text, phone text, first_name text, last_name text,
+    line_no integer not null, tz_rank smallint not null, id uuid not null, external_id text, email text, phone text, first_name text, last_name text,
     address_line1 text, address_line2 text, city text, region text, postal_code text, country text,
-    timezone text, tz_rank smallint not null, attributes jsonb not null,
+    timezone text, attributes jsonb not null,
     email_consent text, sms_consent text, mail_consent text, ads_consent text
   ) with (autovacuum_enabled = false)`.execute(db);
 }
@@ -218,6 +218,13 @@ export async function insertConsentForNewContacts(
         as e(id, channel, status)`.execute(db);
   }
 }
+
+/** The identifying columns: each is unique within a workspace, and may appear on one row of a file. */
+const IDENTIFIERS = [
+  { column: "email", field: "email", label: "email" },
+  { column: "phone", field: "phone", label: "phone" },
+  { column: "external_id", field: "externalId", label: "external id" },
+] as const;
 
 export interface MergeResult {
   inserted: number;
@@ -333,27 +340,18 @@ export async function mergeStaging(
       from import_candidates k
       where k.matched_by = 'phone' and k.phone_match_email is not null and k.email is not null and k.email <> k.phone_match_email
     ),
-    shared as (
+    shared as (${sql.join(
+      IDENTIFIERS.map(
+        ({ column, field, label }) => sql`
       select gkey, first_line, field, reason from (
-        select k.gkey, k.first_line, 'email' as field,
-          'email ' || k.email || ' is also on line ' || first_value(k.first_line) over w as reason,
+        select k.gkey, k.first_line, ${field}::text as field,
+          ${`${label} `} || k.${sql.ref(column)} || ' is also on line ' || first_value(k.first_line) over w as reason,
           row_number() over w as rn
-        from import_candidates k where k.email is not null
-        window w as (partition by k.email order by k.first_line)) x where rn > 1
-      union all
-      select gkey, first_line, field, reason from (
-        select k.gkey, k.first_line, 'phone' as field,
-          'phone ' || k.phone || ' is also on line ' || first_value(k.first_line) over w as reason,
-          row_number() over w as rn
-        from import_candidates k where k.phone is not null
-        window w as (partition by k.phone order by k.first_line)) x where rn > 1
-      union all
-      select gkey, first_line, field, reason from (
-        select k.gkey, k.first_line, 'externalId' as field,
-          'external id ' || k.external_id || ' is also on line ' || first_value(k.first_line) over w as reason,
-          row_number() over w as rn
-        from import_candidates k where k.external_id is not null
-        window w as (partition by k.external_id order by k.first_line)) x where rn > 1
+        from import_candidates k where k.${sql.ref(column)} is not null
+        window w as (partition by k.${sql.ref(column)} order by k.first_line)) x where rn > 1`,
+      ),
+      sql` union all `,
+    )}
     )
     select distinct on (gkey) gkey, first_line, field, reason from (select * from owned union all select * from shared) all_conflicts
     order by gkey, field`.execute(db);

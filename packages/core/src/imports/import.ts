@@ -6,9 +6,8 @@ import type { ContactInput, NormalizedContact } from "../contacts/normalize.ts";
 import { inferAttributeValue, parseConsent } from "../contacts/normalize.ts";
 import type { ColumnMapping } from "./column-mapping.ts";
 
-export const STAGING_COLUMNS = [
-  "line_no",
-  "id",
+/** Contact columns shared by the staging table and the direct COPY into contacts, in COPY order. */
+const PROFILE_COLUMNS = [
   "external_id",
   "email",
   "phone",
@@ -21,13 +20,18 @@ export const STAGING_COLUMNS = [
   "postal_code",
   "country",
   "timezone",
-  "tz_rank",
   "attributes",
   "email_consent",
   "sms_consent",
   "mail_consent",
   "ads_consent",
 ] as const;
+
+/** Rows that need the exact merge: their line, how much their timezone says, a new id, the profile. */
+export const STAGING_COLUMNS = ["line_no", "tz_rank", "id", ...PROFILE_COLUMNS] as const;
+
+/** New contacts COPYed straight into the contacts table. */
+export const CONTACT_COPY_COLUMNS = ["workspace_id", "id", ...PROFILE_COLUMNS] as const;
 
 export interface RowProblem {
   field: string | null;
@@ -161,49 +165,26 @@ export function timezoneRank(n: NormalizedContact, tzExplicit: boolean, workspac
   return n.timezone !== null && n.timezone !== workspaceDefault ? 1 : 0;
 }
 
-export function stagingLine(line: number, id: string, n: NormalizedContact, tzRank: number): string {
+/** A contact's PROFILE_COLUMNS in COPY text format; absent consents as `absentConsent`. */
+function profileText(n: NormalizedContact, absentConsent: string): string {
   const attrs = Object.keys(n.attributes).length ? JSON.stringify(n.attributes) : "{}";
-  return `${line}\t${id}\t${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
+  return `${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
     n.lastName,
   )}\t${copyText(n.addressLine1)}\t${copyText(n.addressLine2)}\t${copyText(n.city)}\t${copyText(n.region)}\t${copyText(
     n.postalCode,
-  )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${tzRank}\t${copyText(attrs)}\t${copyText(
-    n.consent.email ?? null,
-  )}\t${copyText(n.consent.sms ?? null)}\t${copyText(n.consent.mail ?? null)}\t${copyText(n.consent.ads ?? null)}\n`;
+  )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${copyText(attrs)}\t${n.consent.email ?? absentConsent}\t${
+    n.consent.sms ?? absentConsent
+  }\t${n.consent.mail ?? absentConsent}\t${n.consent.ads ?? absentConsent}\n`;
 }
 
-/** The columns after workspace_id of a contact COPYed straight into the contacts table. */
-export const CONTACT_COPY_COLUMNS = [
-  "workspace_id",
-  "id",
-  "external_id",
-  "email",
-  "phone",
-  "first_name",
-  "last_name",
-  "address_line1",
-  "address_line2",
-  "city",
-  "region",
-  "postal_code",
-  "country",
-  "timezone",
-  "attributes",
-  "email_consent",
-  "sms_consent",
-  "mail_consent",
-  "ads_consent",
-] as const;
+/** A row for the staging table (STAGING_COLUMNS). A consent the file does not give stays NULL. */
+export function stagingLine(line: number, id: string, n: NormalizedContact, tzRank: number): string {
+  return `${line}\t${tzRank}\t${id}\t${profileText(n, "\\N")}`;
+}
 
+/** A row COPYed into contacts after the workspace id (CONTACT_COPY_COLUMNS minus the first). */
 export function contactLine(id: string, n: NormalizedContact): string {
-  const attrs = Object.keys(n.attributes).length ? JSON.stringify(n.attributes) : "{}";
-  return `${id}\t${copyText(n.externalId)}\t${copyText(n.email)}\t${copyText(n.phone)}\t${copyText(n.firstName)}\t${copyText(
-    n.lastName,
-  )}\t${copyText(n.addressLine1)}\t${copyText(n.addressLine2)}\t${copyText(n.city)}\t${copyText(n.region)}\t${copyText(
-    n.postalCode,
-  )}\t${copyText(n.country)}\t${copyText(n.timezone)}\t${copyText(attrs)}\t${n.consent.email ?? "never_asked"}\t${
-    n.consent.sms ?? "never_asked"
-  }\t${n.consent.mail ?? "never_asked"}\t${n.consent.ads ?? "never_asked"}\n`;
+  return `${id}\t${profileText(n, "never_asked")}`;
 }
 
 /** Writes rejected rows as a CSV a user can fix and re-import: line, error, then the original columns. */

@@ -3,20 +3,10 @@
  * Real PostgreSQL, never a mock.
  */
 import { randomBytes } from "node:crypto";
-import pg from "pg";
 import { afterAll, beforeAll, inject } from "vitest";
+import { adminQuery as admin } from "../db/admin.ts";
 import { type DatabaseHandle, openDatabase } from "../db/database.ts";
 import { withDatabase } from "../db/embedded-cluster.ts";
-
-async function admin(serverUrl: string, sql: string) {
-  const client = new pg.Client({ connectionString: serverUrl });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 export interface TestDatabase {
   readonly handle: DatabaseHandle;
