@@ -4,11 +4,12 @@
  */
 const BENCHES: Record<string, string> = {
   import: "./import.ts",
+  audiences: "./audiences.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);
 if (!name || !BENCHES[name]) {
-  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join("|")}> [--rows N]\n`);
+  process.stderr.write(`usage: npm run bench -- <${Object.keys(BENCHES).join("|")}> [options]\n`);
   process.exit(64);
 }
 const bench = (await import(BENCHES[name]!)) as { main(args: string[]): Promise<void> };

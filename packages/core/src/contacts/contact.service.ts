@@ -1,5 +1,6 @@
 /** Contact use cases: upsert by identity, read, search, patch, erase. */
 import type { Contact, ContactCreate, ContactListQuery, ContactPatch } from "@omneural/contracts/contacts";
+import { queueMembershipCheck } from "../audiences/membership.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { ConsentStatus, ContactRow } from "../db/schema.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
@@ -125,6 +126,7 @@ async function writeContact(
     ws.id,
     changes.map((c) => ({ ...c, contactId: row.id, source: actor.source, actor: actor.id })),
   );
+  await queueMembershipCheck(trx, ws.id, [row.id], existing ? "contact updated" : "contact created");
   return row;
 }
 

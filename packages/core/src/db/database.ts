@@ -27,6 +27,8 @@ export function openDatabase(
     max: options.poolSize ?? 10,
     application_name: options.applicationName ?? "omneural",
     connectionTimeoutMillis: 10_000,
+    // Dates without an offset (e.g. date attributes) are read in UTC, whatever the server's default.
+    options: "-c TimeZone=UTC",
     idleTimeoutMillis: 30_000,
   });
   // A dropped connection (e.g. PostgreSQL restarting) must not crash the process; the pool reconnects.

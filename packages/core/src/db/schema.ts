@@ -118,7 +118,55 @@ export interface ImportRejectionsTable {
   raw: string;
 }
 
+export interface AudiencesTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  kind: "segment" | "list";
+  definition: ColumnType<unknown | null, string | null, string | null>;
+  listened: Generated<boolean>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface ListMembersTable {
+  workspace_id: string;
+  list_id: string;
+  contact_id: string;
+  added_at: Generated<Date>;
+}
+
+export interface AudienceMembersTable {
+  workspace_id: string;
+  audience_id: string;
+  contact_id: string;
+  entered_at: Generated<Date>;
+}
+
+export interface AudienceTransitionsTable {
+  workspace_id: string;
+  id: Generated<string>;
+  audience_id: string;
+  contact_id: string;
+  transition: "entered" | "left";
+  cause: string;
+  at: Generated<Date>;
+}
+
+export interface AudienceCountsTable {
+  workspace_id: string;
+  audience_id: string;
+  count: number;
+  computed_at: Date;
+}
+
 export interface Database {
+  audiences: AudiencesTable;
+  list_members: ListMembersTable;
+  audience_members: AudienceMembersTable;
+  audience_transitions: AudienceTransitionsTable;
+  audience_counts: AudienceCountsTable;
   workspaces: WorkspacesTable;
   api_keys: ApiKeysTable;
   contacts: ContactsTable;
@@ -133,3 +181,4 @@ export type ContactRow = Selectable<ContactsTable>;
 export type NewContactRow = Insertable<ContactsTable>;
 export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type ImportRow = Selectable<ImportsTable>;
+export type AudienceRow = Selectable<AudiencesTable>;

@@ -1,6 +1,7 @@
 /** Event ingestion: a batch of up to 1,000 events in one transaction, idempotent by event id. */
 import { randomUUID } from "node:crypto";
 import type { EventBatchResult, EventInput } from "@omneural/contracts/events";
+import { queueMembershipCheck } from "../audiences/membership.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { normalizeEmail } from "../contacts/normalize.ts";
 import type { Db } from "../db/database.ts";
@@ -123,6 +124,8 @@ export async function recordEvents(
       });
     }
     const inserted = await insertEvents(trx, ws.id, rows);
+    const touched = [...new Set(rows.filter((r) => inserted.has(r.id)).map((r) => r.contactId))];
+    await queueMembershipCheck(trx, ws.id, touched, "event");
     rows.forEach((row, i) => {
       const result = results[rowIndex[i]!]!;
       if (inserted.has(row.id)) {

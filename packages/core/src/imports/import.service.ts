@@ -14,6 +14,7 @@ import type { Import } from "@omneural/contracts/imports";
 import { Kysely, PostgresDialect, sql } from "kysely";
 import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
+import { REFRESH_AUDIENCES_JOB } from "../audiences/membership.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { type NormalizedContact, normalizeContactInput } from "../contacts/normalize.ts";
 import type { DatabaseHandle, Db } from "../db/database.ts";
@@ -543,6 +544,12 @@ export async function processImport(
     });
     // Rejected rows keep their own text, so the upload is no longer needed.
     await deleteChunks(trx, workspaceId, importId);
+    // An import may change any number of contacts: listened segments are re-checked in full.
+    await sql`select graphile_worker.add_job(${REFRESH_AUDIENCES_JOB}, '{}'::json, job_key := ${REFRESH_AUDIENCES_JOB},
+        job_key_mode := 'replace')
+      where exists (select 1 from audiences where workspace_id = ${workspaceId} and listened and kind = 'segment')`.execute(
+      trx,
+    );
     await mergeClient.query("commit");
     options.onProgress?.({ ...progress, phase: "done" });
     return true;

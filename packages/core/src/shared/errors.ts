@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { status: 401, title: "Missing or invalid API key" },
   NOT_FOUND: { status: 404, title: "Not found" },
   IDENTITY_CONFLICT: { status: 409, title: "The identifier belongs to another contact" },
+  CONFLICT: { status: 409, title: "The request conflicts with the current state" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported content type" },
   DATABASE_UNAVAILABLE: { status: 503, title: "The database is unavailable" },

@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { installApiKeyAuth } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
 import { installErrorHandling } from "./problems.ts";
+import { audienceRoutes } from "./routes/audiences.ts";
 import { contactRoutes } from "./routes/contacts.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -58,6 +59,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         { name: "contacts", description: "People a workspace may contact" },
         { name: "events", description: "What contacts did" },
         { name: "imports", description: "CSV imports of contacts" },
+        { name: "audiences", description: "Segments (rules) and static lists" },
         { name: "workspace", description: "The calling workspace" },
       ],
     },
@@ -77,6 +79,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(contactRoutes);
       await api.register(eventRoutes);
       await api.register(importRoutes);
+      await api.register(audienceRoutes);
     },
     { prefix: "/api/v1" },
   );
