@@ -12,6 +12,12 @@ export const ImportStatus = Type.Union([
 
 export const ImportCreateQuery = Type.Object(
   {
+    listId: Type.Optional(
+      Type.String({
+        format: "uuid",
+        description: "A static list (audience of kind list) to add every imported contact to",
+      }),
+    ),
     filename: Type.Optional(Type.String({ maxLength: 255 })),
     mapping: Type.Optional(
       Type.String({

@@ -228,12 +228,13 @@ importCommand
   .argument("<file>", "CSV file (comma, semicolon or tab separated; UTF-8, UTF-16 or Windows-1252)")
   .requiredOption("--workspace <id>", "workspace id")
   .option("--mapping <json>", 'column mapping, e.g. {"E-Mail Adresse":"email","Kundennummer":"externalId"}')
+  .option("--list <id>", "also add every imported contact to this static list")
   .option("--json", "print the final import as JSON")
   .addOption(new Option("--no-progress", "do not draw a progress bar"))
   .action(
     async (
       file: string,
-      options: { workspace: string; mapping?: string; json?: boolean; progress: boolean },
+      options: { workspace: string; mapping?: string; list?: string; json?: boolean; progress: boolean },
     ) => {
       const config = readConfig();
       const log = commandLogger(config);
@@ -272,7 +273,7 @@ importCommand
         try {
           received = await receiveImport(db, ws, {
             filename: path.basename(filePath),
-            options: mapping ? { mapping } : {},
+            options: { ...(mapping ? { mapping } : {}), ...(options.list ? { listId: options.list } : {}) },
             source: fs.createReadStream(filePath, { highWaterMark: 1024 * 1024 }),
             maxBytes: Number.MAX_SAFE_INTEGER,
             enqueue: false,

@@ -443,6 +443,18 @@ export async function mergeStaging(
   };
 }
 
+/**
+ * Adds every contact this transaction created or updated (the import's rows) to a static list. Rows
+ * written by the current transaction carry its id in xmin.
+ */
+export async function addImportedToList(db: Executor, workspaceId: string, listId: string) {
+  await sql`
+    insert into list_members (workspace_id, list_id, contact_id)
+    select ${workspaceId}, ${listId}, c.id from contacts c
+    where c.workspace_id = ${workspaceId} and c.xmin::text = (txid_current() % 4294967296)::text
+    on conflict do nothing`.execute(db);
+}
+
 /** Imports whose worker died: a dead process on this host, or no heartbeat for `staleBefore`. */
 export async function findStalledImports(db: Executor, staleBefore: Date) {
   return db

@@ -30,6 +30,7 @@ import {
 import { type CsvItem, CsvReader, type CsvSniff, sniffCsv } from "./csv-reader.ts";
 import { IdentitySet } from "./identity-set.ts";
 import {
+  addImportedToList,
   claimImport,
   clearRejections,
   copyContactsSql,
@@ -61,6 +62,8 @@ export const IMPORT_JOB = "import_contacts";
 
 export interface ImportOptions {
   mapping?: Record<string, string>;
+  /** A static list that every contact the import creates or updates joins. */
+  listId?: string;
 }
 
 export interface DetectedLayout {
@@ -147,6 +150,23 @@ export async function receiveImport(
     enqueue: boolean;
   },
 ): Promise<ImportRow> {
+  if (input.options.listId) {
+    const list = await db
+      .selectFrom("audiences")
+      .select("kind")
+      .where("workspace_id", "=", ws.id)
+      .where("id", "=", input.options.listId)
+      .executeTakeFirst();
+    if (list?.kind !== "list") {
+      throw new AppError(
+        "VALIDATION_FAILED",
+        `listId ${input.options.listId} is not a list of this workspace`,
+        {
+          errors: [{ field: "listId", message: list ? "is a segment, not a list" : "does not exist" }],
+        },
+      );
+    }
+  }
   const created = await insertImport(db, {
     workspaceId: ws.id,
     filename: input.filename,
@@ -542,6 +562,7 @@ export async function processImport(
       finished_at: now(),
       locked_by: null,
     });
+    if (importOptions.listId) await addImportedToList(trx, workspaceId, importOptions.listId);
     // Rejected rows keep their own text, so the upload is no longer needed.
     await deleteChunks(trx, workspaceId, importId);
     // An import may change any number of contacts: listened segments are re-checked in full.

@@ -232,6 +232,35 @@ describe("audiences API", () => {
     expect(notAList.statusCode).toBe(400);
   });
 
+  it("fills a list from an import", async () => {
+    const list = (
+      await t.asA({ method: "POST", url: "/api/v1/audiences", payload: { name: "Trade show", kind: "list" } })
+    ).json();
+    const res = await t.asA({
+      method: "POST",
+      url: `/api/v1/contacts/imports?listId=${list.id}`,
+      headers: { "content-type": "text/csv" },
+      payload: "email,first name\nada@example.com,Ada\nbooth1@example.com,Visitor\nnot-an-email,Bad\n",
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    await runJobs();
+    const members = (await t.asA({ method: "GET", url: `/api/v1/audiences/${list.id}/members` })).json().data;
+    expect(members.map((c: { email: string }) => c.email).sort()).toEqual([
+      "ada@example.com",
+      "booth1@example.com",
+    ]);
+    const segment = (await t.asA({ method: "GET", url: "/api/v1/audiences" }))
+      .json()
+      .data.find((a: { kind: string }) => a.kind === "segment");
+    const refused = await t.asA({
+      method: "POST",
+      url: `/api/v1/contacts/imports?listId=${segment.id}`,
+      headers: { "content-type": "text/csv" },
+      payload: "email\nx@example.com\n",
+    });
+    expect(refused.statusCode).toBe(400);
+  });
+
   it("refuses a duplicate name", async () => {
     await t.asA({ method: "POST", url: "/api/v1/audiences", payload: { name: "Unique", kind: "list" } });
     const res = await t.asA({

@@ -71,7 +71,10 @@ export async function importRoutes(base: FastifyInstance) {
       const mapping = parseMappingParam(upload.mapping ?? request.query.mapping);
       const row = await receiveImport(db, request.workspace, {
         filename: request.query.filename ?? upload.filename,
-        options: mapping ? { mapping } : {},
+        options: {
+          ...(mapping ? { mapping } : {}),
+          ...(request.query.listId ? { listId: request.query.listId } : {}),
+        },
         source: upload.source,
         maxBytes: config.importMaxBytes,
         enqueue: true,
