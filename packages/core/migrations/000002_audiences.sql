@@ -82,3 +82,16 @@ create index contacts_region on contacts (workspace_id, region);
 -- Covers "which contacts did X since T" without visiting the table; replaces events_type.
 create index events_type_contact on events (workspace_id, type, occurred_at, contact_id);
 drop index events_type;
+
+-- Responses ("clicked an email in the last 30 days", "opened campaign X") filter on channel and
+-- campaign: as columns they can be indexed and read by index-only scans, which a JSON path cannot.
+-- A property counts only when it is a JSON string, as in any string property filter.
+alter table events
+  add column channel text generated always as
+    (case when jsonb_typeof(properties -> 'channel') = 'string' then properties ->> 'channel' end) stored,
+  add column campaign_id text generated always as
+    (case when jsonb_typeof(properties -> 'campaignId') = 'string' then properties ->> 'campaignId' end) stored;
+create index events_response_channel on events (workspace_id, type, channel, occurred_at, contact_id)
+  where channel is not null;
+create index events_response_campaign on events (workspace_id, campaign_id, type, occurred_at, contact_id)
+  where campaign_id is not null;

@@ -131,19 +131,11 @@ async function compileNode(
         withinDays: rule.within?.days,
       });
     case "response": {
+      // events.channel and events.campaign_id are generated from the properties when those are JSON
+      // strings (the same reading a string property filter has), and indexed for response queries.
       const filters: Bool[] = [];
-      const properties = sql`e.properties`;
-      if (rule.campaignId) {
-        const campaign = eq(rule.campaignId.toLowerCase());
-        filters.push(
-          propertyCondition(properties, "campaignId", "string", campaign, field(""), state.ctx.now),
-        );
-      }
-      if (rule.channel) {
-        filters.push(
-          propertyCondition(properties, "channel", "string", eq(rule.channel), field(""), state.ctx.now),
-        );
-      }
+      if (rule.campaignId) filters.push(sql<boolean>`e.campaign_id = ${rule.campaignId.toLowerCase()}::text`);
+      if (rule.channel) filters.push(sql<boolean>`e.channel = ${rule.channel}::text`);
       return eventCondition(state, {
         type: `message.${rule.response}`,
         filters,

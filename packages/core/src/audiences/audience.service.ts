@@ -72,6 +72,13 @@ export async function compileForWorkspace(
   }
 }
 
+function cursorId(cursor: string | undefined): string | undefined {
+  if (cursor === undefined) return undefined;
+  const id = decodeCursor(cursor);
+  if (!id) throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
+  return id;
+}
+
 function checkDefinition(definition: unknown): Rule {
   const checked = validateRule(definition, "definition");
   if (!checked.ok) throw validationFailed(checked.errors);
@@ -145,12 +152,7 @@ export async function listAudiencesPage(
   query: { limit?: number; cursor?: string },
 ) {
   const limit = query.limit ?? 50;
-  let afterId: string | undefined;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-  }
+  const afterId = cursorId(query.cursor);
   const rows = await listAudiences(db, ws.id, limit + 1, afterId);
   const page = rows.slice(0, limit);
   return {
@@ -270,12 +272,7 @@ export async function audienceMembers(
 ): Promise<{ data: Contact[]; nextCursor: string | null }> {
   const row = await requireAudience(db, ws, id);
   const limit = query.limit ?? 50;
-  let afterId: string | undefined;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-  }
+  const afterId = cursorId(query.cursor);
   const rows =
     row.kind === "list"
       ? await selectListMembers(db, ws.id, id, limit + 1, afterId)

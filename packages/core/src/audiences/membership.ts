@@ -1,11 +1,11 @@
 /**
  * Event-driven membership of listened-to segments. When a contact changes or an event arrives, a job
- * re-evaluates just those contacts against just the workspace's listened segments and records who
- * entered and who left. An hourly job re-checks every listened segment in full, for rules relative to
- * time ("more than 90 days ago") that change without any event. None of this runs in a request.
+ * re-evaluates just those contacts against the workspace's listened segments and records who entered
+ * and who left. An hourly job re-checks every listened segment in full, for rules relative to time
+ * ("more than 90 days ago") that change without any event. None of this runs in a request.
  */
 import type { Rule } from "@omneural/contracts/audiences";
-import { sql } from "kysely";
+import { type RawBuilder, sql } from "kysely";
 import type { Db, Executor } from "../db/database.ts";
 import type { AudienceRow } from "../db/schema.ts";
 import { listListenedSegments } from "./audience.repository.ts";
@@ -20,43 +20,54 @@ export interface TransitionCounts {
 }
 
 /**
- * Brings audience_members of one segment up to date, for the given contacts or (when `contactIds` is
- * undefined) for everyone, and logs each entry and exit.
+ * Diffs `audience_members` of `segments` against their current members, in one statement, and logs
+ * each entry and exit. With `contactIds`, only those contacts are evaluated and diffed.
  */
-async function diffMembership(
+async function applyMembership(
   db: Executor,
-  audience: AudienceRow,
+  workspaceId: string,
+  segments: AudienceRow[],
   cause: string,
   now: Date,
   contactIds?: string[],
 ): Promise<TransitionCounts> {
-  const ws = audience.workspace_id;
-  const where = await compileForWorkspace(db, ws, audience.definition as Rule, now, new Map(), contactIds);
   const onlyContacts = contactIds ? sql`and c.id = any(${contactIds}::uuid[])` : sql``;
   const onlyMembers = contactIds ? sql`and m.contact_id = any(${contactIds}::uuid[])` : sql``;
+  const branches: RawBuilder<unknown>[] = await Promise.all(
+    segments.map(async (segment) => {
+      const where = await compileForWorkspace(
+        db,
+        workspaceId,
+        segment.definition as Rule,
+        now,
+        new Map(),
+        contactIds,
+      );
+      return sql`select ${segment.id}::uuid as audience_id, c.id from contacts c
+        where c.workspace_id = ${workspaceId} ${onlyContacts} and ${where}`;
+    }),
+  );
   const { rows } = await sql<TransitionCounts>`
-    with current_members as materialized (
-      select c.id from contacts c where c.workspace_id = ${ws} and ${where} ${onlyContacts}
-    ),
+    with current_members as materialized (${sql.join(branches, sql` union all `)}),
     entered as (
       insert into audience_members (workspace_id, audience_id, contact_id, entered_at)
-      select ${ws}, ${audience.id}, id, ${now} from current_members
+      select ${workspaceId}, audience_id, id, ${now} from current_members
       on conflict do nothing
-      returning contact_id
+      returning audience_id, contact_id
     ),
     departed as (
       delete from audience_members m
-      where m.workspace_id = ${ws} and m.audience_id = ${audience.id} ${onlyMembers}
-        and not exists (select 1 from current_members cm where cm.id = m.contact_id)
-      returning m.contact_id
+      where m.workspace_id = ${workspaceId} and m.audience_id = any(${segments.map((s) => s.id)}::uuid[]) ${onlyMembers}
+        and not exists (select 1 from current_members cm where cm.audience_id = m.audience_id and cm.id = m.contact_id)
+      returning m.audience_id, m.contact_id
     ),
     log_entered as (
       insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
-      select ${ws}, ${audience.id}, contact_id, 'entered', ${cause}, ${now} from entered
+      select ${workspaceId}, audience_id, contact_id, 'entered', ${cause}, ${now} from entered
     ),
     log_departed as (
       insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
-      select ${ws}, ${audience.id}, contact_id, 'left', ${cause}, ${now} from departed
+      select ${workspaceId}, audience_id, contact_id, 'left', ${cause}, ${now} from departed
     )
     select (select count(*) from entered)::int as entered, (select count(*) from departed)::int as left`.execute(
     db,
@@ -74,14 +85,14 @@ export async function refreshAudienceMembership(
   return db.transaction().execute(async (trx) => {
     // One refresh of a segment at a time, so two workers never log the same transition.
     await sql`select pg_advisory_xact_lock(hashtext(${audience.id}))`.execute(trx);
-    return diffMembership(trx, audience, cause, now);
+    return applyMembership(trx, audience.workspace_id, [audience], cause, now);
   });
 }
 
 /**
  * Re-evaluates the given contacts against every listened segment of their workspace, in one statement:
- * the per-segment predicates are restricted to these contacts (event subqueries included), so the cost
- * follows the number of contacts and segments, not the size of the workspace.
+ * the predicates are restricted to these contacts (event subqueries included), so the cost follows the
+ * number of contacts and segments, not the size of the workspace.
  */
 export async function reevaluateContacts(
   db: Db,
@@ -93,52 +104,12 @@ export async function reevaluateContacts(
   const segments = await listListenedSegments(db, workspaceId);
   if (!segments.length || !contactIds.length) return { entered: 0, left: 0 };
   const ids = [...new Set(contactIds)].sort();
-  const branches = await Promise.all(
-    segments.map(async (segment) => {
-      const where = await compileForWorkspace(
-        db,
-        workspaceId,
-        segment.definition as Rule,
-        now,
-        new Map(),
-        ids,
-      );
-      return sql`select ${segment.id}::uuid as audience_id, c.id from contacts c
-        where c.workspace_id = ${workspaceId} and c.id = any(${ids}::uuid[]) and ${where}`;
-    }),
-  );
   return db.transaction().execute(async (trx) => {
     // Serialise re-checks of the same contacts (in a fixed order, so two batches cannot deadlock).
     await sql`select pg_advisory_xact_lock(hashtext(id)) from unnest(${ids}::text[]) as id order by id`.execute(
       trx,
     );
-    const { rows } = await sql<TransitionCounts>`
-      with current_members as materialized (${sql.join(branches, sql` union all `)}),
-      entered as (
-        insert into audience_members (workspace_id, audience_id, contact_id, entered_at)
-        select ${workspaceId}, audience_id, id, ${now} from current_members
-        on conflict do nothing
-        returning audience_id, contact_id
-      ),
-      departed as (
-        delete from audience_members m
-        where m.workspace_id = ${workspaceId} and m.audience_id = any(${segments.map((s) => s.id)}::uuid[])
-          and m.contact_id = any(${ids}::uuid[])
-          and not exists (select 1 from current_members cm where cm.audience_id = m.audience_id and cm.id = m.contact_id)
-        returning m.audience_id, m.contact_id
-      ),
-      log_entered as (
-        insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
-        select ${workspaceId}, audience_id, contact_id, 'entered', ${cause}, ${now} from entered
-      ),
-      log_departed as (
-        insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
-        select ${workspaceId}, audience_id, contact_id, 'left', ${cause}, ${now} from departed
-      )
-      select (select count(*) from entered)::int as entered, (select count(*) from departed)::int as left`.execute(
-      trx,
-    );
-    return rows[0] ?? { entered: 0, left: 0 };
+    return applyMembership(trx, workspaceId, segments, cause, now, ids);
   });
 }
 

@@ -74,6 +74,9 @@ export interface EventsTable {
   properties: Json;
   occurred_at: Timestamp;
   received_at: Timestamp;
+  /** Generated from properties.channel / properties.campaignId (JSON strings only). */
+  channel: ColumnType<string | null, never, never>;
+  campaign_id: ColumnType<string | null, never, never>;
 }
 
 export type ImportStatus = "receiving" | "queued" | "processing" | "completed" | "failed";
