@@ -218,8 +218,6 @@ type Condition = {
   caseInsensitive?: boolean;
 };
 
-const eq = (value: string): Condition => ({ op: "eq", value });
-
 function compileField(rule: Extract<Rule, { kind: "field" }>, path: string, now: Date): Bool {
   const condition = rule.condition as Condition;
   if (Object.hasOwn(CONTACT_COLUMNS, rule.field)) {
