@@ -64,7 +64,7 @@ export async function main(args: string[]) {
         and c.id in (
           select e.contact_id from events e
           where e.workspace_id = ${ws} and e.type = 'message.clicked'
-            and e.occurred_at >= ${now}::timestamptz - interval '30 days' and e.occurred_at <= ${now}::timestamptz
+            and e.occurred_at >= ${new Date(now.getTime() - 30 * 86_400_000)} and e.occurred_at <= ${now}
             and e.channel = 'email')`;
     const inCalifornia: Rule = {
       kind: "field",
