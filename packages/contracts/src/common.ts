@@ -1,6 +1,8 @@
 /** Shapes shared by every area: problem details, ids, pagination. */
 import Type, { type Static } from "typebox";
 
+export const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+
 export const Uuid = Type.String({ format: "uuid", description: "A UUID" });
 
 export const FieldProblem = Type.Object({
@@ -8,6 +10,7 @@ export const FieldProblem = Type.Object({
     description: "Where the problem is: a body field path, a query parameter or a CSV column",
   }),
   message: Type.String(),
+  nodeId: Type.Optional(Nullable(Type.String({ description: "The workflow node concerned" }))),
 });
 
 /** RFC 9457 problem details, with our stable `code`. */
@@ -34,5 +37,3 @@ export const PageQuery = {
     Type.String({ maxLength: 500, description: "The `nextCursor` of the previous page" }),
   ),
 };
-
-export const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);

@@ -156,6 +156,16 @@ function evaluate(rule: Rule, contact: RefContact, world: RefWorld, now: Date, c
   }
 }
 
+/** Whether an event's properties pass every filter (the `where` of an event rule), as the SQL does. */
+export function matchesPropertyFilters(
+  filters: readonly { property: string; type: string; condition: unknown }[] | undefined,
+  properties: Record<string, unknown>,
+  now: Date,
+): boolean {
+  if (!filters) return true;
+  return filters.every((f) => test(jsonValue(properties, f.property, f.type), f.condition as Condition, now));
+}
+
 /** A key of a JSON object read as the declared type, or MISSING. */
 function jsonValue(object: Record<string, unknown>, key: string, type: string): unknown {
   if (!Object.hasOwn(object, key)) return MISSING;

@@ -17,6 +17,7 @@ export interface Config {
   readonly logFormat: LogFormat;
   readonly databasePoolSize: number;
   readonly workerConcurrency: number;
+  readonly stepperBatchSize: number;
   readonly importMaxBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -146,6 +147,13 @@ export const OPTIONS = {
     description: "Jobs run at once by one worker process.",
     defaultText: "4",
     parse: integer("WORKER_CONCURRENCY", 4, 1, 100),
+  } satisfies Option<number>,
+  stepperBatchSize: {
+    variable: "STEPPER_BATCH_SIZE",
+    description:
+      "Enrollments the journey engine claims and advances per transaction. Larger batches move more members per second; smaller ones let pause take effect sooner.",
+    defaultText: "1000",
+    parse: integer("STEPPER_BATCH_SIZE", 1000, 1, 20_000),
   } satisfies Option<number>,
   importMaxBytes: {
     variable: "IMPORT_MAX_BYTES",

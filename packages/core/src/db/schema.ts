@@ -164,7 +164,98 @@ export interface AudienceCountsTable {
   computed_at: Date;
 }
 
+export interface TemplatesTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  channel: string;
+  content: Json;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface WorkflowsTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  graph: ColumnType<unknown, string, string>;
+  latest_version: number | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+export interface WorkflowVersionsTable {
+  workspace_id: string;
+  workflow_id: string;
+  version: number;
+  graph: ColumnType<unknown, string, string>;
+  published_at: Generated<Date>;
+}
+
+export interface CampaignsTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  audience_id: string;
+  workflow_id: string;
+  workflow_version: number;
+  status: Generated<string>;
+  wake_event_types: ColumnType<string[], string[] | undefined, string[]>;
+  enrolled: Generated<number>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  launched_at: Date | null;
+  finished_at: Date | null;
+}
+
+export interface EnrollmentsTable {
+  workspace_id: string;
+  campaign_id: string;
+  contact_id: string;
+  node_id: string;
+  state: Generated<string>;
+  due_at: Date | null;
+  iteration: Generated<number>;
+  seq: Generated<number>;
+  enrolled_at: Generated<Date>;
+  node_entered_at: Generated<Date>;
+  error: string | null;
+  updated_at: Generated<Date>;
+}
+
+export interface EnrollmentStepsTable {
+  workspace_id: string;
+  campaign_id: string;
+  contact_id: string;
+  seq: number;
+  at: Generated<Date>;
+  worker: string | null;
+  trace: ColumnType<unknown, string, string>;
+}
+
+export interface MessagesTable {
+  workspace_id: string;
+  id: string;
+  idempotency_key: string;
+  campaign_id: string;
+  contact_id: string;
+  node_id: string;
+  channel: string;
+  template_id: string | null;
+  details: Json;
+  status: Generated<string>;
+  queued_at: Generated<Date>;
+}
+
 export interface Database {
+  templates: TemplatesTable;
+  workflows: WorkflowsTable;
+  workflow_versions: WorkflowVersionsTable;
+  campaigns: CampaignsTable;
+  enrollments: EnrollmentsTable;
+  enrollment_steps: EnrollmentStepsTable;
+  messages: MessagesTable;
   audiences: AudiencesTable;
   list_members: ListMembersTable;
   audience_members: AudienceMembersTable;
@@ -185,3 +276,7 @@ export type NewContactRow = Insertable<ContactsTable>;
 export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type ImportRow = Selectable<ImportsTable>;
 export type AudienceRow = Selectable<AudiencesTable>;
+export type TemplateRow = Selectable<TemplatesTable>;
+export type WorkflowRow = Selectable<WorkflowsTable>;
+export type CampaignRow = Selectable<CampaignsTable>;
+export type EnrollmentRow = Selectable<EnrollmentsTable>;

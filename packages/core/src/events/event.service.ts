@@ -5,6 +5,7 @@ import { queueMembershipCheck } from "../audiences/membership.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { normalizeEmail } from "../contacts/normalize.ts";
 import type { Db } from "../db/database.ts";
+import { wakeEnrollments } from "../engine/wake.ts";
 import {
   findContactsByIdentities,
   insertEvents,
@@ -126,6 +127,8 @@ export async function recordEvents(
     const inserted = await insertEvents(trx, ws.id, rows);
     const touched = [...new Set(rows.filter((r) => inserted.has(r.id)).map((r) => r.contactId))];
     await queueMembershipCheck(trx, ws.id, touched, "event");
+    const fresh = rows.filter((r) => inserted.has(r.id));
+    await wakeEnrollments(trx, ws.id, fresh, now);
     rows.forEach((row, i) => {
       const result = results[rowIndex[i]!]!;
       if (inserted.has(row.id)) {

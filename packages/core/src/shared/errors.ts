@@ -6,6 +6,8 @@
 export interface FieldProblem {
   field: string;
   message: string;
+  /** The workflow node the problem concerns, for workflow errors. */
+  nodeId?: string | null;
 }
 
 export const ERROR_CODES = {
@@ -14,6 +16,7 @@ export const ERROR_CODES = {
   INVALID_CSV: { status: 400, title: "The CSV file cannot be imported" },
   UNAUTHORIZED: { status: 401, title: "Missing or invalid API key" },
   NOT_FOUND: { status: 404, title: "Not found" },
+  WORKFLOW_INVALID: { status: 422, title: "The workflow is not valid" },
   IDENTITY_CONFLICT: { status: 409, title: "The identifier belongs to another contact" },
   CONFLICT: { status: 409, title: "The request conflicts with the current state" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large" },

@@ -10,10 +10,13 @@ import { installApiKeyAuth } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
 import { installErrorHandling } from "./problems.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
+import { campaignRoutes } from "./routes/campaigns.ts";
 import { contactRoutes } from "./routes/contacts.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
+import { templateRoutes } from "./routes/templates.ts";
+import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
 import { validatorCompiler } from "./validation.ts";
 
@@ -80,6 +83,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(eventRoutes);
       await api.register(importRoutes);
       await api.register(audienceRoutes);
+      await api.register(templateRoutes);
+      await api.register(workflowRoutes);
+      await api.register(campaignRoutes);
     },
     { prefix: "/api/v1" },
   );

@@ -146,3 +146,8 @@ export const problemResponses = (...statuses: number[]) =>
   Object.fromEntries(
     statuses.map((s) => [s, { ...problemSchema, description: "Problem details (RFC 9457)" }]),
   );
+
+/** For POST routes whose body is optional: a request without one is read as `{}`. */
+export async function emptyBodyAsObject(request: { body: unknown }) {
+  request.body ??= {};
+}

@@ -1,6 +1,7 @@
-/** The worker role: graphile-worker running Omneural's jobs and cron schedule. */
+/** The worker role: the journey engine's stepper, and graphile-worker running jobs and the cron schedule. */
 import type { Config } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
+import { startStepper } from "@omneural/core/engine/stepper";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
 import type { Logger } from "@omneural/core/shared/logger";
@@ -37,9 +38,17 @@ export async function startWorker(
     crontab: CRONTAB,
     logger: workerLogger(log.child({ role: "worker" })),
   });
-  log.info({ concurrency: config.workerConcurrency }, "worker started");
+  const stepper = startStepper(database.db, {
+    batchSize: config.stepperBatchSize,
+    logger: log.child({ role: "stepper" }),
+  });
+  log.info(
+    { concurrency: config.workerConcurrency, stepperBatchSize: config.stepperBatchSize },
+    "worker started",
+  );
   return {
     async stop() {
+      await stepper.stop();
       await runner.stop();
     },
   };

@@ -1,0 +1,550 @@
+/**
+ * Workflows: a directed graph of typed nodes. Every node names where each of its outlets leads in
+ * `outlets` (outlet name → node id). The workflow validator (core/src/workflows/workflow-validation.ts)
+ * walks a graph itself so that each error names the node it concerns; these schemas document the shape
+ * and type the code.
+ */
+import Type, { type Static } from "typebox";
+import { Channel, PropertyFilter, type Rule, RuleSchema } from "./audiences.ts";
+import { Nullable, PageQuery, Uuid } from "./common.ts";
+
+export const NODE_TYPES = [
+  "entry",
+  "send",
+  "wait",
+  "wait_for",
+  "condition",
+  "split",
+  "update",
+  "webhook",
+  "goal",
+  "exit",
+] as const;
+export type NodeType = (typeof NODE_TYPES)[number];
+
+export const NodeId = Type.String({
+  pattern: "^[A-Za-z0-9_-]{1,64}$",
+  description: "Unique within the graph: letters, digits, _ and -",
+});
+const Outlets = Type.Record(Type.String(), NodeId, {
+  description: "Where each outlet leads: outlet name → node id",
+});
+const Position = Type.Object(
+  { x: Type.Number(), y: Type.Number() },
+  { additionalProperties: false, description: "Where the canvas draws the node" },
+);
+const common = {
+  id: NodeId,
+  label: Type.Optional(Type.String({ maxLength: 200 })),
+  position: Type.Optional(Position),
+};
+
+/** A length of time. At least one part; the total is at most 400 days. */
+export const Duration = Type.Object(
+  {
+    days: Type.Optional(Type.Integer({ minimum: 0, maximum: 400 })),
+    hours: Type.Optional(Type.Integer({ minimum: 0, maximum: 9600 })),
+    minutes: Type.Optional(Type.Integer({ minimum: 0, maximum: 576_000 })),
+    seconds: Type.Optional(Type.Integer({ minimum: 0, maximum: 34_560_000 })),
+  },
+  { additionalProperties: false },
+);
+export type Duration = Static<typeof Duration>;
+
+export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
+export type Weekday = (typeof WEEKDAYS)[number];
+const Weekday = Type.Union(WEEKDAYS.map((d) => Type.Literal(d)));
+export const LocalTime = Type.String({ pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$", description: "HH:MM" });
+
+export const EntryNode = Type.Object(
+  { ...common, type: Type.Literal("entry"), outlets: Outlets },
+  { additionalProperties: false, description: "Where members start. Outlet: next." },
+);
+
+export const RetryPolicy = Type.Object(
+  {
+    maxAttempts: Type.Integer({ minimum: 1, maximum: 20, default: 5 }),
+    backoffSeconds: Type.Integer({ minimum: 1, maximum: 86_400, default: 60 }),
+  },
+  { additionalProperties: false },
+);
+
+export const SendNode = Type.Object(
+  {
+    ...common,
+    type: Type.Literal("send"),
+    channel: Channel,
+    templateId: Type.Optional(Uuid),
+    destination: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        description: "ads only: the ad audience to add the member to",
+      }),
+    ),
+    retry: Type.Optional(RetryPolicy),
+    outlets: Outlets,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Writes one row to the send ledger (the delivery feature dispatches it). email, sms and mail need a template of the same channel; ads names a destination. Outlet: next.",
+  },
+);
+
+export const WaitNode = Type.Union([
+  Type.Object(
+    {
+      ...common,
+      type: Type.Literal("wait"),
+      mode: Type.Literal("duration"),
+      duration: Duration,
+      outlets: Outlets,
+    },
+    { additionalProperties: false, description: "Waits a fixed time. Outlet: next." },
+  ),
+  Type.Object(
+    {
+      ...common,
+      type: Type.Literal("wait"),
+      mode: Type.Literal("window"),
+      window: Type.Object(
+        {
+          days: Type.Array(Weekday, { minItems: 1, maxItems: 7, uniqueItems: true }),
+          from: LocalTime,
+          to: LocalTime,
+        },
+        { additionalProperties: false },
+      ),
+      outlets: Outlets,
+    },
+    {
+      additionalProperties: false,
+      description:
+        "Waits until the member's local time is inside the window (their timezone, else the workspace's). Outlet: next.",
+    },
+  ),
+  Type.Object(
+    {
+      ...common,
+      type: Type.Literal("wait"),
+      mode: Type.Literal("date"),
+      date: Type.Object(
+        {
+          attribute: Type.String({ pattern: "^[A-Za-z_][A-Za-z0-9_]{0,63}$" }),
+          offsetDays: Type.Optional(Type.Integer({ minimum: -3650, maximum: 3650 })),
+          at: Type.Optional(LocalTime),
+          ifMissing: Type.Optional(Type.Union([Type.Literal("continue"), Type.Literal("exit")])),
+        },
+        { additionalProperties: false },
+      ),
+      outlets: Outlets,
+    },
+    {
+      additionalProperties: false,
+      description:
+        "Waits until a date attribute plus an offset in days (at a local time, default 09:00). A missing or past date continues at once (or exits, with ifMissing: exit). Outlet: next.",
+    },
+  ),
+]);
+
+export const WaitFor = Type.Union([
+  Type.Object(
+    {
+      kind: Type.Literal("event"),
+      eventType: Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$" }),
+      where: Type.Optional(Type.Array(PropertyFilter, { maxItems: 20 })),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      kind: Type.Literal("response"),
+      response: Type.Union([
+        Type.Literal("received"),
+        Type.Literal("opened"),
+        Type.Literal("clicked"),
+        Type.Literal("replied"),
+        Type.Literal("converted"),
+        Type.Literal("unsubscribed"),
+      ]),
+      sendNodeId: Type.Optional(NodeId),
+    },
+    {
+      additionalProperties: false,
+      description:
+        "A response (event `message.<response>`) to an upstream send node of this campaign; by default any",
+    },
+  ),
+]);
+export type WaitFor = Static<typeof WaitFor>;
+
+export const WaitForNode = Type.Object(
+  { ...common, type: Type.Literal("wait_for"), for: WaitFor, timeout: Duration, outlets: Outlets },
+  {
+    additionalProperties: false,
+    description:
+      "Waits for an event or a response that happens after the member arrives. Outlets: matched, timed_out.",
+  },
+);
+
+/** The audience rule language (recursive); typed as `Rule`. */
+const RuleRef = Type.Unsafe<Rule>(RuleSchema);
+
+export const ConditionBranch = Type.Object({ key: NodeId, rule: RuleRef }, { additionalProperties: false });
+export const ConditionNode = Type.Object(
+  {
+    ...common,
+    type: Type.Literal("condition"),
+    rule: Type.Optional(RuleRef),
+    branches: Type.Optional(Type.Array(ConditionBranch, { minItems: 1, maxItems: 20 })),
+    outlets: Outlets,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "The audience rule language, evaluated for the member when they arrive. With `rule`: outlets yes and no. With `branches`: the first matching branch's key, else default.",
+  },
+);
+
+export const SplitNode = Type.Object(
+  {
+    ...common,
+    type: Type.Literal("split"),
+    branches: Type.Array(
+      Type.Object(
+        { key: NodeId, weight: Type.Number({ minimum: 0, maximum: 100 }) },
+        { additionalProperties: false },
+      ),
+      { minItems: 2, maxItems: 20 },
+    ),
+    outlets: Outlets,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Weighted random branches, the same for a member every time (hash of node and contact). Outlets: the branch keys.",
+  },
+);
+
+export const UpdateNode = Type.Object(
+  {
+    ...common,
+    type: Type.Literal("update"),
+    set: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    unset: Type.Optional(Type.Array(Type.String(), { maxItems: 100 })),
+    addToLists: Type.Optional(Type.Array(Uuid, { maxItems: 20 })),
+    removeFromLists: Type.Optional(Type.Array(Uuid, { maxItems: 20 })),
+    consent: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            channel: Channel,
+            status: Type.Union([Type.Literal("subscribed"), Type.Literal("unsubscribed")]),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 4 },
+      ),
+    ),
+    outlets: Outlets,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Sets or unsets attributes, adds to or removes from static lists, changes consent. Outlet: next.",
+  },
+);
+
+export const WebhookNode = Type.Object(
+  {
+    ...common,
+    type: Type.Literal("webhook"),
+    url: Type.String({ format: "uri", maxLength: 2000 }),
+    body: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    retry: Type.Optional(RetryPolicy),
+    outlets: Outlets,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "A signed POST to your system, written to the send ledger and dispatched like a send. Outlet: next.",
+  },
+);
+
+export const GoalNode = Type.Object(
+  {
+    ...common,
+    type: Type.Literal("goal"),
+    eventType: Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$" }),
+    where: Type.Optional(Type.Array(PropertyFilter, { maxItems: 20 })),
+    outlets: Outlets,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "A conversion. It stands apart from the paths (no inlets, no outlets): a member who performs the event after enrolling leaves with outcome converted, wherever they are.",
+  },
+);
+
+export const ExitNode = Type.Object(
+  { ...common, type: Type.Literal("exit"), outlets: Outlets },
+  { additionalProperties: false, description: "The member leaves with outcome completed. No outlets." },
+);
+
+export const WorkflowNode = Type.Union([
+  EntryNode,
+  SendNode,
+  ...WaitNode.anyOf,
+  WaitForNode,
+  ConditionNode,
+  SplitNode,
+  UpdateNode,
+  WebhookNode,
+  GoalNode,
+  ExitNode,
+]);
+export type WorkflowNode = Static<typeof WorkflowNode>;
+export type NodeOf<T extends NodeType> = Extract<WorkflowNode, { type: T }>;
+
+export const WorkflowGraph = Type.Object(
+  { nodes: Type.Array(WorkflowNode, { maxItems: 500 }) },
+  { additionalProperties: false },
+);
+export type WorkflowGraph = Static<typeof WorkflowGraph>;
+
+/** The outlets each node type must have (condition and split depend on the node). */
+export function requiredOutlets(node: WorkflowNode): string[] {
+  switch (node.type) {
+    case "entry":
+    case "send":
+    case "wait":
+    case "update":
+    case "webhook":
+      return ["next"];
+    case "wait_for":
+      return ["matched", "timed_out"];
+    case "condition":
+      return node.branches ? [...node.branches.map((b) => b.key), "default"] : ["yes", "no"];
+    case "split":
+      return node.branches.map((b) => b.key);
+    case "goal":
+    case "exit":
+      return [];
+  }
+}
+
+// ---- API shapes ----
+
+export const WorkflowProblem = Type.Object({
+  nodeId: Nullable(Type.String()),
+  field: Type.String(),
+  message: Type.String(),
+});
+export type WorkflowProblem = Static<typeof WorkflowProblem>;
+
+export const WorkflowCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    description: Type.Optional(Type.String({ maxLength: 2000 })),
+    graph: Type.Optional(Type.Unknown({ description: "A WorkflowGraph; checked by the workflow validator" })),
+  },
+  { additionalProperties: false },
+);
+export type WorkflowCreate = Static<typeof WorkflowCreate>;
+
+export const WorkflowPatch = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    description: Type.Optional(Nullable(Type.String({ maxLength: 2000 }))),
+    graph: Type.Optional(Type.Unknown({ description: "A WorkflowGraph; checked by the workflow validator" })),
+  },
+  { additionalProperties: false },
+);
+export type WorkflowPatch = Static<typeof WorkflowPatch>;
+
+export const Workflow = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  description: Nullable(Type.String()),
+  graph: Type.Unknown({ description: "The draft graph (a WorkflowGraph, possibly not yet valid)" }),
+  latestVersion: Nullable(Type.Integer()),
+  draftChanged: Type.Boolean({ description: "The draft differs from the latest published version" }),
+  createdAt: Type.String({ format: "date-time" }),
+  updatedAt: Type.String({ format: "date-time" }),
+});
+export type Workflow = Static<typeof Workflow>;
+
+export const WorkflowList = Type.Object({ data: Type.Array(Workflow), nextCursor: Nullable(Type.String()) });
+export const WorkflowListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+export const WorkflowIdParams = Type.Object({ id: Uuid });
+export const WorkflowVersionParams = Type.Object({ id: Uuid, version: Type.Integer({ minimum: 1 }) });
+
+export const WorkflowValidation = Type.Object({
+  valid: Type.Boolean(),
+  errors: Type.Array(WorkflowProblem),
+});
+
+export const WorkflowVersion = Type.Object({
+  workflowId: Uuid,
+  version: Type.Integer(),
+  // The graph schema is recursive (condition rules); responses carry it as plain JSON.
+  graph: Type.Unknown({ description: "The published WorkflowGraph (see docs/workflows.md)" }),
+  publishedAt: Type.String({ format: "date-time" }),
+});
+export type WorkflowVersion = Static<typeof WorkflowVersion>;
+export const WorkflowVersionList = Type.Object({
+  data: Type.Array(Type.Omit(WorkflowVersion, ["graph"])),
+});
+
+export const SimulateRequest = Type.Object(
+  {
+    contactId: Type.Optional(Uuid),
+    contact: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description:
+          "A hypothetical contact (fields as in the contacts API, e.g. email, timezone, attributes); merged over contactId's contact when both are given",
+      }),
+    ),
+    start: Type.Optional(
+      Type.String({ format: "date-time", description: "When the member enters; default now" }),
+    ),
+    events: Type.Optional(
+      Type.Array(
+        Type.Object(
+          {
+            type: Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$" }),
+            properties: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+            at: Type.Optional(Type.String({ format: "date-time" })),
+            after: Type.Optional(Duration),
+          },
+          { additionalProperties: false, description: "Give `at`, or `after` (time after start)" },
+        ),
+        { maxItems: 200 },
+      ),
+    ),
+    horizonDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650, default: 400 })),
+  },
+  { additionalProperties: false },
+);
+export type SimulateRequest = Static<typeof SimulateRequest>;
+
+export const TraceEntry = Type.Object({
+  at: Type.String({ format: "date-time" }),
+  nodeId: Type.String(),
+  nodeType: Type.String(),
+  action: Type.String(),
+  reason: Type.String(),
+  outlet: Type.Optional(Type.String()),
+  send: Type.Optional(
+    Type.Object({
+      channel: Type.String(),
+      templateId: Nullable(Type.String()),
+      destination: Nullable(Type.String()),
+      url: Nullable(Type.String()),
+    }),
+  ),
+});
+export type TraceEntry = Static<typeof TraceEntry>;
+
+export const Simulation = Type.Object({
+  timeline: Type.Array(TraceEntry),
+  state: Type.String(),
+  outcome: Nullable(Type.String()),
+  finalNodeId: Type.String(),
+  finishedAt: Nullable(Type.String({ format: "date-time" })),
+});
+export type Simulation = Static<typeof Simulation>;
+
+// ---- Campaigns (the core; scheduling and policies come later) ----
+
+export const CAMPAIGN_STATUSES = ["draft", "running", "paused", "completed", "cancelled"] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+export const ENROLLMENT_STATES = ["active", "failed", "completed", "converted", "cancelled"] as const;
+export type EnrollmentState = (typeof ENROLLMENT_STATES)[number];
+
+export const CampaignCreate = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    audienceId: Uuid,
+    workflowId: Uuid,
+    workflowVersion: Type.Optional(
+      Type.Integer({ minimum: 1, description: "Default: the latest published version" }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CampaignCreate = Static<typeof CampaignCreate>;
+
+export const NodeCount = Type.Object({ nodeId: Type.String(), state: Type.String(), count: Type.Integer() });
+
+export const Campaign = Type.Object({
+  id: Uuid,
+  name: Type.String(),
+  audienceId: Uuid,
+  workflowId: Uuid,
+  workflowVersion: Type.Integer(),
+  status: Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s))),
+  enrolled: Type.Integer(),
+  createdAt: Type.String({ format: "date-time" }),
+  launchedAt: Nullable(Type.String({ format: "date-time" })),
+  finishedAt: Nullable(Type.String({ format: "date-time" })),
+});
+export type Campaign = Static<typeof Campaign>;
+
+export const CampaignDetail = Type.Intersect([
+  Campaign,
+  Type.Object({
+    counts: Type.Object({
+      byState: Type.Record(Type.String(), Type.Integer()),
+      byNode: Type.Array(NodeCount),
+    }),
+  }),
+]);
+
+export const CampaignList = Type.Object({ data: Type.Array(Campaign), nextCursor: Nullable(Type.String()) });
+export const CampaignIdParams = Type.Object({ id: Uuid });
+export const EnrollmentParams = Type.Object({ id: Uuid, contactId: Uuid });
+
+export const RetryRequest = Type.Object({ contactId: Type.Optional(Uuid) }, { additionalProperties: false });
+
+export const CampaignActionResult = Type.Object({
+  campaign: Campaign,
+  changed: Type.Integer({
+    description:
+      "What the action changed: launch, members enrolled; retry, members resumed; cancel, members exited; pause and resume, 1 when the status changed; 0 when the action had nothing left to do",
+  }),
+});
+
+export const EnrollmentStep = Type.Object({
+  seq: Type.Integer(),
+  at: Type.String({ format: "date-time" }),
+  worker: Nullable(Type.String()),
+  entries: Type.Array(TraceEntry),
+});
+
+export const Enrollment = Type.Object({
+  campaignId: Uuid,
+  contactId: Uuid,
+  nodeId: Type.String(),
+  state: Type.String(),
+  outcome: Nullable(Type.String()),
+  dueAt: Nullable(Type.String({ format: "date-time" })),
+  enrolledAt: Type.String({ format: "date-time" }),
+  nodeEnteredAt: Type.String({ format: "date-time" }),
+  error: Nullable(Type.String()),
+  steps: Type.Array(EnrollmentStep, { description: "What happened at each step, oldest first" }),
+  messages: Type.Array(
+    Type.Object({
+      id: Uuid,
+      idempotencyKey: Type.String(),
+      nodeId: Type.String(),
+      channel: Type.String(),
+      templateId: Nullable(Uuid),
+      status: Type.String(),
+      queuedAt: Type.String({ format: "date-time" }),
+    }),
+    { description: "This member's rows in the send ledger for this campaign" },
+  ),
+});
+export type Enrollment = Static<typeof Enrollment>;

@@ -1,0 +1,212 @@
+/** SQL for campaigns and their enrollments (the campaign core: launch, pause, resume, cancel, retry). */
+import { type RawBuilder, sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+import type { CampaignRow, EnrollmentRow } from "../db/schema.ts";
+
+export async function insertCampaign(
+  db: Executor,
+  row: {
+    workspaceId: string;
+    id: string;
+    name: string;
+    audienceId: string;
+    workflowId: string;
+    workflowVersion: number;
+    wakeEventTypes: string[];
+  },
+): Promise<CampaignRow> {
+  return db
+    .insertInto("campaigns")
+    .values({
+      workspace_id: row.workspaceId,
+      id: row.id,
+      name: row.name,
+      audience_id: row.audienceId,
+      workflow_id: row.workflowId,
+      workflow_version: row.workflowVersion,
+      wake_event_types: row.wakeEventTypes,
+      launched_at: null,
+      finished_at: null,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findCampaign(db: Executor, workspaceId: string, id: string, forUpdate = false) {
+  let query = db
+    .selectFrom("campaigns")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id);
+  if (forUpdate) query = query.forUpdate();
+  return query.executeTakeFirst();
+}
+
+export async function findCampaignByName(db: Executor, workspaceId: string, name: string) {
+  return db
+    .selectFrom("campaigns")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where((eb) => eb(eb.fn("lower", ["name"]), "=", name.toLowerCase()))
+    .executeTakeFirst();
+}
+
+export async function listCampaigns(db: Executor, workspaceId: string, limit: number, afterId?: string) {
+  let query = db.selectFrom("campaigns").selectAll().where("workspace_id", "=", workspaceId);
+  if (afterId) query = query.where("id", "<", afterId);
+  return query.orderBy("id", "desc").limit(limit).execute();
+}
+
+export async function setCampaignStatus(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  status: string,
+  now: Date,
+  extra: { launchedAt?: Date; finishedAt?: Date | null; enrolledDelta?: number } = {},
+): Promise<CampaignRow> {
+  const { rows } = await sql<CampaignRow>`
+    update campaigns set status = ${status}, updated_at = ${now},
+      launched_at = coalesce(${extra.launchedAt ?? null}::timestamptz, launched_at),
+      finished_at = ${extra.finishedAt === undefined ? sql`finished_at` : extra.finishedAt},
+      enrolled = enrolled + ${extra.enrolledDelta ?? 0}
+    where workspace_id = ${workspaceId} and id = ${id}
+    returning *`.execute(db);
+  return rows[0]!;
+}
+
+/** Enrolls every contact the predicate selects, in one INSERT … SELECT. Returns how many were new. */
+export async function enrollWhere(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  entryNodeId: string,
+  where: RawBuilder<boolean>,
+  now: Date,
+): Promise<number> {
+  const result = await sql`
+    insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
+                             node_entered_at, updated_at)
+    select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now}
+    from contacts c
+    where c.workspace_id = ${workspaceId} and ${where}
+    on conflict do nothing`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+export async function enrollContact(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  contactId: string,
+  entryNodeId: string,
+  now: Date,
+): Promise<boolean> {
+  const result = await sql`
+    insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
+                             node_entered_at, updated_at)
+    values (${workspaceId}, ${campaignId}, ${contactId}, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now})
+    on conflict do nothing`.execute(db);
+  return Number(result.numAffectedRows ?? 0) > 0;
+}
+
+/** Cancel: every member still in the campaign leaves, and sends not yet dispatched are dropped. */
+export async function cancelEnrollments(db: Executor, workspaceId: string, campaignId: string, now: Date) {
+  const result = await sql`
+    update enrollments set state = 'cancelled', due_at = null, updated_at = ${now}
+    where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and state in ('active', 'failed')`.execute(
+    db,
+  );
+  await sql`
+    update messages set status = 'cancelled'
+    where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and status = 'queued'`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * Retry: failed members become due now at the node where they failed, and each gets a history row
+ * saying so. With a contact id, only that member.
+ */
+export async function retryFailedEnrollments(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  now: Date,
+  contactId?: string,
+  actor = "api",
+): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    with retried as (
+      update enrollments set state = 'active', due_at = ${now}, error = null, seq = seq + 1, updated_at = ${now}
+      where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and state = 'failed'
+        ${contactId ? sql`and contact_id = ${contactId}` : sql``}
+      returning contact_id, node_id, seq
+    ), logged as (
+      insert into enrollment_steps (workspace_id, campaign_id, contact_id, seq, at, worker, trace)
+      select ${workspaceId}, ${campaignId}, contact_id, seq, ${now}, ${actor},
+             jsonb_build_array(jsonb_build_object('at', ${now.toISOString()}::text, 'nodeId', node_id, 'nodeType', '',
+               'action', 'retried', 'reason', 'retry requested: resumes at the node where it failed'))
+      from retried
+      returning 1
+    )
+    select count(*)::int as n from logged`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export async function countsByNodeAndState(db: Executor, workspaceId: string, campaignId: string) {
+  const { rows } = await sql<{ node_id: string; state: string; count: number }>`
+    select node_id, state, count(*)::int as count from enrollments
+    where workspace_id = ${workspaceId} and campaign_id = ${campaignId}
+    group by node_id, state order by node_id, state`.execute(db);
+  return rows;
+}
+
+export async function findEnrollment(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  contactId: string,
+): Promise<EnrollmentRow | undefined> {
+  return db
+    .selectFrom("enrollments")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("campaign_id", "=", campaignId)
+    .where("contact_id", "=", contactId)
+    .executeTakeFirst();
+}
+
+export async function listEnrollmentSteps(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  contactId: string,
+  limit = 500,
+) {
+  return db
+    .selectFrom("enrollment_steps")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("campaign_id", "=", campaignId)
+    .where("contact_id", "=", contactId)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+}
+
+export async function listEnrollmentMessages(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  contactId: string,
+) {
+  return db
+    .selectFrom("messages")
+    .select(["id", "idempotency_key", "node_id", "channel", "template_id", "status", "queued_at"])
+    .where("workspace_id", "=", workspaceId)
+    .where("campaign_id", "=", campaignId)
+    .where("contact_id", "=", contactId)
+    .orderBy("queued_at")
+    .limit(500)
+    .execute();
+}

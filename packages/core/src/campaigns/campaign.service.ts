@@ -1,0 +1,355 @@
+/**
+ * The campaign core: a campaign joins an audience and a pinned workflow version. Launch enrolls the
+ * audience set-based; pause, resume, cancel and retry change state in one statement each. Every action
+ * is idempotent: repeating it changes nothing more.
+ */
+import type { Campaign, CampaignCreate, Enrollment } from "@omneural/contracts/workflows";
+import { findAudience } from "../audiences/audience.repository.ts";
+import { compileForWorkspace } from "../audiences/audience.service.ts";
+import { findContactById } from "../contacts/contact.repository.ts";
+import type { WorkspaceContext } from "../contacts/contact.service.ts";
+import { decodeCursor, encodeCursor } from "../contacts/contact.ts";
+import type { Db, Executor } from "../db/database.ts";
+import type { CampaignRow } from "../db/schema.ts";
+import { loadWorkflowVersion } from "../engine/stepper.ts";
+import { AppError, notFound, validationFailed } from "../shared/errors.ts";
+import { uuidv7 } from "../shared/ids.ts";
+import { findWorkflow } from "../workflows/workflow.repository.ts";
+import {
+  cancelEnrollments,
+  countsByNodeAndState,
+  enrollContact,
+  enrollWhere,
+  findCampaign,
+  findCampaignByName,
+  findEnrollment,
+  insertCampaign,
+  listCampaigns,
+  listEnrollmentMessages,
+  listEnrollmentSteps,
+  retryFailedEnrollments,
+  setCampaignStatus,
+} from "./campaign.repository.ts";
+
+export function toCampaign(row: CampaignRow): Campaign {
+  return {
+    id: row.id,
+    name: row.name,
+    audienceId: row.audience_id,
+    workflowId: row.workflow_id,
+    workflowVersion: row.workflow_version,
+    status: row.status as Campaign["status"],
+    enrolled: row.enrolled,
+    createdAt: row.created_at.toISOString(),
+    launchedAt: row.launched_at?.toISOString() ?? null,
+    finishedAt: row.finished_at?.toISOString() ?? null,
+  };
+}
+
+async function requireCampaign(db: Executor, ws: WorkspaceContext, id: string, forUpdate = false) {
+  const row = await findCampaign(db, ws.id, id, forUpdate);
+  if (!row) throw notFound("campaign", id);
+  return row;
+}
+
+function conflict(message: string): AppError {
+  return new AppError("CONFLICT", message);
+}
+
+export async function createCampaign(db: Db, ws: WorkspaceContext, input: CampaignCreate): Promise<Campaign> {
+  const name = input.name.trim();
+  if (!name) throw validationFailed([{ field: "name", message: "must not be blank" }]);
+  return db.transaction().execute(async (trx) => {
+    if (await findCampaignByName(trx, ws.id, name)) {
+      throw new AppError("CONFLICT", `a campaign named "${name}" already exists`, {
+        errors: [{ field: "name", message: "is already used by another campaign" }],
+      });
+    }
+    if (!(await findAudience(trx, ws.id, input.audienceId))) {
+      throw validationFailed([
+        { field: "audienceId", message: `audience ${input.audienceId} does not exist` },
+      ]);
+    }
+    const workflow = await findWorkflow(trx, ws.id, input.workflowId);
+    if (!workflow) {
+      throw validationFailed([
+        { field: "workflowId", message: `workflow ${input.workflowId} does not exist` },
+      ]);
+    }
+    const version = input.workflowVersion ?? workflow.latest_version;
+    if (version === null) {
+      throw validationFailed([
+        { field: "workflowId", message: "the workflow has no published version yet: publish it first" },
+      ]);
+    }
+    if (version > (workflow.latest_version ?? 0)) {
+      throw validationFailed([
+        {
+          field: "workflowVersion",
+          message: `the workflow has no version ${version} (latest: ${workflow.latest_version})`,
+        },
+      ]);
+    }
+    const wf = await loadWorkflowVersion(trx, ws.id, workflow.id, version);
+    const row = await insertCampaign(trx, {
+      workspaceId: ws.id,
+      id: uuidv7(),
+      name,
+      audienceId: input.audienceId,
+      workflowId: workflow.id,
+      workflowVersion: version,
+      wakeEventTypes: wf.wakeEventTypes,
+    });
+    return toCampaign(row);
+  });
+}
+
+export async function listCampaignsPage(
+  db: Db,
+  ws: WorkspaceContext,
+  query: { limit?: number; cursor?: string },
+) {
+  const limit = query.limit ?? 50;
+  let afterId: string | undefined;
+  if (query.cursor !== undefined) {
+    afterId = decodeCursor(query.cursor);
+    if (!afterId)
+      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
+  }
+  const rows = await listCampaigns(db, ws.id, limit + 1, afterId);
+  const page = rows.slice(0, limit);
+  return {
+    data: page.map(toCampaign),
+    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
+  };
+}
+
+export async function getCampaign(db: Db, ws: WorkspaceContext, id: string) {
+  const row = await requireCampaign(db, ws, id);
+  const counts = await countsByNodeAndState(db, ws.id, id);
+  const byState: Record<string, number> = {};
+  for (const c of counts) byState[c.state] = (byState[c.state] ?? 0) + c.count;
+  return {
+    ...toCampaign(row),
+    counts: { byState, byNode: counts.map((c) => ({ nodeId: c.node_id, state: c.state, count: c.count })) },
+  };
+}
+
+/**
+ * Launch: enrolls every member of the audience at the entry node, due now, in one INSERT … SELECT from
+ * the compiled audience, and starts the campaign. Launching a running, paused or finished campaign
+ * changes nothing.
+ */
+export async function launchCampaign(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+  return db.transaction().execute(async (trx) => {
+    const row = await requireCampaign(trx, ws, id, true);
+    if (row.status === "cancelled") throw conflict(`campaign ${id} was cancelled; it cannot be launched`);
+    if (row.status !== "draft") return { campaign: toCampaign(row), changed: 0 };
+    const audience = await findAudience(trx, ws.id, row.audience_id);
+    if (!audience) throw conflict(`the audience ${row.audience_id} of campaign ${id} no longer exists`);
+    const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
+    const where = await compileForWorkspace(trx, ws.id, { kind: "audience", audienceId: audience.id }, now);
+    const enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now);
+    const updated = await setCampaignStatus(trx, ws.id, id, "running", now, {
+      launchedAt: now,
+      enrolledDelta: enrolled,
+    });
+    return { campaign: toCampaign(updated), changed: enrolled };
+  });
+}
+
+async function changeStatus(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  from: string[],
+  to: string,
+  refuse: Record<string, string>,
+  now: Date,
+) {
+  return db.transaction().execute(async (trx) => {
+    // FOR UPDATE waits for stepper batches in flight on this campaign (they hold it FOR SHARE).
+    const row = await requireCampaign(trx, ws, id, true);
+    const reason = refuse[row.status];
+    if (reason) throw conflict(reason);
+    if (!from.includes(row.status)) return { campaign: toCampaign(row), changed: 0 };
+    const updated = await setCampaignStatus(trx, ws.id, id, to, now);
+    return { campaign: toCampaign(updated), changed: 1 };
+  });
+}
+
+/** Pause: returns once no stepper batch of this campaign is in flight; no member moves until resumed. */
+export function pauseCampaign(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+  return changeStatus(
+    db,
+    ws,
+    id,
+    ["running"],
+    "paused",
+    { draft: `campaign ${id} has not been launched`, cancelled: `campaign ${id} was cancelled` },
+    now,
+  );
+}
+
+export function resumeCampaign(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+  return changeStatus(
+    db,
+    ws,
+    id,
+    ["paused"],
+    "running",
+    { draft: `campaign ${id} has not been launched; launch it`, cancelled: `campaign ${id} was cancelled` },
+    now,
+  );
+}
+
+/** Cancel: every member still in the campaign leaves with state cancelled; queued sends are dropped. */
+export async function cancelCampaign(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+  return db.transaction().execute(async (trx) => {
+    const row = await requireCampaign(trx, ws, id, true);
+    if (row.status === "cancelled") return { campaign: toCampaign(row), changed: 0 };
+    const exited = await cancelEnrollments(trx, ws.id, id, now);
+    const updated = await setCampaignStatus(trx, ws.id, id, "cancelled", now, { finishedAt: now });
+    return { campaign: toCampaign(updated), changed: exited };
+  });
+}
+
+/** Retry: failed members resume at the node where they failed (all of them, or one). */
+export async function retryCampaign(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  contactId: string | undefined,
+  now = new Date(),
+) {
+  return db.transaction().execute(async (trx) => {
+    const row = await requireCampaign(trx, ws, id, true);
+    if (row.status === "cancelled")
+      throw conflict(`campaign ${id} was cancelled; its members cannot be retried`);
+    if (row.status === "draft") throw conflict(`campaign ${id} has not been launched`);
+    if (contactId) {
+      const enrollment = await findEnrollment(trx, ws.id, id, contactId);
+      if (!enrollment) throw notFound("enrollment of contact", contactId);
+    }
+    const resumed = await retryFailedEnrollments(trx, ws.id, id, now, contactId);
+    let campaign = row;
+    if (resumed > 0 && row.status === "completed") {
+      campaign = await setCampaignStatus(trx, ws.id, id, "running", now, { finishedAt: null });
+    }
+    return { campaign: toCampaign(campaign), changed: resumed };
+  });
+}
+
+/**
+ * Enrolls one contact into a running or paused campaign (the way event-triggered and API entries come
+ * in). Idempotent: a contact already enrolled is left as they are.
+ */
+export async function enrollOne(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  contactId: string,
+  now = new Date(),
+) {
+  return db.transaction().execute(async (trx) => {
+    const row = await requireCampaign(trx, ws, id, true);
+    if (row.status !== "running" && row.status !== "paused") {
+      throw conflict(`campaign ${id} is ${row.status}; members join running or paused campaigns`);
+    }
+    if (!(await findContactById(trx, ws.id, contactId))) throw notFound("contact", contactId);
+    const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
+    const created = await enrollContact(trx, ws.id, id, contactId, wf.entryId, now);
+    const campaign = created
+      ? await setCampaignStatus(trx, ws.id, id, row.status, now, { enrolledDelta: 1 })
+      : row;
+    return { campaign: toCampaign(campaign), changed: created ? 1 : 0 };
+  });
+}
+
+export async function getEnrollment(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  contactId: string,
+): Promise<Enrollment> {
+  const campaign = await requireCampaign(db, ws, id);
+  const row = await findEnrollment(db, ws.id, id, contactId);
+  if (!row) throw notFound("enrollment of contact", contactId);
+  const steps = await listEnrollmentSteps(db, ws.id, id, contactId);
+  const messages = await listEnrollmentMessages(db, ws.id, id, contactId);
+  const cancelled =
+    row.state === "cancelled" && campaign.status === "cancelled"
+      ? [
+          {
+            seq: row.seq + 1,
+            at: (campaign.finished_at ?? row.updated_at).toISOString(),
+            worker: null,
+            entries: [
+              {
+                at: (campaign.finished_at ?? row.updated_at).toISOString(),
+                nodeId: row.node_id,
+                nodeType: "",
+                action: "cancelled",
+                reason: "the campaign was cancelled",
+              },
+            ],
+          },
+        ]
+      : [];
+  return {
+    campaignId: id,
+    contactId,
+    nodeId: row.node_id,
+    state: row.state,
+    outcome: outcomeOf(row.state),
+    dueAt: row.due_at?.toISOString() ?? null,
+    enrolledAt: row.enrolled_at.toISOString(),
+    nodeEnteredAt: row.node_entered_at.toISOString(),
+    error: row.error,
+    steps: [
+      {
+        seq: 0,
+        at: row.enrolled_at.toISOString(),
+        worker: null,
+        entries: [
+          {
+            at: row.enrolled_at.toISOString(),
+            nodeId: "",
+            nodeType: "",
+            action: "enrolled",
+            reason: "joined the campaign",
+          },
+        ],
+      },
+      ...steps.map((s) => ({
+        seq: s.seq,
+        at: s.at.toISOString(),
+        worker: s.worker,
+        entries: s.trace as Enrollment["steps"][number]["entries"],
+      })),
+      ...cancelled,
+    ],
+    messages: messages.map((m) => ({
+      id: m.id,
+      idempotencyKey: m.idempotency_key,
+      nodeId: m.node_id,
+      channel: m.channel,
+      templateId: m.template_id,
+      status: m.status,
+      queuedAt: m.queued_at.toISOString(),
+    })),
+  };
+}
+
+function outcomeOf(state: string): string | null {
+  switch (state) {
+    case "completed":
+      return "completed";
+    case "converted":
+      return "converted";
+    case "cancelled":
+      return "cancelled";
+    default:
+      return null;
+  }
+}
