@@ -5,6 +5,7 @@
 const BENCHES: Record<string, string> = {
   import: "./import.ts",
   audiences: "./audiences.ts",
+  engine: "./engine.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);

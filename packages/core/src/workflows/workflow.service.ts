@@ -69,8 +69,13 @@ function checkDraft(graph: unknown): unknown {
   if (typeof graph !== "object" || graph === null || Array.isArray(graph)) {
     throw validationFailed([{ field: "graph", message: "must be an object with a nodes array" }]);
   }
-  if (JSON.stringify(graph).length > MAX_GRAPH_BYTES) {
+  const json = JSON.stringify(graph);
+  if (json.length > MAX_GRAPH_BYTES) {
     throw validationFailed([{ field: "graph", message: `must be under ${MAX_GRAPH_BYTES} bytes of JSON` }]);
+  }
+  // PostgreSQL's jsonb cannot hold the NUL character.
+  if (json.includes("\\u0000")) {
+    throw validationFailed([{ field: "graph", message: "must not contain the NUL character (\\u0000)" }]);
   }
   return graph;
 }
@@ -202,7 +207,7 @@ export async function checkGraph(
       } catch (error) {
         const problems = error instanceof AppError ? (error.extra.errors ?? []) : [];
         const message = problems.map((p) => p.message).join("; ") || (error as Error).message;
-        errors.push({ nodeId: node.id, field, message });
+        errors.push({ nodeId: node.id, field, message: `node "${node.id}": ${message}` });
       }
     }
     if (node.type === "update") {
@@ -216,14 +221,17 @@ export async function checkGraph(
             errors.push({
               nodeId: node.id,
               field: `${at}.${key}[${i}]`,
-              message: `${listId} is not a list of this workspace`,
+              message: `node "${node.id}": ${listId} is not a list of this workspace`,
             });
           }
         }
       }
     }
   }
-  return errors.length ? { ok: false, errors } : result;
+  if (errors.length) return { ok: false, errors };
+  // Goal and exit nodes may omit their (empty) outlets; published versions always carry them.
+  for (const node of result.graph.nodes) node.outlets ??= {};
+  return result;
 }
 
 export async function validateWorkflow(db: Db, ws: WorkspaceContext, id: string, graph?: unknown) {
@@ -266,7 +274,7 @@ export async function publishWorkflow(
     if (!checked.ok) {
       throw new AppError(
         "WORKFLOW_INVALID",
-        `the workflow cannot be published: ${checked.errors.map((e) => (e.nodeId ? `${e.nodeId}: ${e.message}` : e.message)).join("; ")}`,
+        `the workflow cannot be published: ${checked.errors.map((e) => e.message).join("; ")}`,
         { errors: checked.errors },
       );
     }
