@@ -208,7 +208,7 @@ async function perMemberJobs(
   const wf = await loadWorkflowVersion(db, ws.id, workflowId, 1);
   await sql`
     select graphile_worker.add_jobs(array_agg(spec))
-    from (select (('step', json_build_object('contactId', contact_id), null, null, null, null, null, null, null))::graphile_worker.job_spec as spec
+    from (select (('step', json_build_object('contactId', contact_id), null, null, null, null, null, null))::graphile_worker.job_spec as spec
           from enrollments where campaign_id = ${campaign.id}) s`.execute(db);
 
   let steps = 0;

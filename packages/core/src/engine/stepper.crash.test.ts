@@ -1,0 +1,226 @@
+/**
+ * Kill -9 the stepper again and again while a campaign runs on the real clock: every member still ends
+ * at the exit exactly once, with exactly one ledger row per send and an unbroken step history.
+ *
+ * The stepper runs in a child process (testing/stepper-process.ts). Before each kill the child is
+ * frozen (SIGSTOP) and its PostgreSQL sessions are read, so the test knows whether the kill cut a batch
+ * transaction in half; kills aimed at a batch thaw and refreeze the child until one is in flight.
+ *
+ * CRASH_TEST_MEMBERS sets the campaign's size (default 20,000; the bench runs 100,000).
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import path from "node:path";
+import { setTimeout as delay } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import type { WorkflowGraph } from "@omneural/contracts/workflows";
+import { sql } from "kysely";
+import { afterAll, describe, expect, it } from "vitest";
+import { createTemplate } from "../templates/template.service.ts";
+import { launchGraph, newWorkspaceContext, seedContactsInList } from "../testing/campaigns.ts";
+import { useTestDatabase } from "../testing/database.ts";
+
+const database = useTestDatabase();
+const runner = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../testing/stepper-process.ts");
+const MEMBERS = Number(process.env.CRASH_TEST_MEMBERS ?? 20_000);
+const KILLS = 10;
+const BATCH_SIZE = 1000;
+const DRAIN_TIMEOUT_MS = 120_000 + MEMBERS;
+
+const children = new Set<ChildProcess>();
+
+afterAll(() => {
+  for (const child of children) child.kill("SIGKILL");
+});
+
+const randomBetween = (min: number, max: number) => min + Math.floor(Math.random() * (max - min + 1));
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await delay(20);
+  }
+}
+
+/** Starts a stepper process and resolves once its loop runs. */
+async function startStepperProcess(workerId: string): Promise<ChildProcess> {
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", runner, database.url, workerId, String(BATCH_SIZE)],
+    { stdio: ["pipe", "pipe", "inherit"] },
+  );
+  children.add(child);
+  child.once("exit", () => children.delete(child));
+  await new Promise<void>((resolve, reject) => {
+    let output = "";
+    child.stdout!.on("data", (chunk) => {
+      output += chunk;
+      if (output.includes("started")) resolve();
+    });
+    child.once("exit", (code, signal) =>
+      reject(new Error(`stepper process ${workerId} exited (${code ?? signal}) before it started`)),
+    );
+  });
+  return child;
+}
+
+interface Session {
+  pid: number;
+  state: string | null;
+  wait_event: string | null;
+  in_transaction: boolean;
+}
+
+async function sessionsOf(workerId: string): Promise<Session[]> {
+  const { rows } = await sql<Session>`
+    select pid, state, wait_event, xact_start is not null as in_transaction
+    from pg_stat_activity where application_name = ${`stepper:${workerId}`} order by pid`.execute(
+    database.handle.db,
+  );
+  return rows;
+}
+
+/**
+ * The sessions of a frozen stepper once they stop changing: a statement it sent still runs to its end,
+ * then waits for the client (idle, idle in transaction, or blocked writing its result).
+ */
+async function settledSessions(workerId: string): Promise<Session[]> {
+  let previous = "";
+  return waitFor(`the sessions of frozen stepper ${workerId} to settle`, 10_000, async () => {
+    const sessions = await sessionsOf(workerId);
+    const waiting = sessions.every((s) => s.state !== "active" || s.wait_event === "ClientWrite");
+    const shape = JSON.stringify(sessions);
+    const stable = waiting && shape === previous;
+    previous = shape;
+    if (stable) return sessions;
+    await delay(50);
+    return undefined;
+  });
+}
+
+interface Kill {
+  workerId: string;
+  /** Members still active when the stepper was killed. */
+  active: number;
+  /** Whether a batch transaction was open (claimed members, nothing committed) when it was killed. */
+  inBatch: boolean;
+}
+
+async function activeMembers(campaignId: string): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from enrollments where campaign_id = ${campaignId} and state = 'active'`.execute(
+    database.handle.db,
+  );
+  return rows[0]!.n;
+}
+
+/** Waits a random moment, freezes the stepper (retrying until it is inside a batch when asked), kills it. */
+async function killAtRandom(child: ChildProcess, workerId: string, campaignId: string, aimAtBatch: boolean) {
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  await delay(randomBetween(100, 700));
+  let inBatch = false;
+  for (let attempt = 0; ; attempt++) {
+    child.kill("SIGSTOP");
+    const sessions = await settledSessions(workerId);
+    inBatch = sessions.some((s) => s.in_transaction);
+    if (inBatch || !aimAtBatch || attempt >= 50) break;
+    child.kill("SIGCONT");
+    await delay(randomBetween(5, 60));
+  }
+  const active = await activeMembers(campaignId);
+  child.kill("SIGKILL");
+  await exited;
+  // PostgreSQL ends the dead client's sessions, rolling back its open batch and freeing its rows.
+  await waitFor(`the sessions of killed stepper ${workerId} to end`, 10_000, async () =>
+    (await sessionsOf(workerId)).length === 0 ? true : undefined,
+  );
+  return { workerId, active, inBatch } satisfies Kill;
+}
+
+describe("the stepper killed with SIGKILL, again and again", () => {
+  it(
+    "loses no member and sends nothing twice",
+    async () => {
+      const db = database.handle.db;
+      const ws = await newWorkspaceContext(db);
+      const email = await createTemplate(db, ws, { name: "hello", channel: "email", content: {} });
+      const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: {} });
+      const graph: WorkflowGraph = {
+        nodes: [
+          { id: "entry", type: "entry", outlets: { next: "s1" } },
+          { id: "s1", type: "send", channel: "email", templateId: email.id, outlets: { next: "w" } },
+          { id: "w", type: "wait", mode: "duration", duration: { seconds: 2 }, outlets: { next: "s2" } },
+          { id: "s2", type: "send", channel: "sms", templateId: sms.id, outlets: { next: "exit" } },
+          { id: "exit", type: "exit", outlets: {} },
+        ],
+      };
+      const { listId } = await seedContactsInList(db, ws.id, MEMBERS);
+      const campaign = await launchGraph(db, ws, listId, graph);
+      expect(campaign.enrolled).toBe(MEMBERS);
+
+      const kills: Kill[] = [];
+      for (let i = 1; i <= KILLS; i++) {
+        const workerId = `crash-${i}`;
+        const child = await startStepperProcess(workerId);
+        kills.push(await killAtRandom(child, workerId, campaign.id, i % 2 === 1));
+      }
+      const last = await startStepperProcess("crash-final");
+
+      await waitFor("every member to leave the campaign", DRAIN_TIMEOUT_MS, async () =>
+        (await activeMembers(campaign.id)) === 0 ? true : undefined,
+      );
+      // The stepper's idle loop completes a campaign with no active member left.
+      const status = await waitFor("the campaign to complete", 10_000, async () => {
+        const row = await db
+          .selectFrom("campaigns")
+          .select("status")
+          .where("id", "=", campaign.id)
+          .executeTakeFirstOrThrow();
+        return row.status === "completed" ? row.status : undefined;
+      });
+      last.kill("SIGKILL");
+
+      // The kills were real: each hit a live stepper with work left, some in the middle of a batch.
+      expect(kills).toHaveLength(KILLS);
+      expect(kills.filter((k) => k.active > 0).length).toBeGreaterThan(0);
+      expect(kills.filter((k) => k.inBatch).length).toBeGreaterThan(0);
+
+      expect(status).toBe("completed");
+      const states = await sql<{ state: string; node_id: string; seq: number; n: number }>`
+        select state, node_id, seq, count(*)::int as n from enrollments
+        where campaign_id = ${campaign.id} group by state, node_id, seq`.execute(db);
+      expect(states.rows).toEqual([{ state: "completed", node_id: "exit", seq: 2, n: MEMBERS }]);
+
+      const ledger = await sql<{ node_id: string; rows: number; members: number; keys: number }>`
+        select node_id, count(*)::int as rows, count(distinct contact_id)::int as members,
+               count(distinct idempotency_key)::int as keys
+        from messages where campaign_id = ${campaign.id} group by node_id order by node_id`.execute(db);
+      expect(ledger.rows).toEqual([
+        { node_id: "s1", rows: MEMBERS, members: MEMBERS, keys: MEMBERS },
+        { node_id: "s2", rows: MEMBERS, members: MEMBERS, keys: MEMBERS },
+      ]);
+
+      // Each member's history is 1..k with no gap and no repeat, k being the enrollment's seq.
+      const history = await sql<{ members: number; broken: number; workers: number }>`
+        with steps as (
+          select contact_id, count(*) as n, count(distinct seq) as distinct_seqs, min(seq) as lo,
+                 max(seq) as hi
+          from enrollment_steps where campaign_id = ${campaign.id} group by contact_id
+        )
+        select count(*)::int as members,
+               count(*) filter (where s.contact_id is null or s.n <> s.distinct_seqs or s.lo <> 1
+                                  or s.hi <> s.n or s.hi <> e.seq)::int as broken,
+               (select count(distinct worker)::int from enrollment_steps
+                where campaign_id = ${campaign.id}) as workers
+        from enrollments e left join steps s using (contact_id)
+        where e.campaign_id = ${campaign.id}`.execute(db);
+      expect(history.rows[0]!.members).toBe(MEMBERS);
+      expect(history.rows[0]!.broken).toBe(0);
+      // Members completed across restarts: no single process did all the work.
+      expect(history.rows[0]!.workers).toBeGreaterThan(1);
+    },
+    DRAIN_TIMEOUT_MS + 120_000,
+  );
+});
