@@ -264,3 +264,13 @@ export async function listTransitions(db: Executor, workspaceId: string, audienc
     .limit(limit)
     .execute();
 }
+
+/** Campaigns that enroll from this audience (their foreign key keeps it from being deleted). */
+export async function findCampaignsUsingAudience(db: Executor, workspaceId: string, audienceId: string) {
+  return db
+    .selectFrom("campaigns")
+    .select(["id", "name"])
+    .where("workspace_id", "=", workspaceId)
+    .where("audience_id", "=", audienceId)
+    .execute();
+}

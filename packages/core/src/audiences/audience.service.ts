@@ -14,6 +14,7 @@ import {
   deleteAudience as deleteAudienceRow,
   findAudience,
   findAudienceByName,
+  findCampaignsUsingAudience,
   findReferencingAudiences,
   forgetCounts,
   insertAudience,
@@ -212,6 +213,14 @@ export async function removeAudience(db: Db, ws: WorkspaceContext, id: string) {
       {
         usedBy: realUsers.map((u) => u.id),
       },
+    );
+  }
+  const campaigns = await findCampaignsUsingAudience(db, ws.id, id);
+  if (campaigns.length) {
+    throw new AppError(
+      "CONFLICT",
+      `the audience is used by campaign ${campaigns.map((c) => `"${c.name}"`).join(", ")}; it cannot be deleted`,
+      { usedBy: campaigns.map((c) => c.id) },
     );
   }
   await db.transaction().execute(async (trx) => {

@@ -177,5 +177,16 @@ export async function deleteContact(
     .returning("id")
     .executeTakeFirst();
   if (!deleted) return undefined;
+  // Tables without a foreign key to contacts (kept off the hot path) are cleared here.
+  for (const table of [
+    "list_members",
+    "audience_members",
+    "audience_transitions",
+    "enrollment_steps",
+    "enrollments",
+    "messages",
+  ] as const) {
+    await db.deleteFrom(table).where("workspace_id", "=", workspaceId).where("contact_id", "=", id).execute();
+  }
   return { events: Number(counts.events), consentChanges: Number(counts.consent_changes) };
 }

@@ -323,7 +323,8 @@ export async function eraseContact(db: Db, ws: WorkspaceContext, id: string) {
   return {
     id,
     erased: true as const,
-    detail: "The contact's personal data, events and consent history were permanently deleted.",
+    detail:
+      "The contact's personal data, events, consent history, list and audience memberships, campaign journeys and send-ledger rows were permanently deleted.",
     removed,
   };
 }

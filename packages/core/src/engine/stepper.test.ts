@@ -1,6 +1,7 @@
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
+import { removeAudience } from "../audiences/audience.service.ts";
 import {
   cancelCampaign,
   enrollOne,
@@ -11,7 +12,7 @@ import {
   resumeCampaign,
   retryCampaign,
 } from "../campaigns/campaign.service.ts";
-import type { WorkspaceContext } from "../contacts/contact.service.ts";
+import { eraseContact, type WorkspaceContext } from "../contacts/contact.service.ts";
 import { recordEvents } from "../events/event.service.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { drain, launchGraph, newWorkspaceContext, seedContactsInList } from "../testing/campaigns.ts";
@@ -495,6 +496,34 @@ describe("stepCampaignBatch", () => {
     await recordEvents(db, ws, [{ contactId, type: "cart_abandoned" }], at(HOUR));
     await drain(db, ws.id, campaign.id, { now: at(HOUR) });
     expect((await getEnrollment(db, ws, campaign.id, contactId)).nodeId).toBe("twice");
+  });
+});
+
+describe("erasure and references", () => {
+  it("erasing a contact removes their journey and ledger rows; a member erased mid-step leaves", async () => {
+    const db = database.handle.db;
+    const { listId, contactIds } = await seedContactsInList(db, ws.id, 2);
+    const campaign = await launchGraph(db, ws, listId, sendWaitSend(), T0);
+    await drain(db, ws.id, campaign.id, { now: T0 });
+    const [erased, raced] = contactIds as [string, string];
+    await eraseContact(db, ws, erased);
+    for (const table of ["enrollments", "enrollment_steps", "messages", "list_members"]) {
+      const n = await count(
+        sql<{ n: number }>`select count(*)::int as n from ${sql.table(table)} where contact_id = ${erased}`,
+      );
+      expect(n, table).toBe(0);
+    }
+    // A contact deleted behind the API's back (e.g. by a retention job) leaves the campaign when stepped.
+    await sql`delete from contacts where id = ${raced}`.execute(db);
+    await drain(db, ws.id, campaign.id, { now: at(DAY) });
+    expect((await getEnrollment(db, ws, campaign.id, raced)).state).toBe("cancelled");
+  });
+
+  it("refuses to delete an audience a campaign enrolls from", async () => {
+    const db = database.handle.db;
+    const { listId } = await seedContactsInList(db, ws.id, 1);
+    await launchGraph(db, ws, listId, sendWaitSend(), T0);
+    await expect(removeAudience(db, ws, listId)).rejects.toMatchObject({ code: "CONFLICT" });
   });
 });
 
