@@ -53,7 +53,15 @@ export type Duration = Static<typeof Duration>;
 
 export const WEEKDAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
-const Weekday = Type.Union(WEEKDAYS.map((d) => Type.Literal(d)));
+const Weekday = Type.Union([
+  Type.Literal("mon"),
+  Type.Literal("tue"),
+  Type.Literal("wed"),
+  Type.Literal("thu"),
+  Type.Literal("fri"),
+  Type.Literal("sat"),
+  Type.Literal("sun"),
+]);
 export const LocalTime = Type.String({ pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$", description: "HH:MM" });
 
 export const EntryNode = Type.Object(

@@ -80,6 +80,7 @@ interface ClaimedRow {
   state: "active";
   enrolled_at: Date;
   node_entered_at: Date;
+  due_at: Date;
   iteration: number;
   seq: number;
 }
@@ -120,7 +121,7 @@ export async function stepCampaignBatch(
     if (campaign.status !== "running") return { status: campaign.status, ...empty };
     const now = options.now ?? new Date();
     const { rows: claimed } = await sql<ClaimedRow>`
-      select contact_id, node_id, state, enrolled_at, node_entered_at, iteration, seq
+      select contact_id, node_id, state, enrolled_at, node_entered_at, due_at, iteration, seq
       from enrollments
       where workspace_id = ${workspaceId} and campaign_id = ${campaignId}
         and state = 'active' and due_at <= ${now}
@@ -144,6 +145,7 @@ export async function stepCampaignBatch(
         nodeEnteredAt: row.node_entered_at,
         iteration: row.iteration,
         seq: row.seq,
+        dueAt: row.due_at,
       } satisfies MemberState,
     }));
 

@@ -30,6 +30,11 @@ export interface MemberState {
   iteration: number;
   /** Committed steps so far. */
   seq: number;
+  /**
+   * When the member was due for this step. Equal to nodeEnteredAt when they were moved to this node and
+   * made due at once (after an update node), so this step is their arrival at it.
+   */
+  dueAt?: Date;
 }
 
 export interface FactEvent {
@@ -169,8 +174,9 @@ export function transition(
 
   let nodeId = member.nodeId;
   let enteredAt = member.nodeEnteredAt;
-  // The node the member was already at when this step began is resumed, not entered again.
-  let arriving = false;
+  // The node the member was already at when this step began is resumed, not entered again, unless the
+  // previous step only brought them there (due at the moment they entered it).
+  let arriving = member.dueAt !== undefined && member.dueAt.getTime() === member.nodeEnteredAt.getTime();
   for (let visited = 0; visited < MAX_NODES_PER_STEP; visited++) {
     const node = wf.nodes.get(nodeId);
     if (!node) {
@@ -278,6 +284,7 @@ export function transition(
           const match = facts.events.find(
             (e) =>
               e.occurredAt.getTime() >= enteredAt.getTime() &&
+              e.occurredAt.getTime() <= now.getTime() &&
               e.occurredAt.getTime() <= timeoutAt.getTime() &&
               waitForMatches(node, campaignId, e, now),
           );
