@@ -84,14 +84,16 @@ create table enrollments (
   error text,
   updated_at timestamptz not null default now(),
   primary key (workspace_id, campaign_id, contact_id),
-  foreign key (workspace_id, campaign_id) references campaigns (workspace_id, id) on delete cascade,
+  -- No foreign key to campaigns (nor to contacts): a launch inserts a million rows at once, and a
+  -- per-row check would cost a third of it. Enrollments are only made by the campaign code, and are
+  -- removed with their campaign, workspace or contact explicitly.
   constraint enrollments_due check ((state = 'active') = (due_at is not null))
 ) with (fillfactor = 80, autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_cost_delay = 0);
 -- The stepper's claim: due members of one campaign in due order.
 create index enrollments_due on enrollments (workspace_id, campaign_id, due_at) with (fillfactor = 80)
   where state = 'active';
--- Event ingestion wakes a contact's active enrollments; erasure finds them.
-create index enrollments_contact on enrollments (workspace_id, contact_id);
+-- No index on contact_id: event wake-ups and erasure go from the workspace's (few) campaigns to the
+-- primary key, and launch then maintains two indexes instead of three.
 
 -- One row per committed step: what the member went through, and why. Append-only.
 create table enrollment_steps (

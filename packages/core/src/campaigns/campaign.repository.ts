@@ -75,7 +75,11 @@ export async function setCampaignStatus(
   return rows[0]!;
 }
 
-/** Enrolls every contact the predicate selects, in one INSERT … SELECT. Returns how many were new. */
+/**
+ * Enrolls every contact the predicate selects, in one INSERT … SELECT, in contact id order so the
+ * primary key is appended to rather than split all over. Only for a campaign with no enrollment yet (a
+ * draft, locked by the caller): there is nothing to conflict with.
+ */
 export async function enrollWhere(
   db: Executor,
   workspaceId: string,
@@ -90,7 +94,7 @@ export async function enrollWhere(
     select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now}
     from contacts c
     where c.workspace_id = ${workspaceId} and ${where}
-    on conflict do nothing`.execute(db);
+    order by c.id`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }
 

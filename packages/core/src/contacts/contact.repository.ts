@@ -178,15 +178,15 @@ export async function deleteContact(
     .executeTakeFirst();
   if (!deleted) return undefined;
   // Tables without a foreign key to contacts (kept off the hot path) are cleared here.
-  for (const table of [
-    "list_members",
-    "audience_members",
-    "audience_transitions",
-    "enrollment_steps",
-    "enrollments",
-    "messages",
-  ] as const) {
+  for (const table of ["list_members", "audience_members", "audience_transitions", "messages"] as const) {
     await db.deleteFrom(table).where("workspace_id", "=", workspaceId).where("contact_id", "=", id).execute();
+  }
+  // Journeys are keyed by campaign first: reach them through the workspace's campaigns.
+  for (const table of ["enrollment_steps", "enrollments"] as const) {
+    await sql`
+      delete from ${sql.table(table)} t using campaigns c
+      where c.workspace_id = ${workspaceId} and t.workspace_id = c.workspace_id and t.campaign_id = c.id
+        and t.contact_id = ${id}`.execute(db);
   }
   return { events: Number(counts.events), consentChanges: Number(counts.consent_changes) };
 }

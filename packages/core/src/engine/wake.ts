@@ -20,9 +20,10 @@ export async function wakeEnrollments(
     with targets as (
       select e.campaign_id, e.contact_id
       from unnest(${unique.map((e) => e.contactId)}::uuid[], ${unique.map((e) => e.type)}::text[]) as p(contact_id, type)
-      join enrollments e on e.workspace_id = ${workspaceId} and e.contact_id = p.contact_id and e.state = 'active'
-      join campaigns c on c.workspace_id = e.workspace_id and c.id = e.campaign_id
-      where c.status in ('running', 'paused') and p.type = any(c.wake_event_types)
+      join campaigns c on c.workspace_id = ${workspaceId} and c.status in ('running', 'paused')
+        and p.type = any(c.wake_event_types)
+      join enrollments e on e.workspace_id = c.workspace_id and e.campaign_id = c.id and e.contact_id = p.contact_id
+      where e.state = 'active'
       order by e.campaign_id, e.contact_id
       for update of e
     ), woken as (
