@@ -61,6 +61,8 @@ export async function setup(project: TestProject) {
   } else {
     stopAbandonedTestClusters();
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "omneural-test-"));
+    // Claim the directory at once, so a run starting at the same moment does not take it for abandoned.
+    fs.writeFileSync(path.join(dataDir, "owner.pid"), String(process.pid));
     fs.chmodSync(dataDir, 0o755); // the server may run as the OS user postgres
     cluster = await openEmbeddedCluster({
       dataDir,

@@ -32,7 +32,10 @@ export function openDatabase(
     idleTimeoutMillis: 30_000,
   });
   // A dropped connection (e.g. PostgreSQL restarting) must not crash the process; the pool reconnects.
+  // Idle clients report it on the pool; a client checked out (a transaction in flight) reports it on
+  // itself, after its query has already failed: the pool discards it when it is released.
   pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return {
     db,

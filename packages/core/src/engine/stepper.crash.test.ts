@@ -44,26 +44,61 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   }
 }
 
-/** Starts a stepper process and resolves once its loop runs. */
-async function startStepperProcess(workerId: string): Promise<ChildProcess> {
+/** Resolves once the child has printed `word`; rejects if it exits first. */
+function printed(child: ChildProcess, workerId: string, word: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let output = "";
+    const onData = (chunk: Buffer) => {
+      output += chunk;
+      if (output.split("\n").includes(word)) {
+        child.stdout!.off("data", onData);
+        child.off("exit", onExit);
+        resolve();
+      }
+    };
+    const onExit = (code: number | null, signal: string | null) =>
+      reject(new Error(`stepper process ${workerId} exited (${code ?? signal}) before "${word}"`));
+    child.stdout!.on("data", onData);
+    child.once("exit", onExit);
+  });
+}
+
+interface StandbyStepper {
+  child: ChildProcess;
+  workerId: string;
+  /** Starts the stepper loop and resolves once it runs. */
+  start(): Promise<void>;
+}
+
+/**
+ * Spawns a stepper process in standby: it loads its modules (seconds under tsx) while the previous one
+ * runs, so that a killed stepper is replaced at once.
+ */
+function spawnStandbyStepper(workerId: string): Promise<StandbyStepper> {
+  const standby = spawnStepper(workerId);
+  // Awaited later, or never if the test fails first: a standby killed by afterAll is no error.
+  standby.catch(() => undefined);
+  return standby;
+}
+
+async function spawnStepper(workerId: string): Promise<StandbyStepper> {
   const child = spawn(
     process.execPath,
-    ["--import", "tsx", runner, database.url, workerId, String(BATCH_SIZE)],
+    ["--import", "tsx", runner, database.url, workerId, String(BATCH_SIZE), "--standby"],
     { stdio: ["pipe", "pipe", "inherit"] },
   );
   children.add(child);
   child.once("exit", () => children.delete(child));
-  await new Promise<void>((resolve, reject) => {
-    let output = "";
-    child.stdout!.on("data", (chunk) => {
-      output += chunk;
-      if (output.includes("started")) resolve();
-    });
-    child.once("exit", (code, signal) =>
-      reject(new Error(`stepper process ${workerId} exited (${code ?? signal}) before it started`)),
-    );
-  });
-  return child;
+  await printed(child, workerId, "ready");
+  return {
+    child,
+    workerId,
+    async start() {
+      const started = printed(child, workerId, "started");
+      child.stdin!.write("start\n");
+      await started;
+    },
+  };
 }
 
 interface Session {
@@ -100,26 +135,59 @@ async function settledSessions(workerId: string): Promise<Session[]> {
   });
 }
 
-interface Kill {
-  workerId: string;
-  /** Members still active when the stepper was killed. */
+interface Progress {
+  /** Members still active. */
   active: number;
-  /** Whether a batch transaction was open (claimed members, nothing committed) when it was killed. */
+  /** Committed steps of all members (two per member when the campaign is done). */
+  steps: number;
+  /** Committed sends of the second send node. */
+  secondSends: number;
+}
+
+async function progressOf(workspaceId: string, campaignId: string): Promise<Progress> {
+  const { rows } = await sql<Progress>`
+    select
+      (select count(*)::int from enrollments
+       where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and state = 'active') as active,
+      (select count(*)::int from enrollment_steps
+       where workspace_id = ${workspaceId} and campaign_id = ${campaignId}) as steps,
+      (select count(*)::int from messages
+       where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and node_id = 's2')
+        as "secondSends"`.execute(database.handle.db);
+  return rows[0]!;
+}
+
+function assertAlive(child: ChildProcess, workerId: string) {
+  if (child.exitCode !== null || child.signalCode !== null) {
+    throw new Error(`stepper process ${workerId} died on its own (${child.exitCode ?? child.signalCode})`);
+  }
+}
+
+interface Kill extends Progress {
+  workerId: string;
+  /** Whether a batch transaction was open (members claimed, nothing committed) when it was killed. */
   inBatch: boolean;
 }
 
-async function activeMembers(campaignId: string): Promise<number> {
-  const { rows } = await sql<{ n: number }>`
-    select count(*)::int as n from enrollments where campaign_id = ${campaignId} and state = 'active'`.execute(
-    database.handle.db,
-  );
-  return rows[0]!.n;
-}
-
-/** Waits a random moment, freezes the stepper (retrying until it is inside a batch when asked), kills it. */
-async function killAtRandom(child: ChildProcess, workerId: string, campaignId: string, aimAtBatch: boolean) {
+/**
+ * Lets the stepper commit `target` steps in all, waits a random moment more, freezes it (thawing and
+ * refreezing until it is inside a batch, when asked) and kills it.
+ */
+async function killAtRandom(
+  child: ChildProcess,
+  workerId: string,
+  campaign: { workspaceId: string; id: string },
+  target: number,
+  aimAtBatch: boolean,
+): Promise<Kill> {
   const exited = new Promise((resolve) => child.once("exit", resolve));
+  await waitFor(`stepper ${workerId} to reach ${target} steps`, DRAIN_TIMEOUT_MS, async () => {
+    assertAlive(child, workerId);
+    const { steps } = await progressOf(campaign.workspaceId, campaign.id);
+    return steps >= target ? true : undefined;
+  });
   await delay(randomBetween(100, 700));
+  assertAlive(child, workerId);
   let inBatch = false;
   for (let attempt = 0; ; attempt++) {
     child.kill("SIGSTOP");
@@ -129,14 +197,14 @@ async function killAtRandom(child: ChildProcess, workerId: string, campaignId: s
     child.kill("SIGCONT");
     await delay(randomBetween(5, 60));
   }
-  const active = await activeMembers(campaignId);
+  const progress = await progressOf(campaign.workspaceId, campaign.id);
   child.kill("SIGKILL");
   await exited;
   // PostgreSQL ends the dead client's sessions, rolling back its open batch and freeing its rows.
   await waitFor(`the sessions of killed stepper ${workerId} to end`, 10_000, async () =>
     (await sessionsOf(workerId)).length === 0 ? true : undefined,
   );
-  return { workerId, active, inBatch } satisfies Kill;
+  return { workerId, inBatch, ...progress };
 }
 
 describe("the stepper killed with SIGKILL, again and again", () => {
@@ -160,17 +228,34 @@ describe("the stepper killed with SIGKILL, again and again", () => {
       const campaign = await launchGraph(db, ws, listId, graph);
       expect(campaign.enrolled).toBe(MEMBERS);
 
+      // Spread the kills over both passes (first send, then wait and second send): kill i comes a
+      // random moment after a random number of steps in the i-th tenth of the first 90% of the work.
+      const slice = (0.9 * 2 * MEMBERS) / KILLS;
       const kills: Kill[] = [];
-      for (let i = 1; i <= KILLS; i++) {
-        const workerId = `crash-${i}`;
-        const child = await startStepperProcess(workerId);
-        kills.push(await killAtRandom(child, workerId, campaign.id, i % 2 === 1));
+      let next = spawnStandbyStepper("crash-1");
+      for (let i = 0; i < KILLS; i++) {
+        const stepper = await next;
+        await stepper.start();
+        next = spawnStandbyStepper(i + 1 < KILLS ? `crash-${i + 2}` : "crash-final");
+        const target = Math.floor((i + Math.random()) * slice);
+        kills.push(
+          await killAtRandom(
+            stepper.child,
+            stepper.workerId,
+            { workspaceId: ws.id, id: campaign.id },
+            target,
+            i % 2 === 0,
+          ),
+        );
       }
-      const last = await startStepperProcess("crash-final");
+      const final = await next;
+      await final.start();
+      const last = final.child;
 
-      await waitFor("every member to leave the campaign", DRAIN_TIMEOUT_MS, async () =>
-        (await activeMembers(campaign.id)) === 0 ? true : undefined,
-      );
+      await waitFor("every member to leave the campaign", DRAIN_TIMEOUT_MS, async () => {
+        assertAlive(last, "crash-final");
+        return (await progressOf(ws.id, campaign.id)).active === 0 ? true : undefined;
+      });
       // The stepper's idle loop completes a campaign with no active member left.
       const status = await waitFor("the campaign to complete", 10_000, async () => {
         const row = await db
@@ -182,9 +267,11 @@ describe("the stepper killed with SIGKILL, again and again", () => {
       });
       last.kill("SIGKILL");
 
-      // The kills were real: each hit a live stepper with work left, some in the middle of a batch.
+      // The kills were real: they hit a live stepper with work left, in both passes, some of them in
+      // the middle of a batch.
       expect(kills).toHaveLength(KILLS);
-      expect(kills.filter((k) => k.active > 0).length).toBeGreaterThan(0);
+      expect(kills.filter((k) => k.active > 0 && k.secondSends === 0).length).toBeGreaterThan(0);
+      expect(kills.filter((k) => k.active > 0 && k.secondSends > 0).length).toBeGreaterThan(0);
       expect(kills.filter((k) => k.inBatch).length).toBeGreaterThan(0);
 
       expect(status).toBe("completed");
