@@ -6,6 +6,7 @@ const BENCHES: Record<string, string> = {
   import: "./import.ts",
   audiences: "./audiences.ts",
   engine: "./engine.ts",
+  "engine-crash": "./engine-crash.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);
