@@ -26,6 +26,25 @@ import {
   type StepResult,
   transition,
 } from "../workflows/transition.ts";
+import {
+  addToList,
+  type ClaimedRow,
+  changeConsentByWorkflow,
+  claimDueEnrollments,
+  completeFinishedCampaigns,
+  insertEnrollmentSteps,
+  insertLedgerRows,
+  listRunningCampaigns,
+  lockCampaignForStep,
+  removeFromLists,
+  selectContactFacts,
+  selectEventsOfTypes,
+  selectPerContact,
+  setContactAttributes,
+  updateEnrollments,
+} from "./enrollment.repository.ts";
+
+export { completeFinishedCampaigns };
 
 export interface StepOptions {
   workerId?: string;
@@ -74,23 +93,6 @@ export async function loadWorkflowVersion(
   return wf;
 }
 
-interface ClaimedRow {
-  contact_id: string;
-  node_id: string;
-  state: "active";
-  enrolled_at: Date;
-  node_entered_at: Date;
-  due_at: Date;
-  iteration: number;
-  seq: number;
-}
-
-interface ContactFactsRow {
-  id: string;
-  timezone: string | null;
-  attributes: Record<string, unknown>;
-}
-
 /** Steps one batch of one campaign's due members. */
 export async function stepCampaignBatch(
   db: Db,
@@ -101,33 +103,13 @@ export async function stepCampaignBatch(
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const workerId = options.workerId ?? DEFAULT_WORKER_ID;
   return db.transaction().execute(async (trx) => {
-    await sql`set local idle_in_transaction_session_timeout = '60s'`.execute(trx);
-    // FOR SHARE: pausing or cancelling (an UPDATE of this row) waits for batches in flight, and no batch
-    // starts after it. So "paused" means no member moves after the pause call returns.
-    const campaign = (
-      await sql<{
-        status: string;
-        workflow_id: string;
-        workflow_version: number;
-        default_timezone: string;
-      }>`
-        select c.status, c.workflow_id, c.workflow_version, w.default_timezone
-        from campaigns c join workspaces w on w.id = c.workspace_id
-        where c.workspace_id = ${workspaceId} and c.id = ${campaignId}
-        for share of c`.execute(trx)
-    ).rows[0];
+    // So "paused" means no member moves after the pause call returns (see lockCampaignForStep).
+    const campaign = await lockCampaignForStep(trx, workspaceId, campaignId);
     const empty = { claimed: 0, moved: 0, failed: 0, sends: 0 };
     if (!campaign) return { status: "missing", ...empty };
     if (campaign.status !== "running") return { status: campaign.status, ...empty };
     const now = options.now ?? new Date();
-    const { rows: claimed } = await sql<ClaimedRow>`
-      select contact_id, node_id, state, enrolled_at, node_entered_at, due_at, iteration, seq
-      from enrollments
-      where workspace_id = ${workspaceId} and campaign_id = ${campaignId}
-        and state = 'active' and due_at <= ${now}
-      order by due_at
-      limit ${batchSize}
-      for update skip locked`.execute(trx);
+    const claimed = await claimDueEnrollments(trx, workspaceId, campaignId, now, batchSize);
     if (claimed.length === 0) return { status: campaign.status, ...empty };
 
     const wf = await loadWorkflowVersion(trx, workspaceId, campaign.workflow_id, campaign.workflow_version);
@@ -244,9 +226,7 @@ function detached(member: MemberState, now: Date, fault: string | undefined): St
 }
 
 async function loadContactFacts(db: Executor, workspaceId: string, ids: string[]) {
-  const { rows } = await sql<ContactFactsRow>`
-    select id, timezone, attributes from contacts
-    where workspace_id = ${workspaceId} and id = any(${ids}::uuid[])`.execute(db);
+  const rows = await selectContactFacts(db, workspaceId, ids);
   return new Map(rows.map((r) => [r.id, r]));
 }
 
@@ -260,16 +240,7 @@ async function loadEventFacts(
   const byContact = new Map<string, FactEvent[]>();
   if (wf.wakeEventTypes.length === 0) return byContact;
   const since = new Date(Math.min(...claimed.map((r) => r.enrolled_at.getTime())));
-  const { rows } = await sql<{
-    contact_id: string;
-    type: string;
-    occurred_at: Date;
-    properties: Record<string, unknown>;
-  }>`
-    select contact_id, type, occurred_at, properties from events
-    where workspace_id = ${workspaceId} and contact_id = any(${ids}::uuid[])
-      and type = any(${wf.wakeEventTypes}::text[]) and occurred_at >= ${since}
-    order by occurred_at, id`.execute(db);
+  const rows = await selectEventsOfTypes(db, workspaceId, ids, wf.wakeEventTypes, since);
   for (const row of rows) {
     const list = byContact.get(row.contact_id) ?? [];
     list.push({ type: row.type, occurredAt: row.occurred_at, properties: row.properties });
@@ -298,9 +269,7 @@ export async function evaluateCondition(
     }
     outlet = sql<string>`case ${sql.join(whens, sql` `)} else 'default' end`;
   }
-  const { rows } = await sql<{ id: string; outlet: string }>`
-    select c.id, ${outlet} as outlet from contacts c
-    where c.workspace_id = ${workspaceId} and c.id = any(${contactIds}::uuid[])`.execute(db);
+  const rows = await selectPerContact(db, workspaceId, contactIds, outlet);
   return new Map(rows.map((r) => [r.id, r.outlet]));
 }
 
@@ -346,23 +315,16 @@ async function writeResults(
       else sends.push({ member, effect });
     }
   }
-  await sql`
-    update enrollments e set
-      node_id = u.node_id, state = u.state, due_at = u.due_at, node_entered_at = u.entered_at,
-      error = u.error, seq = e.seq + u.inc, updated_at = ${now}
-    from unnest(${ids}::uuid[], ${nodes}::text[], ${states}::text[], ${dues}::timestamptz[],
-                 ${entered}::timestamptz[], ${errors}::text[], ${increments}::int[])
-      as u(contact_id, node_id, state, due_at, entered_at, error, inc)
-    where e.workspace_id = ${workspaceId} and e.campaign_id = ${campaignId} and e.contact_id = u.contact_id`.execute(
-    trx,
-  );
-  if (history.ids.length) {
-    await sql`
-      insert into enrollment_steps (workspace_id, campaign_id, contact_id, seq, at, worker, trace)
-      select ${workspaceId}, ${campaignId}, u.contact_id, u.seq, ${now}, ${workerId}, u.trace
-      from unnest(${history.ids}::uuid[], ${history.seqs}::int[], ${history.traces}::jsonb[])
-        as u(contact_id, seq, trace)`.execute(trx);
-  }
+  await updateEnrollments(trx, workspaceId, campaignId, now, {
+    ids,
+    nodes,
+    states,
+    dues,
+    entered,
+    errors,
+    increments,
+  });
+  if (history.ids.length) await insertEnrollmentSteps(trx, workspaceId, campaignId, now, workerId, history);
   if (sends.length) await insertMessages(trx, workspaceId, campaignId, now, sends);
   if (updates.length) await applyUpdates(trx, workspaceId, campaignId, now, updates);
   return { moved, failed, sends: sends.length };
@@ -399,16 +361,7 @@ async function insertMessages(
       cols.details.push(JSON.stringify({ url: effect.url, body: effect.body, retry: effect.retry }));
     }
   }
-  // The idempotency key is unique: a step recomputed after a crash finds its sends already there.
-  await sql`
-    insert into messages (workspace_id, id, idempotency_key, campaign_id, contact_id, node_id, channel,
-                          template_id, details, queued_at)
-    select ${workspaceId}, u.id, u.key, ${campaignId}, u.contact_id, u.node_id, u.channel, u.template_id,
-           u.details, ${now}
-    from unnest(${cols.ids}::uuid[], ${cols.keys}::text[], ${cols.contacts}::uuid[], ${cols.nodes}::text[],
-                ${cols.channels}::text[], ${cols.templates}::uuid[], ${cols.details}::jsonb[])
-      as u(id, key, contact_id, node_id, channel, template_id, details)
-    on conflict (workspace_id, idempotency_key) do nothing`.execute(trx);
+  await insertLedgerRows(trx, workspaceId, campaignId, now, cols);
 }
 
 /** Update nodes are rare next to waits and sends: applied one member at a time. */
@@ -423,53 +376,25 @@ async function applyUpdates(
   for (const { member, effect } of updates) {
     const contactId = member.contactId;
     if (Object.keys(effect.set).length || effect.unset.length) {
-      await sql`
-        update contacts set attributes = (attributes || ${JSON.stringify(effect.set)}::jsonb) - ${effect.unset}::text[],
-          updated_at = ${now}
-        where workspace_id = ${workspaceId} and id = ${contactId}`.execute(trx);
+      await setContactAttributes(trx, workspaceId, contactId, effect.set, effect.unset, now);
     }
-    for (const listId of effect.addToLists) {
-      await sql`
-        insert into list_members (workspace_id, list_id, contact_id, added_at)
-        select ${workspaceId}, ${listId}, ${contactId}, ${now}
-        where exists (select 1 from audiences where workspace_id = ${workspaceId} and id = ${listId} and kind = 'list')
-        on conflict do nothing`.execute(trx);
-    }
-    if (effect.removeFromLists.length) {
-      await sql`
-        delete from list_members where workspace_id = ${workspaceId} and contact_id = ${contactId}
-          and list_id = any(${effect.removeFromLists}::uuid[])`.execute(trx);
-    }
+    for (const listId of effect.addToLists) await addToList(trx, workspaceId, listId, contactId, now);
+    if (effect.removeFromLists.length)
+      await removeFromLists(trx, workspaceId, contactId, effect.removeFromLists);
     for (const { channel, status } of effect.consent) {
-      await sql`
-        with previous as (
-          select ${sql.ref(`${channel}_consent`)} as status from contacts
-          where workspace_id = ${workspaceId} and id = ${contactId} for update
-        ), changed as (
-          update contacts set ${sql.ref(`${channel}_consent`)} = ${status}, updated_at = ${now}
-          where workspace_id = ${workspaceId} and id = ${contactId}
-            and ${sql.ref(`${channel}_consent`)} is distinct from ${status}
-          returning id
-        )
-        insert into consent_changes (workspace_id, contact_id, channel, status, previous_status, source, actor, changed_at)
-        select ${workspaceId}, ${contactId}, ${channel}, ${status}, (select status from previous), 'workflow',
-               ${`campaign:${campaignId}`}, ${now}
-        from changed`.execute(trx);
+      await changeConsentByWorkflow(
+        trx,
+        workspaceId,
+        contactId,
+        channel,
+        status,
+        `campaign:${campaignId}`,
+        now,
+      );
     }
     changed.add(contactId);
   }
   await queueMembershipCheck(trx, workspaceId, [...changed], `campaign ${campaignId} update node`);
-}
-
-/** Marks running campaigns with no active member left as completed. */
-export async function completeFinishedCampaigns(db: Db, now = new Date()): Promise<number> {
-  const { rows } = await sql<{ id: string }>`
-    update campaigns c set status = 'completed', finished_at = ${now}, updated_at = ${now}
-    where c.status = 'running'
-      and not exists (select 1 from enrollments e
-                      where e.workspace_id = c.workspace_id and e.campaign_id = c.id and e.state = 'active')
-    returning c.id`.execute(db);
-  return rows.length;
 }
 
 export interface StepperHandle {
@@ -502,8 +427,7 @@ export function startStepper(
     let backoff = 250;
     while (!stopping) {
       try {
-        const { rows: running } = await sql<{ workspace_id: string; id: string }>`
-          select workspace_id, id from campaigns where status = 'running' order by launched_at`.execute(db);
+        const running = await listRunningCampaigns(db);
         let claimed = 0;
         for (const campaign of running) {
           if (stopping) break;
