@@ -2,11 +2,12 @@
 import type { Audience, AudienceCreate, AudiencePatch, Rule } from "@omneural/contracts/audiences";
 import type { Contact } from "@omneural/contracts/contacts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
-import { decodeCursor, encodeCursor, toContact } from "../contacts/contact.ts";
+import { encodeCursor, toContact } from "../contacts/contact.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { AudienceRow } from "../db/schema.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
+import { afterIdOf } from "../shared/pagination.ts";
 import {
   addListMembers,
   countListMembers,
@@ -71,13 +72,6 @@ export async function compileForWorkspace(
       throw validationFailed([{ field: error.field, message: error.message }]);
     throw error;
   }
-}
-
-function cursorId(cursor: string | undefined): string | undefined {
-  if (cursor === undefined) return undefined;
-  const id = decodeCursor(cursor);
-  if (!id) throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-  return id;
 }
 
 function checkDefinition(definition: unknown): Rule {
@@ -153,7 +147,7 @@ export async function listAudiencesPage(
   query: { limit?: number; cursor?: string },
 ) {
   const limit = query.limit ?? 50;
-  const afterId = cursorId(query.cursor);
+  const afterId = afterIdOf(query.cursor);
   const rows = await listAudiences(db, ws.id, limit + 1, afterId);
   const page = rows.slice(0, limit);
   return {
@@ -281,7 +275,7 @@ export async function audienceMembers(
 ): Promise<{ data: Contact[]; nextCursor: string | null }> {
   const row = await requireAudience(db, ws, id);
   const limit = query.limit ?? 50;
-  const afterId = cursorId(query.cursor);
+  const afterId = afterIdOf(query.cursor);
   const rows =
     row.kind === "list"
       ? await selectListMembers(db, ws.id, id, limit + 1, afterId)

@@ -8,12 +8,12 @@ import { findAudience } from "../audiences/audience.repository.ts";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
 import { findContactById } from "../contacts/contact.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
-import { decodeCursor, encodeCursor } from "../contacts/contact.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { CampaignRow } from "../db/schema.ts";
 import { loadWorkflowVersion } from "../engine/stepper.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
+import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
 import { findWorkflow } from "../workflows/workflow.repository.ts";
 import {
   cancelEnrollments,
@@ -57,8 +57,7 @@ function conflict(message: string): AppError {
 }
 
 export async function createCampaign(db: Db, ws: WorkspaceContext, input: CampaignCreate): Promise<Campaign> {
-  const name = input.name.trim();
-  if (!name) throw validationFailed([{ field: "name", message: "must not be blank" }]);
+  const name = cleanName(input.name);
   return db.transaction().execute(async (trx) => {
     if (await findCampaignByName(trx, ws.id, name)) {
       throw new AppError("CONFLICT", `a campaign named "${name}" already exists`, {
@@ -110,18 +109,8 @@ export async function listCampaignsPage(
   query: { limit?: number; cursor?: string },
 ) {
   const limit = query.limit ?? 50;
-  let afterId: string | undefined;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-  }
-  const rows = await listCampaigns(db, ws.id, limit + 1, afterId);
-  const page = rows.slice(0, limit);
-  return {
-    data: page.map(toCampaign),
-    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
-  };
+  const rows = await listCampaigns(db, ws.id, limit + 1, afterIdOf(query.cursor));
+  return pageOf(rows, limit, toCampaign);
 }
 
 export async function getCampaign(db: Db, ws: WorkspaceContext, id: string) {

@@ -1,11 +1,11 @@
 /** Templates: create, read, rename, edit content, delete (refused while a published workflow uses it). */
 import type { Template, TemplateCreate, TemplatePatch } from "@omneural/contracts/templates";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
-import { decodeCursor, encodeCursor } from "../contacts/contact.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { TemplateRow } from "../db/schema.ts";
-import { AppError, notFound, validationFailed } from "../shared/errors.ts";
+import { AppError, notFound } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
+import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
 import {
   countVersionsUsingTemplate,
   deleteTemplate,
@@ -37,12 +37,6 @@ async function assertNameFree(db: Executor, ws: WorkspaceContext, name: string, 
   }
 }
 
-function cleanName(name: string) {
-  const trimmed = name.trim();
-  if (!trimmed) throw validationFailed([{ field: "name", message: "must not be blank" }]);
-  return trimmed;
-}
-
 export async function createTemplate(db: Db, ws: WorkspaceContext, input: TemplateCreate): Promise<Template> {
   const name = cleanName(input.name);
   return db.transaction().execute(async (trx) => {
@@ -70,18 +64,8 @@ export async function listTemplatesPage(
   query: { limit?: number; cursor?: string; channel?: string },
 ) {
   const limit = query.limit ?? 50;
-  let afterId: string | undefined;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-  }
-  const rows = await listTemplates(db, ws.id, limit + 1, afterId, query.channel);
-  const page = rows.slice(0, limit);
-  return {
-    data: page.map(toTemplate),
-    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
-  };
+  const rows = await listTemplates(db, ws.id, limit + 1, afterIdOf(query.cursor), query.channel);
+  return pageOf(rows, limit, toTemplate);
 }
 
 export async function patchTemplate(

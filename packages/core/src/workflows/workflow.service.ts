@@ -16,11 +16,11 @@ import type {
 import { findAudience } from "../audiences/audience.repository.ts";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
-import { decodeCursor, encodeCursor } from "../contacts/contact.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { WorkflowRow } from "../db/schema.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
+import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
 import { findTemplatesByIds } from "../templates/template.repository.ts";
 import {
   countCampaignsOfWorkflow,
@@ -80,12 +80,6 @@ function checkDraft(graph: unknown): unknown {
   return graph;
 }
 
-function cleanName(name: string) {
-  const trimmed = name.trim();
-  if (!trimmed) throw validationFailed([{ field: "name", message: "must not be blank" }]);
-  return trimmed;
-}
-
 async function assertNameFree(db: Executor, ws: WorkspaceContext, name: string, selfId?: string) {
   const other = await findWorkflowByName(db, ws.id, name);
   if (other && other.id !== selfId) {
@@ -128,18 +122,8 @@ export async function listWorkflowsPage(
   query: { limit?: number; cursor?: string },
 ) {
   const limit = query.limit ?? 50;
-  let afterId: string | undefined;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
-  }
-  const rows = await listWorkflows(db, ws.id, limit + 1, afterId);
-  const page = rows.slice(0, limit);
-  return {
-    data: await Promise.all(page.map((row) => toWorkflow(db, row))),
-    nextCursor: rows.length > limit ? encodeCursor(page[page.length - 1]!.id) : null,
-  };
+  const rows = await listWorkflows(db, ws.id, limit + 1, afterIdOf(query.cursor));
+  return pageOf(rows, limit, (row) => toWorkflow(db, row));
 }
 
 export async function patchWorkflow(
