@@ -145,7 +145,10 @@ export async function stepCampaignBatch(
         const contact = contacts.get(member.state.contactId);
         const fault = options.fault?.(member.state.contactId, member.state.nodeId);
         if (!contact || fault) {
-          results.set(member.state.contactId, detached(member.state, now, fault));
+          results.set(
+            member.state.contactId,
+            detached(member.state, wf.nodes.get(member.state.nodeId)?.type ?? "unknown", now, fault),
+          );
           continue;
         }
         let missing: string | undefined;
@@ -192,7 +195,7 @@ export async function stepCampaignBatch(
 }
 
 /** A member whose contact was erased leaves; a test fault fails the member where they are. */
-function detached(member: MemberState, now: Date, fault: string | undefined): StepResult {
+function detached(member: MemberState, nodeType: string, now: Date, fault: string | undefined): StepResult {
   if (fault) {
     return {
       moved: true,
@@ -202,7 +205,7 @@ function detached(member: MemberState, now: Date, fault: string | undefined): St
       nodeEnteredAt: member.nodeEnteredAt,
       error: fault,
       effects: [],
-      trace: [{ at: now, nodeId: member.nodeId, nodeType: "", action: "failed", reason: fault }],
+      trace: [{ at: now, nodeId: member.nodeId, nodeType, action: "failed", reason: fault }],
     };
   }
   return {
@@ -217,7 +220,7 @@ function detached(member: MemberState, now: Date, fault: string | undefined): St
       {
         at: now,
         nodeId: member.nodeId,
-        nodeType: "",
+        nodeType,
         action: "left",
         reason: "the contact no longer exists",
       },
