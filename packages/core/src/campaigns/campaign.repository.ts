@@ -214,3 +214,7 @@ export async function listEnrollmentMessages(
     .limit(500)
     .execute();
 }
+
+export async function analyzeEnrollments(db: Executor) {
+  await sql`analyze enrollments`.execute(db);
+}

@@ -16,6 +16,7 @@ import { uuidv7 } from "../shared/ids.ts";
 import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
 import { findWorkflow } from "../workflows/workflow.repository.ts";
 import {
+  analyzeEnrollments,
   cancelEnrollments,
   countsByNodeAndState,
   enrollContact,
@@ -30,6 +31,9 @@ import {
   retryFailedEnrollments,
   setCampaignStatus,
 } from "./campaign.repository.ts";
+
+/** Launches that enroll at least this many members refresh the planner's statistics of enrollments. */
+const ANALYZE_AFTER_ENROLLING = 10_000;
 
 export function toCampaign(row: CampaignRow): Campaign {
   return {
@@ -130,7 +134,7 @@ export async function getCampaign(db: Db, ws: WorkspaceContext, id: string) {
  * changes nothing.
  */
 export async function launchCampaign(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
-  return db.transaction().execute(async (trx) => {
+  const result = await db.transaction().execute(async (trx) => {
     const row = await requireCampaign(trx, ws, id, true);
     if (row.status === "cancelled") throw conflict(`campaign ${id} was cancelled; it cannot be launched`);
     if (row.status !== "draft") return { campaign: toCampaign(row), changed: 0 };
@@ -145,6 +149,10 @@ export async function launchCampaign(db: Db, ws: WorkspaceContext, id: string, n
     });
     return { campaign: toCampaign(updated), changed: enrolled };
   });
+  // A large launch changes the table's statistics at once: refresh them now rather than when autovacuum
+  // gets to it, or the stepper's first batches are planned for a table that looks empty.
+  if (result.changed >= ANALYZE_AFTER_ENROLLING) await analyzeEnrollments(db);
+  return result;
 }
 
 async function changeStatus(
