@@ -28,6 +28,17 @@ export async function benchDatabase(name: string): Promise<BenchDatabase> {
       log: { info: () => undefined, warn: (m) => console.error(m) },
     });
     serverUrl = cluster.url;
+    // An interrupted bench must not leave its PostgreSQL running.
+    const started = cluster;
+    const dir = dataDir;
+    for (const signal of ["SIGINT", "SIGTERM"] as const) {
+      process.once(signal, () => {
+        void started.stop().finally(() => {
+          fs.rmSync(dir, { recursive: true, force: true });
+          process.exit(130);
+        });
+      });
+    }
   }
   const database = `omneural_bench_${name}_${process.pid}`;
   const admin = new pg.Client({ connectionString: serverUrl });
