@@ -7,12 +7,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { Logger, runOnce } from "graphile-worker";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
-import { buildTaskList } from "../jobs/tasks.ts";
 import { generateContactsCsv } from "../testing/contacts-csv.ts";
 import { useTestDatabase } from "../testing/database.ts";
+import { runQueuedJobs } from "../testing/jobs.ts";
 import { createWorkspace } from "../workspaces/workspace.service.ts";
 import { receiveImport, recoverStalledImports } from "./import.service.ts";
 
@@ -76,11 +75,7 @@ describe("an import whose process is killed", () => {
 
     // The worker's recovery sees the dead process on this host and queues the import again.
     expect(await recoverStalledImports(db)).toEqual([received.id]);
-    await runOnce({
-      connectionString: database.url,
-      taskList: buildTaskList(database.handle),
-      logger: new Logger(() => () => undefined),
-    });
+    await runQueuedJobs(database.handle);
 
     const done = await db
       .selectFrom("imports")

@@ -1,6 +1,5 @@
 import { MEMBERSHIP_JOB } from "@omneural/core/audiences/membership";
-import { buildTaskList } from "@omneural/core/jobs/tasks";
-import { Logger, runOnce } from "graphile-worker";
+import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
@@ -15,11 +14,7 @@ const bigSpender = {
 };
 
 async function runJobs() {
-  await runOnce({
-    connectionString: t.database.url,
-    taskList: buildTaskList(t.database.handle),
-    logger: new Logger(() => () => undefined),
-  });
+  await runQueuedJobs(t.database.handle);
 }
 
 const ids: Record<string, string> = {};

@@ -2,8 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { IMPORT_JOB } from "@omneural/core/imports/import.service";
-import { buildTaskList } from "@omneural/core/jobs/tasks";
-import { Logger, runOnce } from "graphile-worker";
+import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
@@ -13,11 +12,7 @@ const fixture = (name: string) => fs.readFileSync(path.join(fixtures, name));
 
 /** Runs queued jobs the way the worker role does, then returns. */
 async function runJobs() {
-  await runOnce({
-    connectionString: t.database.url,
-    taskList: buildTaskList(t.database.handle),
-    logger: new Logger(() => () => undefined),
-  });
+  await runQueuedJobs(t.database.handle);
 }
 
 async function upload(body: Buffer | string, query = "", who: "a" | "b" = "a") {
