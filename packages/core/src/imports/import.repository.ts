@@ -2,6 +2,8 @@
 
 import type { Updateable } from "kysely";
 import { sql } from "kysely";
+import type pg from "pg";
+import { to as copyTo } from "pg-copy-streams";
 import type { Channel } from "../contacts/normalize.ts";
 import type { Executor } from "../db/database.ts";
 import type { ImportRow, ImportsTable } from "../db/schema.ts";
@@ -47,6 +49,86 @@ export async function readChunk(
     .where("seq", "=", seq)
     .executeTakeFirst();
   return row?.data;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The stored upload in order, one Buffer per chunk, over one binary COPY on `client`: no round trip per
+ * chunk, and no hex text to decode (a query's text result sends bytea as hex, twice the bytes, which
+ * the driver then buffers and converts). The client is unusable if the caller stops reading early.
+ */
+export async function* streamChunks(
+  client: pg.ClientBase,
+  workspaceId: string,
+  importId: string,
+): AsyncGenerator<Buffer> {
+  // COPY takes no parameters; both ids come from the database, and are checked to be UUIDs anyway.
+  if (!UUID.test(workspaceId) || !UUID.test(importId)) throw new Error("streamChunks takes UUIDs");
+  const stream = client.query(
+    copyTo(
+      `copy (select data from import_chunks where workspace_id = '${workspaceId}' and import_id = '${importId}' order by seq) to stdout (format binary)`,
+      // Read ahead about one chunk while the caller works on the previous one.
+      { highWaterMark: 1024 * 1024 },
+    ),
+  );
+  const values = new BinaryCopyValues();
+  for await (const piece of stream) {
+    for (const chunk of values.push(piece as Buffer)) yield chunk;
+  }
+  if (!values.done) throw new Error("the upload's COPY ended before its trailer");
+}
+
+const BINARY_COPY_SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+
+/** Reads the values of a one-column binary COPY (a non-null bytea) from pieces cut anywhere. */
+class BinaryCopyValues {
+  done = false;
+  private state: "header" | "tuple" | "length" | "data" = "header";
+  private rest: Buffer = Buffer.alloc(0);
+  private value: Buffer = Buffer.alloc(0);
+  private filled = 0;
+
+  push(piece: Buffer): Buffer[] {
+    const out: Buffer[] = [];
+    const buf = this.rest.length ? Buffer.concat([this.rest, piece]) : piece;
+    let at = 0;
+    while (!this.done) {
+      const left = buf.length - at;
+      if (this.state === "data") {
+        const n = Math.min(left, this.value.length - this.filled);
+        buf.copy(this.value, this.filled, at, at + n);
+        this.filled += n;
+        at += n;
+        if (this.filled < this.value.length) break;
+        out.push(this.value);
+        this.state = "tuple";
+      } else if (this.state === "header") {
+        if (left < 19 || left < 19 + buf.readUInt32BE(at + 15)) break;
+        if (!buf.subarray(at, at + 11).equals(BINARY_COPY_SIGNATURE))
+          throw new Error("not a binary COPY stream");
+        at += 19 + buf.readUInt32BE(at + 15);
+        this.state = "tuple";
+      } else if (this.state === "tuple") {
+        if (left < 2) break;
+        const fields = buf.readInt16BE(at);
+        at += 2;
+        if (fields === -1) this.done = true;
+        else if (fields !== 1) throw new Error(`expected one column in the COPY, got ${fields}`);
+        else this.state = "length";
+      } else {
+        if (left < 4) break;
+        const length = buf.readInt32BE(at);
+        at += 4;
+        if (length < 0) throw new Error("unexpected NULL chunk");
+        this.value = Buffer.allocUnsafe(length);
+        this.filled = 0;
+        this.state = "data";
+      }
+    }
+    this.rest = at < buf.length && !this.done ? Buffer.from(buf.subarray(at)) : Buffer.alloc(0);
+    return out;
+  }
 }
 
 export async function findImport(
@@ -195,7 +277,8 @@ export async function dropStagingTable(db: Executor, importId: string) {
 export const copyStagingSql = (importId: string) =>
   `copy ${stagingTable(importId)} (${STAGING_COLUMNS.join(", ")}) from stdin`;
 
-export const copyContactsSql = `copy contacts (${CONTACT_COPY_COLUMNS.join(", ")}) from stdin`;
+/** New contacts, in binary format (see writeContactRow). */
+export const copyContactsSql = `copy contacts (${CONTACT_COPY_COLUMNS.join(", ")}) from stdin (format binary)`;
 
 /** Consent ledger entries for contacts the import created with a consent other than never_asked. */
 export async function insertConsentForNewContacts(
