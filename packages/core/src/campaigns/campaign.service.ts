@@ -274,6 +274,12 @@ export async function getEnrollment(
   if (!row) throw notFound("enrollment of contact", contactId);
   const steps = await listEnrollmentSteps(db, ws.id, id, contactId);
   const messages = await listEnrollmentMessages(db, ws.id, id, contactId);
+  const wf = await loadWorkflowVersion(db, ws.id, campaign.workflow_id, campaign.workflow_version);
+  const typeOf = (nodeId: string) => wf.nodes.get(nodeId)?.type ?? "";
+  type Entry = Enrollment["steps"][number]["entries"][number];
+  // Entries written in SQL (retry) do not know the node's type; the version does.
+  const named = (entries: Entry[]) =>
+    entries.map((e) => (e.nodeType ? e : { ...e, nodeType: typeOf(e.nodeId) }));
   const cancelled =
     row.state === "cancelled" && campaign.status === "cancelled"
       ? [
@@ -285,7 +291,7 @@ export async function getEnrollment(
               {
                 at: (campaign.finished_at ?? row.updated_at).toISOString(),
                 nodeId: row.node_id,
-                nodeType: "",
+                nodeType: typeOf(row.node_id),
                 action: "cancelled",
                 reason: "the campaign was cancelled",
               },
@@ -311,8 +317,8 @@ export async function getEnrollment(
         entries: [
           {
             at: row.enrolled_at.toISOString(),
-            nodeId: "",
-            nodeType: "",
+            nodeId: wf.entryId,
+            nodeType: "entry",
             action: "enrolled",
             reason: "joined the campaign",
           },
@@ -322,7 +328,7 @@ export async function getEnrollment(
         seq: s.seq,
         at: s.at.toISOString(),
         worker: s.worker,
-        entries: s.trace as Enrollment["steps"][number]["entries"],
+        entries: named(s.trace as Entry[]),
       })),
       ...cancelled,
     ],

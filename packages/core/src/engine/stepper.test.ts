@@ -93,7 +93,7 @@ describe("stepCampaignBatch", () => {
     expect(enrollment.outcome).toBe("completed");
     const actions = enrollment.steps.map((s) => s.entries.map((e) => `${e.nodeId}:${e.action}`));
     expect(actions).toEqual([
-      [":enrolled"],
+      ["entry:enrolled"],
       ["entry:entered", "s1:send", "w:waiting"],
       ["w:waited", "s2:send", "done:exited"],
     ]);
