@@ -355,7 +355,26 @@ export const WorkflowCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
     description: Type.Optional(Type.String({ maxLength: 2000 })),
-    graph: Type.Optional(Type.Unknown({ description: "A WorkflowGraph; checked by the workflow validator" })),
+    graph: Type.Optional(
+      Type.Unknown({
+        description: "A WorkflowGraph; checked by the workflow validator (see docs/workflows.md)",
+        examples: [
+          {
+            nodes: [
+              { id: "entry", type: "entry", outlets: { next: "wait" } },
+              {
+                id: "wait",
+                type: "wait",
+                mode: "duration",
+                duration: { days: 1 },
+                outlets: { next: "done" },
+              },
+              { id: "done", type: "exit", outlets: {} },
+            ],
+          },
+        ],
+      }),
+    ),
   },
   { additionalProperties: false },
 );
