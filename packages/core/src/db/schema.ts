@@ -248,7 +248,20 @@ export interface MessagesTable {
   queued_at: Generated<Date>;
 }
 
+export interface OutboxTable {
+  workspace_id: string;
+  id: string;
+  message_id: string | null;
+  channel: string;
+  recipient: string;
+  subject: string | null;
+  content: Json;
+  headers: Json;
+  created_at: Generated<Date>;
+}
+
 export interface Database {
+  outbox: OutboxTable;
   templates: TemplatesTable;
   workflows: WorkflowsTable;
   workflow_versions: WorkflowVersionsTable;

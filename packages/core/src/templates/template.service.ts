@@ -1,11 +1,32 @@
-/** Templates: create, read, rename, edit content, delete (refused while a published workflow uses it). */
-import type { Template, TemplateCreate, TemplatePatch } from "@omneural/contracts/templates";
-import type { WorkspaceContext } from "../contacts/contact.service.ts";
+/**
+ * Templates: create, read, rename, edit content (checked before it is saved), delete (refused while a
+ * published workflow uses it), and preview for a real, hypothetical or sample contact.
+ */
+import type {
+  EmailContent,
+  MailContent,
+  SmsContent,
+  Template,
+  TemplateContent,
+  TemplateCreate,
+  TemplateDraftPreviewRequest,
+  TemplatePatch,
+  TemplatePreview,
+  TemplatePreviewRequest,
+} from "@omneural/contracts/templates";
+import { getContact, type WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { TemplateRow } from "../db/schema.ts";
-import { AppError, notFound } from "../shared/errors.ts";
+import { AppError, type FieldProblem, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
+import {
+  missingContent,
+  type RenderContact,
+  SAMPLE_CONTACT,
+  TemplateRenderError,
+  TemplateRenderer,
+} from "./render.ts";
 import {
   countVersionsUsingTemplate,
   deleteTemplate,
@@ -15,13 +36,20 @@ import {
   listTemplates,
   updateTemplate,
 } from "./template.repository.ts";
+import { validateTemplateContent } from "./template.ts";
+
+/** One renderer per process: its caches keep compiled MJML per content version. */
+export const templateRenderer = new TemplateRenderer();
+
+type Channel = Template["channel"];
 
 export function toTemplate(row: TemplateRow): Template {
   return {
     id: row.id,
     name: row.name,
-    channel: row.channel as Template["channel"],
-    content: row.content,
+    channel: row.channel as Channel,
+    content: row.content as TemplateContent,
+    missing: missingContent(row.channel, row.content),
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -37,8 +65,15 @@ async function assertNameFree(db: Executor, ws: WorkspaceContext, name: string, 
   }
 }
 
+/** Refuses content that does not fit its channel, does not parse, or uses an unknown variable. */
+async function assertContentValid(channel: Channel, content: Record<string, unknown>) {
+  const problems = await validateTemplateContent(channel, content, templateRenderer);
+  if (problems.length > 0) throw validationFailed(problems);
+}
+
 export async function createTemplate(db: Db, ws: WorkspaceContext, input: TemplateCreate): Promise<Template> {
   const name = cleanName(input.name);
+  await assertContentValid(input.channel, (input.content ?? {}) as Record<string, unknown>);
   return db.transaction().execute(async (trx) => {
     await assertNameFree(trx, ws, name);
     const row = await insertTemplate(trx, {
@@ -46,7 +81,7 @@ export async function createTemplate(db: Db, ws: WorkspaceContext, input: Templa
       id: uuidv7(),
       name,
       channel: input.channel,
-      content: input.content ?? {},
+      content: (input.content ?? {}) as Record<string, unknown>,
     });
     return toTemplate(row);
   });
@@ -75,11 +110,16 @@ export async function patchTemplate(
   patch: TemplatePatch,
 ): Promise<Template> {
   const name = patch.name === undefined ? undefined : cleanName(patch.name);
+  if (patch.content !== undefined) {
+    const existing = await findTemplate(db, ws.id, id);
+    if (!existing) throw notFound("template", id);
+    await assertContentValid(existing.channel as Channel, patch.content as Record<string, unknown>);
+  }
   return db.transaction().execute(async (trx) => {
     if (name !== undefined) await assertNameFree(trx, ws, name, id);
     const row = await updateTemplate(trx, ws.id, id, {
       ...(name !== undefined ? { name } : {}),
-      ...(patch.content !== undefined ? { content: patch.content } : {}),
+      ...(patch.content !== undefined ? { content: patch.content as Record<string, unknown> } : {}),
     });
     if (!row) throw notFound("template", id);
     return toTemplate(row);
@@ -95,4 +135,128 @@ export async function removeTemplate(db: Db, ws: WorkspaceContext, id: string) {
     });
   }
   await deleteTemplate(db, ws.id, id);
+}
+
+// Previews ------------------------------------------------------------------------------------------
+
+const TEXT_FIELDS = ["id", "externalId", "email", "phone", "firstName", "lastName", "timezone"] as const;
+const ADDRESS_FIELDS = ["line1", "line2", "city", "region", "postalCode", "country"] as const;
+
+/** A hypothetical contact from a preview request, checked field by field. */
+function hypotheticalContact(input: Record<string, unknown>): RenderContact {
+  const problems: FieldProblem[] = [];
+  const contact: RenderContact = {};
+  const text = (value: unknown, field: string) => {
+    if (value === null || typeof value === "string") return value;
+    problems.push({ field, message: "must be a string or null" });
+    return null;
+  };
+  for (const [key, value] of Object.entries(input)) {
+    if ((TEXT_FIELDS as readonly string[]).includes(key)) {
+      contact[key as (typeof TEXT_FIELDS)[number]] = text(value, `contact.${key}`);
+    } else if (key === "address" && value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const address: Record<string, string | null> = {};
+      for (const [part, partValue] of Object.entries(value)) {
+        if (!(ADDRESS_FIELDS as readonly string[]).includes(part)) {
+          problems.push({ field: `contact.address.${part}`, message: "is not an address field" });
+        } else address[part] = text(partValue, `contact.address.${part}`);
+      }
+      contact.address = address;
+    } else if (key === "attributes" && value !== null && typeof value === "object" && !Array.isArray(value)) {
+      contact.attributes = value as Record<string, unknown>;
+    } else if (key !== "consent" && key !== "createdAt" && key !== "updatedAt") {
+      problems.push({ field: `contact.${key}`, message: "is not a contact field a template can use" });
+    }
+  }
+  if (problems.length > 0) throw validationFailed(problems);
+  return contact;
+}
+
+async function previewContactOf(
+  db: Db,
+  ws: WorkspaceContext,
+  request: TemplatePreviewRequest,
+): Promise<{ contact: RenderContact; source: TemplatePreview["contact"] }> {
+  const hypothetical = request.contact ? hypotheticalContact(request.contact) : undefined;
+  if (request.contactId) {
+    const real = await getContact(db, ws, request.contactId);
+    const contact: RenderContact = hypothetical
+      ? {
+          ...real,
+          ...hypothetical,
+          address: { ...real.address, ...hypothetical.address },
+          attributes: { ...real.attributes, ...hypothetical.attributes },
+        }
+      : real;
+    return { contact, source: { source: "contact", id: real.id } };
+  }
+  if (hypothetical) return { contact: hypothetical, source: { source: "hypothetical", id: null } };
+  return { contact: SAMPLE_CONTACT, source: { source: "sample", id: null } };
+}
+
+/** Renders content for one contact; a failure is this member's reason, returned as a value. */
+async function renderPreview(
+  channel: Channel,
+  content: Record<string, unknown>,
+  contact: RenderContact,
+  source: TemplatePreview["contact"],
+  firstMessage: boolean,
+): Promise<TemplatePreview> {
+  const base = { channel, contact: source };
+  try {
+    switch (channel) {
+      case "email":
+        return {
+          ...base,
+          ok: true,
+          errors: [],
+          email: await templateRenderer.renderEmail(content as EmailContent, contact),
+        };
+      case "sms":
+        return {
+          ...base,
+          ok: true,
+          errors: [],
+          sms: templateRenderer.renderSms(content as SmsContent, contact, {
+            firstMessageToNumber: firstMessage,
+          }),
+        };
+      case "mail":
+        return {
+          ...base,
+          ok: true,
+          errors: [],
+          mail: templateRenderer.renderMail(content as MailContent, contact),
+        };
+      default:
+        return { ...base, ok: true, errors: [] };
+    }
+  } catch (error) {
+    if (!(error instanceof TemplateRenderError)) throw error;
+    return { ...base, ok: false, errors: [{ field: error.field, message: error.message }] };
+  }
+}
+
+export async function previewTemplate(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  request: TemplatePreviewRequest,
+): Promise<TemplatePreview> {
+  const template = await getTemplate(db, ws, id);
+  const { contact, source } = await previewContactOf(db, ws, request);
+  const content = template.content as Record<string, unknown>;
+  return renderPreview(template.channel, content, contact, source, request.firstMessage ?? false);
+}
+
+/** Renders content that is not saved, after the checks a save would make. */
+export async function previewDraft(
+  db: Db,
+  ws: WorkspaceContext,
+  request: TemplateDraftPreviewRequest,
+): Promise<TemplatePreview> {
+  const content = request.content as Record<string, unknown>;
+  await assertContentValid(request.channel, content);
+  const { contact, source } = await previewContactOf(db, ws, request);
+  return renderPreview(request.channel, content, contact, source, request.firstMessage ?? false);
 }

@@ -15,6 +15,7 @@ import { contactRoutes } from "./routes/contacts.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
+import { outboxRoutes } from "./routes/outbox.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
@@ -86,6 +87,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(templateRoutes);
       await api.register(workflowRoutes);
       await api.register(campaignRoutes);
+      await api.register(outboxRoutes);
     },
     { prefix: "/api/v1" },
   );

@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { loadConfig } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
+import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
 import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../testing/app.ts";
@@ -259,6 +260,27 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   "GET /api/v1/templates/{id}": () => [{ expect: NOT_FOUND }],
   "PATCH /api/v1/templates/{id}": () => [{ body: { name: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/templates/{id}": () => [{ expect: NOT_FOUND }],
+  "POST /api/v1/templates/{id}/preview": () => [
+    { body: {}, expect: NOT_FOUND },
+    { about: "A's template for A's contact", body: { contactId: a.contactId }, expect: NOT_FOUND },
+    {
+      about: "B's template for A's contact",
+      params: { id: b.templateId },
+      body: { contactId: a.contactId },
+      expect: NOT_FOUND,
+    },
+  ],
+  "POST /api/v1/templates/preview": () => [
+    {
+      about: "a draft for A's contact",
+      body: {
+        channel: "sms",
+        content: { body: "Hi {{ firstName | default: 'x' }}" },
+        contactId: a.contactId,
+      },
+      expect: NOT_FOUND,
+    },
+  ],
 
   "POST /api/v1/workflows": () => [
     {
@@ -326,6 +348,10 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
   "GET /api/v1/campaigns": () => [{ expect: [200] }],
+  "GET /api/v1/outbox": () => [
+    { expect: [200] },
+    { about: "filtered by A's recipient", query: { recipient: A_DATA.email }, expect: [200] },
+  ],
   "GET /api/v1/campaigns/{id}": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/launch": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/pause": () => [{ expect: NOT_FOUND }],
@@ -580,6 +606,18 @@ beforeAll(async () => {
   expect(importResponse.statusCode, importResponse.body).toBe(202);
   a.importId = importResponse.json().id;
   await runJobs();
+  // Something in A's dev inbox, so that B's reads of the outbox have something to leak.
+  const delivered = await createDevInboxEmailChannel(t.database.handle.db).send({
+    workspaceId: t.a.id,
+    messageId: null,
+    idempotencyKey: `isolation:${A_DATA.email}`,
+    from: { address: "news@acme.example" },
+    to: { address: A_DATA.email },
+    subject: A_DATA.subject,
+    html: `<p>${A_DATA.firstName}</p>`,
+    text: A_DATA.firstName,
+  });
+  expect(delivered.kind).toBe("sent");
   const events = await t.asA({
     method: "POST",
     url: "/api/v1/events",

@@ -4,21 +4,26 @@ import { Uuid } from "@omneural/contracts/common";
 import {
   Template,
   TemplateCreate,
+  TemplateDraftPreviewRequest,
   TemplateIdParams,
   TemplateList,
   TemplateListQuery,
   TemplatePatch,
+  TemplatePreview,
+  TemplatePreviewRequest,
 } from "@omneural/contracts/templates";
 import {
   createTemplate,
   getTemplate,
   listTemplatesPage,
   patchTemplate,
+  previewDraft,
+  previewTemplate,
   removeTemplate,
 } from "@omneural/core/templates/template.service";
 import type { FastifyInstance } from "fastify";
 import Type from "typebox";
-import { problemResponses } from "../problems.ts";
+import { emptyBodyAsObject, problemResponses } from "../problems.ts";
 
 export async function templateRoutes(base: FastifyInstance) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
@@ -31,6 +36,8 @@ export async function templateRoutes(base: FastifyInstance) {
       schema: {
         tags,
         summary: "Create a template",
+        description:
+          "Content is checked for its channel: Liquid syntax, variables (a contact field, an attribute with a default, or a declared default) and MJML. See docs/templates.md.",
         body: TemplateCreate,
         response: { 201: Template, ...problemResponses(400, 401, 409) },
       },
@@ -96,5 +103,36 @@ export async function templateRoutes(base: FastifyInstance) {
       await removeTemplate(db, request.workspace, request.params.id);
       return { id: request.params.id, deleted: true as const };
     },
+  );
+
+  app.post(
+    "/templates/:id/preview",
+    {
+      preValidation: emptyBodyAsObject,
+      schema: {
+        tags,
+        summary: "Render a template for a contact",
+        description:
+          "For contactId's contact, a hypothetical contact, or a sample one. ok=false gives the reason this member's send would fail.",
+        params: TemplateIdParams,
+        body: TemplatePreviewRequest,
+        response: { 200: TemplatePreview, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => previewTemplate(db, request.workspace, request.params.id, request.body),
+  );
+
+  app.post(
+    "/templates/preview",
+    {
+      schema: {
+        tags,
+        summary: "Render unsaved template content",
+        description: "Checks the content as a save would (400 with each problem), then renders it.",
+        body: TemplateDraftPreviewRequest,
+        response: { 200: TemplatePreview, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => previewDraft(db, request.workspace, request.body),
   );
 }

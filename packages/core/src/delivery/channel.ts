@@ -1,0 +1,70 @@
+/**
+ * Channel adapters: one interface per channel, implemented by each provider, with their configuration
+ * and credentials injected. Adapters never throw for a provider's answer: they return what happened, and
+ * the dispatcher decides (retry with backoff, fail for good, record the provider's id).
+ */
+import { createHash } from "node:crypto";
+
+export interface Address {
+  name?: string;
+  address: string;
+}
+
+/** A rendered email, ready to go: the dispatcher has decided it may be sent. */
+export interface OutgoingEmail {
+  workspaceId: string;
+  /** The send-ledger row (messages.id); null for a test send. */
+  messageId: string | null;
+  /** The ledger row's idempotency key: the Message-ID is derived from it, so a resend is recognisable. */
+  idempotencyKey: string;
+  from: Address;
+  replyTo?: Address;
+  to: Address;
+  subject: string;
+  html: string;
+  text: string;
+  /** RFC 8058 one-click unsubscribe: an HTTPS URL that takes a POST, and a mailto address. */
+  unsubscribe?: { url: string; mailto?: string };
+  headers?: Record<string, string>;
+}
+
+export type SendResult =
+  | { kind: "sent"; providerMessageId: string; detail?: string }
+  /** Try again later (a 4xx answer, a timeout, a refused connection). */
+  | { kind: "retryable"; reason: string; retryAfterMs?: number }
+  /** Never retry (a 5xx rejection of the address or the content). */
+  | { kind: "permanent"; reason: string };
+
+export interface EmailChannel {
+  /** The provider, as recorded on the ledger row. */
+  readonly provider: string;
+  /**
+   * Whether the provider drops a second submission with the same idempotency key. Only then may a
+   * message whose outcome is unknown (the process died mid-send) be sent again.
+   */
+  readonly acceptsIdempotencyKey: boolean;
+  send(email: OutgoingEmail): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** `<hash-of-key@domain>`: stable for a ledger row, opaque to the recipient. */
+export function messageIdFor(idempotencyKey: string, domain: string): string {
+  const digest = createHash("sha256").update(idempotencyKey).digest("base64url").slice(0, 32);
+  return `<${digest}@${domain}>`;
+}
+
+/** The List-Unsubscribe headers of RFC 2369 and RFC 8058 (one-click). */
+export function unsubscribeHeaders(unsubscribe: OutgoingEmail["unsubscribe"]): Record<string, string> {
+  if (!unsubscribe) return {};
+  const targets = [`<${unsubscribe.url}>`];
+  if (unsubscribe.mailto) targets.push(`<mailto:${unsubscribe.mailto}>`);
+  return {
+    "List-Unsubscribe": targets.join(", "),
+    "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+  };
+}
+
+export function formatAddress(a: Address): string {
+  if (!a.name) return a.address;
+  return `"${a.name.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}" <${a.address}>`;
+}
