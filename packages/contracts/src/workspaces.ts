@@ -10,3 +10,19 @@ export const Workspace = Type.Object({
   createdAt: Type.String({ format: "date-time" }),
 });
 export type Workspace = Static<typeof Workspace>;
+
+/** Who marketing email comes from, and the postal address its footer carries (required to send it). */
+export const Sender = Type.Object(
+  {
+    fromName: Type.Optional(Type.Union([Type.String({ maxLength: 200 }), Type.Null()])),
+    fromAddress: Type.String({ format: "email", maxLength: 320 }),
+    replyTo: Type.Optional(Type.Union([Type.String({ format: "email", maxLength: 320 }), Type.Null()])),
+    postalAddress: Type.String({
+      minLength: 5,
+      maxLength: 500,
+      description: "The physical postal address printed in every marketing email's footer",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type Sender = Static<typeof Sender>;

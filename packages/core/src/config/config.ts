@@ -18,6 +18,8 @@ export interface Config {
   readonly databasePoolSize: number;
   readonly workerConcurrency: number;
   readonly stepperBatchSize: number;
+  /** SMTP server for email (`smtp://user:password@host:587`, `smtps://…:465`); unset: the dev inbox. */
+  readonly smtpUrl: string | undefined;
   readonly importMaxBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -155,6 +157,25 @@ export const OPTIONS = {
     defaultText: "1000",
     parse: integer("STEPPER_BATCH_SIZE", 1000, 1, 20_000),
   } satisfies Option<number>,
+  smtpUrl: {
+    variable: "SMTP_URL",
+    description:
+      "SMTP server that sends email: smtp://user:password@host:587 (STARTTLS when offered) or smtps://user:password@host:465. When unset, email goes to the dev inbox (GET /api/v1/outbox) and nothing leaves the machine.",
+    defaultText: "(unset: dev inbox)",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      let url: URL;
+      try {
+        url = new URL(raw.trim());
+      } catch {
+        throw new ConfigError("SMTP_URL", "is not a valid URL (expected smtp://user:password@host:port)");
+      }
+      if (url.protocol !== "smtp:" && url.protocol !== "smtps:") {
+        throw new ConfigError("SMTP_URL", `must start with smtp:// or smtps://, got "${url.protocol}//"`);
+      }
+      return raw.trim();
+    },
+  } satisfies Option<string | undefined>,
   importMaxBytes: {
     variable: "IMPORT_MAX_BYTES",
     description: "Largest CSV upload accepted, in bytes.",

@@ -246,6 +246,22 @@ export interface MessagesTable {
   details: Json;
   status: Generated<string>;
   queued_at: Generated<Date>;
+  attempts: Generated<number>;
+  next_attempt_at: Date | null;
+  lease_until: Date | null;
+  provider: string | null;
+  provider_message_id: string | null;
+  sent_at: Date | null;
+  reason: string | null;
+}
+
+export interface WorkspaceSendersTable {
+  workspace_id: string;
+  from_name: string | null;
+  from_address: string;
+  reply_to: string | null;
+  postal_address: string;
+  updated_at: Generated<Date>;
 }
 
 export interface OutboxTable {
@@ -261,6 +277,7 @@ export interface OutboxTable {
 }
 
 export interface Database {
+  workspace_senders: WorkspaceSendersTable;
   outbox: OutboxTable;
   templates: TemplatesTable;
   workflows: WorkflowsTable;

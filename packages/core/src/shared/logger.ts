@@ -12,6 +12,7 @@ export const REDACT_PATHS = [
   "*.password",
   "*.apiKey",
   "databaseUrl",
+  "smtpUrl",
 ];
 
 export function createLogger(options: {

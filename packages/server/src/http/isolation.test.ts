@@ -348,6 +348,14 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
   "GET /api/v1/campaigns": () => [{ expect: [200] }],
+  "GET /api/v1/workspace/sender": () => [{ about: "B sees only its own, if any", expect: [200, 404] }],
+  "PUT /api/v1/workspace/sender": () => [
+    {
+      about: "B sets its own",
+      body: { fromAddress: "hello@b.example", postalAddress: "2 Other Road, Elsewhere" },
+      expect: [200],
+    },
+  ],
   "GET /api/v1/outbox": () => [
     { expect: [200] },
     { about: "filtered by A's recipient", query: { recipient: A_DATA.email }, expect: [200] },
@@ -606,6 +614,16 @@ beforeAll(async () => {
   expect(importResponse.statusCode, importResponse.body).toBe(202);
   a.importId = importResponse.json().id;
   await runJobs();
+  const sender = await t.asA({
+    method: "PUT",
+    url: "/api/v1/workspace/sender",
+    payload: {
+      fromName: A_DATA.workspaceName,
+      fromAddress: "news@acme.example",
+      postalAddress: `${A_DATA.firstName} House, 1 High St`,
+    },
+  });
+  expect(sender.statusCode, sender.body).toBe(200);
   // Something in A's dev inbox, so that B's reads of the outbox have something to leak.
   const delivered = await createDevInboxEmailChannel(t.database.handle.db).send({
     workspaceId: t.a.id,

@@ -1,6 +1,8 @@
 /** The worker role: the journey engine's stepper, and graphile-worker running jobs and the cron schedule. */
 import type { Config } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
+import { startDispatcher } from "@omneural/core/delivery/dispatcher";
+import { emailChannelFor } from "@omneural/core/delivery/email-channel";
 import { startStepper } from "@omneural/core/engine/stepper";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
@@ -42,13 +44,20 @@ export async function startWorker(
     batchSize: config.stepperBatchSize,
     logger: log.child({ role: "stepper" }),
   });
+  const email = emailChannelFor(config.smtpUrl, database.db);
+  const dispatcher = startDispatcher(database.db, { email, logger: log.child({ role: "dispatcher" }) });
   log.info(
-    { concurrency: config.workerConcurrency, stepperBatchSize: config.stepperBatchSize },
+    {
+      concurrency: config.workerConcurrency,
+      stepperBatchSize: config.stepperBatchSize,
+      email: email.provider,
+    },
     "worker started",
   );
   return {
     async stop() {
       await stepper.stop();
+      await dispatcher.stop();
       await runner.stop();
     },
   };

@@ -1,6 +1,7 @@
 /** /api/v1/workspace: the workspace of the calling key. */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Workspace } from "@omneural/contracts/workspaces";
+import { Sender, Workspace } from "@omneural/contracts/workspaces";
+import { getSender, setSender } from "@omneural/core/delivery/sender.service";
 import { findWorkspace } from "@omneural/core/workspaces/workspace.repository";
 import type { FastifyInstance } from "fastify";
 import { problemResponses } from "../problems.ts";
@@ -26,5 +27,32 @@ export async function workspaceRoutes(base: FastifyInstance) {
         createdAt: row.created_at.toISOString(),
       };
     },
+  );
+
+  app.get(
+    "/workspace/sender",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "The sender identity and postal address of marketing email",
+        response: { 200: Sender, ...problemResponses(401, 404) },
+      },
+    },
+    async (request) => getSender(app.deps.database.db, request.workspace),
+  );
+
+  app.put(
+    "/workspace/sender",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "Set the sender identity and postal address",
+        description:
+          "Marketing email is sent from this address and carries this postal address in its footer; until it is set, email sends fail with a reason that says so.",
+        body: Sender,
+        response: { 200: Sender, ...problemResponses(400, 401) },
+      },
+    },
+    async (request) => setSender(app.deps.database.db, request.workspace, request.body),
   );
 }

@@ -1,0 +1,164 @@
+/** SQL of the dispatcher: leases on send-ledger rows, and the facts a send decision needs. */
+import { sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+
+export interface ClaimedMessage {
+  workspace_id: string;
+  id: string;
+  idempotency_key: string;
+  campaign_id: string;
+  contact_id: string;
+  node_id: string;
+  channel: string;
+  template_id: string | null;
+  details: Record<string, unknown>;
+  attempts: number;
+}
+
+/**
+ * Rows whose `sending` lease ran out belong to a process that died mid-send: the provider may or may not
+ * have taken them. They become `unknown` (reported, never resent), or `queued` again when the provider
+ * drops a second submission with the same idempotency key.
+ */
+export async function expireSendingLeases(db: Executor, channel: string, now: Date, resendable: boolean) {
+  const result = resendable
+    ? await sql`
+        update messages set status = 'queued', lease_until = null,
+          reason = 'resent: the process sending it stopped, and the provider takes an idempotency key'
+        where status = 'sending' and channel = ${channel} and lease_until < ${now}`.execute(db)
+    : await sql`
+        update messages set status = 'unknown', lease_until = null,
+          reason = 'the process sending it stopped: the provider may or may not have accepted it'
+        where status = 'sending' and channel = ${channel} and lease_until < ${now}`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * Leases up to `limit` due rows of one channel (`sending`, one more attempt), oldest first, skipping
+ * rows another dispatcher holds and rows of paused campaigns (they wait for resume).
+ */
+export async function claimDueMessages(
+  db: Executor,
+  channel: string,
+  now: Date,
+  leaseUntil: Date,
+  limit: number,
+): Promise<ClaimedMessage[]> {
+  const { rows } = await sql<ClaimedMessage>`
+    update messages m set status = 'sending', lease_until = ${leaseUntil}, attempts = m.attempts + 1
+    from (
+      select q.workspace_id, q.id from messages q
+      join campaigns c on c.workspace_id = q.workspace_id and c.id = q.campaign_id
+      where q.status = 'queued' and q.channel = ${channel}
+        and coalesce(q.next_attempt_at, q.queued_at) <= ${now}
+        and c.status in ('running', 'completed')
+      order by coalesce(q.next_attempt_at, q.queued_at)
+      limit ${limit}
+      for update of q skip locked
+    ) due
+    where m.workspace_id = due.workspace_id and m.id = due.id
+    returning m.workspace_id, m.id, m.idempotency_key, m.campaign_id, m.contact_id, m.node_id, m.channel,
+              m.template_id, m.details, m.attempts`.execute(db);
+  return rows;
+}
+
+export interface RecipientRow {
+  workspace_id: string;
+  id: string;
+  external_id: string | null;
+  email: string | null;
+  phone: string | null;
+  first_name: string | null;
+  last_name: string | null;
+  timezone: string | null;
+  address_line1: string | null;
+  address_line2: string | null;
+  city: string | null;
+  region: string | null;
+  postal_code: string | null;
+  country: string | null;
+  attributes: Record<string, unknown>;
+  email_consent: string;
+}
+
+export async function selectRecipients(db: Executor, keys: { workspaceId: string; contactId: string }[]) {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<RecipientRow>`
+    select c.workspace_id, c.id, c.external_id, c.email, c.phone, c.first_name, c.last_name, c.timezone,
+           c.address_line1, c.address_line2, c.city, c.region, c.postal_code, c.country, c.attributes,
+           c.email_consent
+    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.contactId)}::uuid[]) as k(w, c_id)
+    join contacts c on c.workspace_id = k.w and c.id = k.c_id`.execute(db);
+  return rows;
+}
+
+export async function selectTemplates(db: Executor, keys: { workspaceId: string; templateId: string }[]) {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<{
+    workspace_id: string;
+    id: string;
+    channel: string;
+    content: Record<string, unknown>;
+  }>`
+    select t.workspace_id, t.id, t.channel, t.content
+    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.templateId)}::uuid[]) as k(w, t_id)
+    join templates t on t.workspace_id = k.w and t.id = k.t_id`.execute(db);
+  return rows;
+}
+
+export async function selectSenders(db: Executor, workspaceIds: string[]) {
+  if (workspaceIds.length === 0) return [];
+  return db.selectFrom("workspace_senders").selectAll().where("workspace_id", "in", workspaceIds).execute();
+}
+
+export type Outcome =
+  | { status: "sent"; provider: string; providerMessageId: string }
+  | { status: "queued"; nextAttemptAt: Date; reason: string }
+  | { status: "failed" | "skipped"; reason: string };
+
+/** Records what became of a leased row, if this dispatcher still holds its lease. */
+export async function recordOutcome(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  outcome: Outcome,
+  now: Date,
+) {
+  const set =
+    outcome.status === "sent"
+      ? sql`status = 'sent', provider = ${outcome.provider}, provider_message_id = ${outcome.providerMessageId},
+            sent_at = ${now}, reason = null`
+      : outcome.status === "queued"
+        ? sql`status = 'queued', next_attempt_at = ${outcome.nextAttemptAt}, reason = ${outcome.reason}`
+        : sql`status = ${outcome.status}, reason = ${outcome.reason}`;
+  await sql`
+    update messages set ${set}, lease_until = null
+    where workspace_id = ${workspaceId} and id = ${id} and status = 'sending'`.execute(db);
+}
+
+export async function upsertSender(
+  db: Executor,
+  workspaceId: string,
+  sender: { fromName: string | null; fromAddress: string; replyTo: string | null; postalAddress: string },
+) {
+  return db
+    .insertInto("workspace_senders")
+    .values({
+      workspace_id: workspaceId,
+      from_name: sender.fromName,
+      from_address: sender.fromAddress,
+      reply_to: sender.replyTo,
+      postal_address: sender.postalAddress,
+    })
+    .onConflict((oc) =>
+      oc.column("workspace_id").doUpdateSet({
+        from_name: sender.fromName,
+        from_address: sender.fromAddress,
+        reply_to: sender.replyTo,
+        postal_address: sender.postalAddress,
+        updated_at: new Date(),
+      }),
+    )
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}

@@ -1,0 +1,225 @@
+import type { AddressInfo } from "node:net";
+import type { WorkflowGraph } from "@omneural/contracts/workflows";
+import { sql } from "kysely";
+import { type ParsedMail, simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { WorkspaceContext } from "../contacts/contact.service.ts";
+import { createTemplate } from "../templates/template.service.ts";
+import { drain, launchGraph, newWorkspaceContext } from "../testing/campaigns.ts";
+import { useTestDatabase } from "../testing/database.ts";
+import { createDevInboxEmailChannel } from "./dev-inbox.ts";
+import { dispatchEmailBatch } from "./dispatcher.ts";
+import { setSender } from "./sender.service.ts";
+import { createSmtpChannel } from "./smtp-channel.ts";
+
+const database = useTestDatabase();
+const T0 = new Date("2026-03-02T10:00:00Z");
+const MINUTE = 60_000;
+const at = (ms: number) => new Date(T0.getTime() + ms);
+
+/** A real SMTP server that answers 451 while `outage` is on. */
+const received: ParsedMail[] = [];
+let outage = false;
+let port = 0;
+const server = new SMTPServer({
+  authOptional: true,
+  disabledCommands: ["STARTTLS"],
+  logger: false,
+  onMailFrom(_address, _session, callback) {
+    if (outage) return callback(Object.assign(new Error("4.3.2 service unavailable"), { responseCode: 451 }));
+    callback();
+  },
+  onData(stream, _session, callback) {
+    simpleParser(stream)
+      .then((mail) => {
+        received.push(mail);
+        callback();
+      })
+      .catch(callback);
+  },
+});
+
+let ws: WorkspaceContext;
+let templateId: string;
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  port = (server.server.address() as AddressInfo).port;
+  const db = database.handle.db;
+  ws = await newWorkspaceContext(db);
+  templateId = (
+    await createTemplate(db, ws, {
+      name: "Hello",
+      channel: "email",
+      content: {
+        subject: "Hi {{ firstName | default: 'there' }}",
+        html: "<p>Hello {{ firstName | default: 'there' }}</p>",
+      },
+    })
+  ).id;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+const oneSend = (): WorkflowGraph => ({
+  nodes: [
+    { id: "entry", type: "entry", outlets: { next: "hello" } },
+    { id: "hello", type: "send", channel: "email", templateId, outlets: { next: "done" } },
+    { id: "done", type: "exit", outlets: {} },
+  ],
+});
+
+/** A list of contacts with these first names and emails, enrolled and stepped: one queued email each. */
+async function queuedEmails(people: { firstName: string; email: string; consent?: string }[]) {
+  const db = database.handle.db;
+  const listId = crypto.randomUUID();
+  await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, ${`list ${listId}`}, 'list')`.execute(
+    db,
+  );
+  for (const p of people) {
+    const id = crypto.randomUUID();
+    await sql`
+      insert into contacts (workspace_id, id, email, first_name, email_consent)
+      values (${ws.id}, ${id}, ${p.email}, ${p.firstName}, ${p.consent ?? "subscribed"})`.execute(db);
+    await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${id})`.execute(
+      db,
+    );
+  }
+  const campaign = await launchGraph(db, ws, listId, oneSend(), T0);
+  await drain(db, ws.id, campaign.id, { now: T0 });
+  return campaign.id;
+}
+
+async function statuses(campaignId: string) {
+  const { rows } = await sql<{ status: string; reason: string | null; attempts: number }>`
+    select status, reason, attempts from messages where campaign_id = ${campaignId} order by queued_at, id`.execute(
+    database.handle.db,
+  );
+  return rows;
+}
+
+describe("dispatchEmailBatch", () => {
+  it("refuses to send marketing email before the workspace has a postal address, and says why", async () => {
+    const campaignId = await queuedEmails([{ firstName: "Nell", email: "nell@example.com" }]);
+    const r = await dispatchEmailBatch(database.handle.db, {
+      email: createDevInboxEmailChannel(database.handle.db),
+      now: at(MINUTE),
+    });
+    expect(r).toMatchObject({ claimed: 1, failed: 1 });
+    const [row] = await statuses(campaignId);
+    expect(row!.status).toBe("failed");
+    expect(row!.reason).toContain("postal address");
+    await setSender(database.handle.db, ws, {
+      fromName: "Acme",
+      fromAddress: "news@acme.example",
+      postalAddress: "1 High Street, Springfield",
+    });
+  });
+
+  it("renders and delivers to the dev inbox, with the postal address in the footer", async () => {
+    const campaignId = await queuedEmails([{ firstName: "Ada", email: "ada@example.com" }]);
+    const r = await dispatchEmailBatch(database.handle.db, {
+      email: createDevInboxEmailChannel(database.handle.db),
+      now: at(MINUTE),
+    });
+    expect(r).toMatchObject({ sent: 1 });
+    const [row] = await statuses(campaignId);
+    expect(row!.status).toBe("sent");
+    const { rows } = await sql<{ subject: string; content: { html: string; text: string } }>`
+      select subject, content from outbox where recipient = 'ada@example.com'`.execute(database.handle.db);
+    expect(rows[0]!.subject).toBe("Hi Ada");
+    expect(rows[0]!.content.html).toContain("Hello Ada");
+    expect(rows[0]!.content.html).toContain("1 High Street, Springfield");
+    expect(rows[0]!.content.text).toContain("1 High Street, Springfield");
+  });
+
+  it("skips a member who opted out after the send was queued, with the reason", async () => {
+    const campaignId = await queuedEmails([{ firstName: "Lou", email: "lou@example.com" }]);
+    await sql`update contacts set email_consent = 'unsubscribed' where email = 'lou@example.com'`.execute(
+      database.handle.db,
+    );
+    await dispatchEmailBatch(database.handle.db, {
+      email: createDevInboxEmailChannel(database.handle.db),
+      now: at(MINUTE),
+    });
+    expect(await statuses(campaignId)).toEqual([
+      { status: "skipped", reason: "email consent is unsubscribed", attempts: 1 },
+    ]);
+  });
+
+  it("sends every message exactly once after an SMTP outage, retrying with backoff", async () => {
+    const people = Array.from({ length: 5 }, (_, i) => ({
+      firstName: `P${i}`,
+      email: `outage${i}@example.com`,
+    }));
+    const campaignId = await queuedEmails(people);
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    const before = received.length;
+    try {
+      outage = true;
+      const down = await dispatchEmailBatch(database.handle.db, {
+        email: smtp,
+        now: at(MINUTE),
+        random: () => 0.5,
+      });
+      expect(down).toMatchObject({ claimed: 5, retried: 5 });
+      // Not due again until the backoff has passed.
+      expect(
+        (await dispatchEmailBatch(database.handle.db, { email: smtp, now: at(MINUTE + 1000) })).claimed,
+      ).toBe(0);
+      const second = await dispatchEmailBatch(database.handle.db, {
+        email: smtp,
+        now: at(3 * MINUTE),
+        random: () => 0.5,
+      });
+      expect(second).toMatchObject({ claimed: 5, retried: 5 });
+      outage = false;
+      const up = await dispatchEmailBatch(database.handle.db, {
+        email: smtp,
+        now: at(10 * MINUTE),
+        random: () => 0.5,
+      });
+      expect(up).toMatchObject({ claimed: 5, sent: 5 });
+      expect(
+        (await dispatchEmailBatch(database.handle.db, { email: smtp, now: at(60 * MINUTE) })).claimed,
+      ).toBe(0);
+    } finally {
+      outage = false;
+      await smtp.close();
+    }
+    expect(received.length - before).toBe(5);
+    const recipients = received
+      .slice(before)
+      .map((m) => (m.to as { value: { address: string }[] }).value[0]!.address);
+    expect(new Set(recipients).size).toBe(5);
+    expect((await statuses(campaignId)).map((s) => `${s.status}/${s.attempts}`)).toEqual(
+      Array(5).fill("sent/3"),
+    );
+  });
+
+  it("marks a send whose process died mid-send unknown for SMTP, and resends it for the dev inbox", async () => {
+    const db = database.handle.db;
+    const smtpCampaign = await queuedEmails([{ firstName: "Kim", email: "kim@example.com" }]);
+    // A dispatcher leased the row and died before recording the outcome.
+    await sql`update messages set status = 'sending', attempts = 1, lease_until = ${at(MINUTE)}
+              where campaign_id = ${smtpCampaign}`.execute(db);
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    try {
+      const r = await dispatchEmailBatch(db, { email: smtp, now: at(5 * MINUTE) });
+      expect(r).toMatchObject({ expired: 1, claimed: 0 });
+    } finally {
+      await smtp.close();
+    }
+    const [unknown] = await statuses(smtpCampaign);
+    expect(unknown!.status).toBe("unknown");
+    expect(unknown!.reason).toContain("may or may not have accepted it");
+
+    const inboxCampaign = await queuedEmails([{ firstName: "Jo", email: "jo@example.com" }]);
+    await sql`update messages set status = 'sending', attempts = 1, lease_until = ${at(MINUTE)}
+              where campaign_id = ${inboxCampaign}`.execute(db);
+    const r = await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(5 * MINUTE) });
+    expect(r).toMatchObject({ expired: 1, sent: 1 });
+  });
+});

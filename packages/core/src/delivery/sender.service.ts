@@ -1,0 +1,36 @@
+/** A workspace's sender identity: From, Reply-To and the postal address marketing email must carry. */
+import type { Sender } from "@omneural/contracts/workspaces";
+import type { WorkspaceContext } from "../contacts/contact.service.ts";
+import type { Db } from "../db/database.ts";
+import { notFound } from "../shared/errors.ts";
+import { selectSenders, upsertSender } from "./dispatch.repository.ts";
+
+function toSender(row: {
+  from_name: string | null;
+  from_address: string;
+  reply_to: string | null;
+  postal_address: string;
+}): Sender {
+  return {
+    fromName: row.from_name,
+    fromAddress: row.from_address,
+    replyTo: row.reply_to,
+    postalAddress: row.postal_address,
+  };
+}
+
+export async function getSender(db: Db, ws: WorkspaceContext): Promise<Sender> {
+  const [row] = await selectSenders(db, [ws.id]);
+  if (!row) throw notFound("sender identity of workspace", ws.id);
+  return toSender(row);
+}
+
+export async function setSender(db: Db, ws: WorkspaceContext, input: Sender): Promise<Sender> {
+  const row = await upsertSender(db, ws.id, {
+    fromName: input.fromName?.trim() || null,
+    fromAddress: input.fromAddress.trim().toLowerCase(),
+    replyTo: input.replyTo?.trim().toLowerCase() || null,
+    postalAddress: input.postalAddress.trim(),
+  });
+  return toSender(row);
+}
