@@ -68,3 +68,59 @@ export function formatAddress(a: Address): string {
   if (!a.name) return a.address;
   return `"${a.name.replaceAll("\\", "\\\\").replaceAll('"', '\\"')}" <${a.address}>`;
 }
+
+/** A rendered SMS, ready to go. */
+export interface OutgoingSms {
+  workspaceId: string;
+  messageId: string | null;
+  idempotencyKey: string;
+  /** E.164. */
+  to: string;
+  /** E.164 sender number or alphanumeric sender id. */
+  from: string;
+  body: string;
+}
+
+export interface SmsChannel {
+  readonly provider: string;
+  readonly acceptsIdempotencyKey: boolean;
+  send(sms: OutgoingSms): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** A webhook call from a workflow's webhook node. */
+export interface OutgoingWebhook {
+  workspaceId: string;
+  messageId: string | null;
+  idempotencyKey: string;
+  url: string;
+  body: Record<string, unknown>;
+}
+
+export interface WebhookChannel {
+  readonly provider: string;
+  readonly acceptsIdempotencyKey: boolean;
+  send(call: OutgoingWebhook): Promise<SendResult>;
+  close(): Promise<void>;
+}
+
+/** One direct-mail piece: a rendered letter or postcard for one recipient. */
+export interface OutgoingMailPiece {
+  workspaceId: string;
+  messageId: string | null;
+  idempotencyKey: string;
+  layout: "letter" | "postcard";
+  to: {
+    name: string;
+    line1: string;
+    line2?: string | null;
+    city: string;
+    region?: string | null;
+    postalCode: string;
+    country: string;
+  };
+  returnAddress: string;
+  body: string;
+  /** The member's personal URL, printed as a QR code. */
+  purl: string;
+}
