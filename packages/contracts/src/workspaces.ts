@@ -26,3 +26,50 @@ export const Sender = Type.Object(
   { additionalProperties: false },
 );
 export type Sender = Static<typeof Sender>;
+
+const LocalTime = Type.String({ pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$", description: "HH:MM" });
+
+/** Send-time policy of one channel: quiet hours in the recipient's local time, and a frequency cap. */
+export const DeliveryPolicy = Type.Object(
+  {
+    allowedHours: Type.Union(
+      [Type.Object({ from: LocalTime, to: LocalTime }, { additionalProperties: false }), Type.Null()],
+      {
+        description:
+          "Sending hours in the recipient's local time (from later than to spans midnight); null: any time",
+      },
+    ),
+    frequencyCap: Type.Union(
+      [
+        Type.Object(
+          {
+            count: Type.Integer({ minimum: 1, maximum: 1000 }),
+            days: Type.Integer({ minimum: 1, maximum: 365 }),
+            action: Type.Union([Type.Literal("defer"), Type.Literal("skip")]),
+          },
+          { additionalProperties: false },
+        ),
+        Type.Null(),
+      ],
+      { description: "At most count messages per days days per contact, across all campaigns; null: no cap" },
+    ),
+  },
+  { additionalProperties: false },
+);
+export type DeliveryPolicy = Static<typeof DeliveryPolicy>;
+
+export const DeliveryPolicies = Type.Object({
+  email: DeliveryPolicy,
+  sms: DeliveryPolicy,
+  mail: DeliveryPolicy,
+  ads: DeliveryPolicy,
+});
+
+export const PolicyChannelParams = Type.Object({
+  channel: Type.Union([
+    Type.Literal("email"),
+    Type.Literal("sms"),
+    Type.Literal("mail"),
+    Type.Literal("ads"),
+  ]),
+});

@@ -276,7 +276,19 @@ export interface OutboxTable {
   created_at: Generated<Date>;
 }
 
+export interface DeliveryPoliciesTable {
+  workspace_id: string;
+  channel: string;
+  allowed_from: string | null;
+  allowed_to: string | null;
+  cap_count: number | null;
+  cap_days: number | null;
+  cap_action: Generated<string>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
+  delivery_policies: DeliveryPoliciesTable;
   workspace_senders: WorkspaceSendersTable;
   outbox: OutboxTable;
   templates: TemplatesTable;

@@ -30,9 +30,9 @@ export interface OutgoingEmail {
 
 export type SendResult =
   | { kind: "sent"; providerMessageId: string; detail?: string }
-  /** Try again later (a 4xx answer, a timeout, a refused connection). */
+  /** Try again later (SMTP 4xx, HTTP 429 or 5xx, a timeout, a refused connection). */
   | { kind: "retryable"; reason: string; retryAfterMs?: number }
-  /** Never retry (a 5xx rejection of the address or the content). */
+  /** Never retry (SMTP 5xx, HTTP 4xx: the address or the content was refused). */
   | { kind: "permanent"; reason: string };
 
 export interface EmailChannel {

@@ -114,6 +114,8 @@ export async function selectSenders(db: Executor, workspaceIds: string[]) {
 export type Outcome =
   | { status: "sent"; provider: string; providerMessageId: string }
   | { status: "queued"; nextAttemptAt: Date; reason: string }
+  /** Held back by a policy (quiet hours, frequency cap): not an attempt. */
+  | { status: "deferred"; nextAttemptAt: Date; reason: string }
   | { status: "failed" | "skipped"; reason: string };
 
 /** Records what became of a leased row, if this dispatcher still holds its lease. */
@@ -130,7 +132,10 @@ export async function recordOutcome(
             sent_at = ${now}, reason = null`
       : outcome.status === "queued"
         ? sql`status = 'queued', next_attempt_at = ${outcome.nextAttemptAt}, reason = ${outcome.reason}`
-        : sql`status = ${outcome.status}, reason = ${outcome.reason}`;
+        : outcome.status === "deferred"
+          ? sql`status = 'queued', next_attempt_at = ${outcome.nextAttemptAt}, reason = ${outcome.reason},
+                attempts = attempts - 1`
+          : sql`status = ${outcome.status}, reason = ${outcome.reason}`;
   await sql`
     update messages set ${set}, lease_until = null
     where workspace_id = ${workspaceId} and id = ${id} and status = 'sending'`.execute(db);
@@ -161,4 +166,72 @@ export async function upsertSender(
     )
     .returningAll()
     .executeTakeFirstOrThrow();
+}
+
+export async function selectPolicies(db: Executor, workspaceIds: string[], channel: string) {
+  if (workspaceIds.length === 0) return [];
+  return db
+    .selectFrom("delivery_policies")
+    .selectAll()
+    .where("workspace_id", "in", workspaceIds)
+    .where("channel", "=", channel)
+    .execute();
+}
+
+export async function selectAllPolicies(db: Executor, workspaceId: string) {
+  return db.selectFrom("delivery_policies").selectAll().where("workspace_id", "=", workspaceId).execute();
+}
+
+export async function upsertPolicy(
+  db: Executor,
+  row: {
+    workspaceId: string;
+    channel: string;
+    allowedFrom: string | null;
+    allowedTo: string | null;
+    capCount: number | null;
+    capDays: number | null;
+    capAction: string;
+  },
+) {
+  const values = {
+    allowed_from: row.allowedFrom,
+    allowed_to: row.allowedTo,
+    cap_count: row.capCount,
+    cap_days: row.capDays,
+    cap_action: row.capAction,
+  };
+  await db
+    .insertInto("delivery_policies")
+    .values({ workspace_id: row.workspaceId, channel: row.channel, ...values })
+    .onConflict((oc) =>
+      oc.columns(["workspace_id", "channel"]).doUpdateSet({ ...values, updated_at: new Date() }),
+    )
+    .execute();
+}
+
+/** When each of these contacts was sent to on this channel since `since`, oldest first. */
+export async function selectRecentSends(
+  db: Executor,
+  workspaceId: string,
+  contactIds: string[],
+  channel: string,
+  since: Date,
+) {
+  const { rows } = await sql<{ contact_id: string; sent: Date[] }>`
+    select contact_id, array_agg(sent_at order by sent_at) as sent from messages
+    where workspace_id = ${workspaceId} and contact_id = any(${contactIds}::uuid[]) and channel = ${channel}
+      and status = 'sent' and sent_at > ${since}
+    group by contact_id`.execute(db);
+  return new Map(rows.map((r) => [r.contact_id, r.sent.map((d) => new Date(d))]));
+}
+
+export async function selectWorkspaceTimezones(db: Executor, workspaceIds: string[]) {
+  if (workspaceIds.length === 0) return new Map<string, string>();
+  const rows = await db
+    .selectFrom("workspaces")
+    .select(["id", "default_timezone"])
+    .where("id", "in", workspaceIds)
+    .execute();
+  return new Map(rows.map((r) => [r.id, r.default_timezone]));
 }

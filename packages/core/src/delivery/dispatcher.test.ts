@@ -10,6 +10,7 @@ import { drain, launchGraph, newWorkspaceContext } from "../testing/campaigns.ts
 import { useTestDatabase } from "../testing/database.ts";
 import { createDevInboxEmailChannel } from "./dev-inbox.ts";
 import { dispatchEmailBatch } from "./dispatcher.ts";
+import { setDeliveryPolicy } from "./policy.service.ts";
 import { setSender } from "./sender.service.ts";
 import { createSmtpChannel } from "./smtp-channel.ts";
 
@@ -221,5 +222,89 @@ describe("dispatchEmailBatch", () => {
               where campaign_id = ${inboxCampaign}`.execute(db);
     const r = await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(5 * MINUTE) });
     expect(r).toMatchObject({ expired: 1, sent: 1 });
+  });
+
+  it("defers a message outside the recipient's sending hours to the next allowed moment, local to them", async () => {
+    const db = database.handle.db;
+    await setDeliveryPolicy(db, ws, "email", {
+      allowedHours: { from: "09:00", to: "17:00" },
+      frequencyCap: null,
+    });
+    try {
+      const campaignId = await queuedEmails([{ firstName: "Tomo", email: "tomo@example.com" }]);
+      await sql`update contacts set timezone = 'Asia/Tokyo' where email = 'tomo@example.com'`.execute(db);
+      // 10:00 UTC is 19:00 in Tokyo: held until 09:00 there, 00:00 UTC the next day; no attempt used.
+      const held = await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(MINUTE) });
+      expect(held).toMatchObject({ claimed: 1, deferred: 1, sent: 0 });
+      const [row] = await statuses(campaignId);
+      expect(row).toMatchObject({ status: "queued", attempts: 0 });
+      expect(row!.reason).toContain("Asia/Tokyo");
+      expect(row!.reason).toContain("2026-03-03T00:00:00.000Z");
+      expect(
+        (await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(13 * 60 * MINUTE) }))
+          .claimed,
+      ).toBe(0);
+      const sent = await dispatchEmailBatch(db, {
+        email: createDevInboxEmailChannel(db),
+        now: at(14 * 60 * MINUTE),
+      });
+      expect(sent).toMatchObject({ sent: 1 });
+    } finally {
+      await setDeliveryPolicy(db, ws, "email", { allowedHours: null, frequencyCap: null });
+    }
+  });
+
+  it("caps sends per contact across campaigns: defers or skips, per the workspace's setting", async () => {
+    const db = database.handle.db;
+    const inbox = createDevInboxEmailChannel(db);
+    await setDeliveryPolicy(db, ws, "email", {
+      allowedHours: null,
+      frequencyCap: { count: 2, days: 7, action: "defer" },
+    });
+    try {
+      const person = { firstName: "Cap", email: "cap@example.com" };
+      const first = await queuedEmails([person]);
+      await dispatchEmailBatch(db, { email: inbox, now: at(MINUTE) });
+      // The same contact in further campaigns: the cap counts across all of them.
+      const contactId = (
+        await sql<{ id: string }>`select contact_id as id from messages where campaign_id = ${first}`.execute(
+          db,
+        )
+      ).rows[0]!.id;
+      const again = async () => {
+        const listId = crypto.randomUUID();
+        await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, ${`cap ${listId}`}, 'list')`.execute(
+          db,
+        );
+        await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${contactId})`.execute(
+          db,
+        );
+        const campaign = await launchGraph(db, ws, listId, oneSend(), T0);
+        await drain(db, ws.id, campaign.id, { now: T0 });
+        return campaign.id;
+      };
+      const second = await again();
+      expect(await dispatchEmailBatch(db, { email: inbox, now: at(2 * MINUTE) })).toMatchObject({ sent: 1 });
+      const third = await again();
+      const held = await dispatchEmailBatch(db, { email: inbox, now: at(3 * MINUTE) });
+      expect(held).toMatchObject({ deferred: 1, sent: 0 });
+      const [row] = await statuses(third);
+      expect(row!.reason).toContain("frequency cap: 2 sent in the last 7 days");
+      expect((await statuses(second))[0]!.status).toBe("sent");
+
+      await setDeliveryPolicy(db, ws, "email", {
+        allowedHours: null,
+        frequencyCap: { count: 2, days: 7, action: "skip" },
+      });
+      const fourth = await again();
+      await dispatchEmailBatch(db, { email: inbox, now: at(4 * MINUTE) });
+      expect((await statuses(fourth))[0]!.status).toBe("skipped");
+      // Eight days on, the deferred one goes.
+      const later = await dispatchEmailBatch(db, { email: inbox, now: at(8 * 24 * 60 * MINUTE) });
+      expect(later).toMatchObject({ sent: 1 });
+      expect((await statuses(third))[0]!.status).toBe("sent");
+    } finally {
+      await setDeliveryPolicy(db, ws, "email", { allowedHours: null, frequencyCap: null });
+    }
   });
 });

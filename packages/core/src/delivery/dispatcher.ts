@@ -10,6 +10,7 @@ import type { Db } from "../db/database.ts";
 import type { Logger } from "../shared/logger.ts";
 import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
 import { templateRenderer } from "../templates/template.service.ts";
+import { memberTimeZone } from "../workflows/local-time.ts";
 import type { EmailChannel, OutgoingEmail, SendResult } from "./channel.ts";
 import {
   type ClaimedMessage,
@@ -18,10 +19,20 @@ import {
   type Outcome,
   type RecipientRow,
   recordOutcome,
+  selectPolicies,
+  selectRecentSends,
   selectRecipients,
   selectSenders,
   selectTemplates,
+  selectWorkspaceTimezones,
 } from "./dispatch.repository.ts";
+import {
+  type ChannelPolicy,
+  DEFAULT_POLICIES,
+  frequencyCapDecision,
+  type PolicyDecision,
+  quietHoursDecision,
+} from "./policies.ts";
 
 export interface DispatchOptions {
   email: EmailChannel;
@@ -37,6 +48,7 @@ export interface DispatchResult {
   claimed: number;
   sent: number;
   retried: number;
+  deferred: number;
   failed: number;
   skipped: number;
   expired: number;
@@ -63,6 +75,7 @@ export async function dispatchEmailBatch(db: Db, options: DispatchOptions): Prom
     claimed: claimed.length,
     sent: 0,
     retried: 0,
+    deferred: 0,
     failed: 0,
     skipped: 0,
     expired,
@@ -87,6 +100,21 @@ export async function dispatchEmailBatch(db: Db, options: DispatchOptions): Prom
       )
     ).map((t) => [`${t.workspace_id}:${t.id}`, t]),
   );
+  const workspaceIds = [...new Set(claimed.map((m) => m.workspace_id))];
+  const timezones = await selectWorkspaceTimezones(db, workspaceIds);
+  const policies = new Map(workspaceIds.map((w) => [w, DEFAULT_POLICIES.email]));
+  for (const row of await selectPolicies(db, workspaceIds, "email"))
+    policies.set(row.workspace_id, toPolicy(row));
+  // Recent sends of the claimed contacts, for the workspaces that cap email.
+  const recentSends = new Map<string, Date[]>();
+  for (const [workspaceId, policy] of policies) {
+    if (!policy.frequencyCap) continue;
+    const contacts = claimed.filter((m) => m.workspace_id === workspaceId).map((m) => m.contact_id);
+    const since = new Date(now.getTime() - policy.frequencyCap.days * 86_400_000);
+    for (const [contactId, sent] of await selectRecentSends(db, workspaceId, contacts, "email", since)) {
+      recentSends.set(`${workspaceId}:${contactId}`, sent);
+    }
+  }
   const senders = new Map(
     (await selectSenders(db, [...new Set(claimed.map((m) => m.workspace_id))])).map((s) => [
       s.workspace_id,
@@ -95,8 +123,24 @@ export async function dispatchEmailBatch(db: Db, options: DispatchOptions): Prom
   );
 
   for (const message of claimed) {
+    const recipient = recipients.get(`${message.workspace_id}:${message.contact_id}`);
+    const key = `${message.workspace_id}:${message.contact_id}`;
+    const held = recipient
+      ? policyHold(
+          policies.get(message.workspace_id)!,
+          recentSends.get(key) ?? [],
+          memberTimeZone(recipient.timezone, timezones.get(message.workspace_id)),
+          now,
+        )
+      : undefined;
+    if (held) {
+      await recordOutcome(db, message.workspace_id, message.id, held, now);
+      if (held.status === "deferred") result.deferred++;
+      else result.skipped++;
+      continue;
+    }
     const outcome = await decideAndSend(message, {
-      recipient: recipients.get(`${message.workspace_id}:${message.contact_id}`),
+      recipient,
       template: message.template_id
         ? templates.get(`${message.workspace_id}:${message.template_id}`)
         : undefined,
@@ -106,12 +150,45 @@ export async function dispatchEmailBatch(db: Db, options: DispatchOptions): Prom
       random,
     });
     await recordOutcome(db, message.workspace_id, message.id, outcome, now);
-    if (outcome.status === "sent") result.sent++;
-    else if (outcome.status === "queued") result.retried++;
+    if (outcome.status === "sent") {
+      result.sent++;
+      // Later messages of the same batch to the same contact count this one against the cap.
+      recentSends.set(key, [...(recentSends.get(key) ?? []), now]);
+    } else if (outcome.status === "queued") result.retried++;
     else if (outcome.status === "failed") result.failed++;
     else result.skipped++;
   }
   return result;
+}
+
+/** Quiet hours, then the frequency cap: a message they hold is deferred or skipped, with the reason. */
+function policyHold(policy: ChannelPolicy, recent: Date[], timeZone: string, now: Date): Outcome | undefined {
+  const decisions: PolicyDecision[] = [
+    quietHoursDecision(policy, now, timeZone),
+    frequencyCapDecision(policy, recent, now),
+  ];
+  for (const decision of decisions) {
+    if (decision.ok) continue;
+    if (decision.action === "skip") return { status: "skipped", reason: decision.reason };
+    return { status: "deferred", nextAttemptAt: decision.until, reason: decision.reason };
+  }
+  return undefined;
+}
+
+function toPolicy(row: {
+  allowed_from: string | null;
+  allowed_to: string | null;
+  cap_count: number | null;
+  cap_days: number | null;
+  cap_action: string;
+}): ChannelPolicy {
+  return {
+    allowedHours: row.allowed_from && row.allowed_to ? { from: row.allowed_from, to: row.allowed_to } : null,
+    frequencyCap:
+      row.cap_count && row.cap_days
+        ? { count: row.cap_count, days: row.cap_days, action: row.cap_action === "skip" ? "skip" : "defer" }
+        : null,
+  };
 }
 
 async function decideAndSend(

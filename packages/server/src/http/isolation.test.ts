@@ -356,6 +356,15 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       expect: [200],
     },
   ],
+  "GET /api/v1/workspace/delivery-policies": () => [{ expect: [200] }],
+  "PUT /api/v1/workspace/delivery-policies/{channel}": () => [
+    {
+      about: "B sets its own",
+      params: { channel: "sms" },
+      body: { allowedHours: { from: "10:00", to: "18:00" }, frequencyCap: null },
+      expect: [200],
+    },
+  ],
   "GET /api/v1/outbox": () => [
     { expect: [200] },
     { about: "filtered by A's recipient", query: { recipient: A_DATA.email }, expect: [200] },

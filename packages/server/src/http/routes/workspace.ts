@@ -1,6 +1,13 @@
 /** /api/v1/workspace: the workspace of the calling key. */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { Sender, Workspace } from "@omneural/contracts/workspaces";
+import {
+  DeliveryPolicies,
+  DeliveryPolicy,
+  PolicyChannelParams,
+  Sender,
+  Workspace,
+} from "@omneural/contracts/workspaces";
+import { getDeliveryPolicies, setDeliveryPolicy } from "@omneural/core/delivery/policy.service";
 import { getSender, setSender } from "@omneural/core/delivery/sender.service";
 import { findWorkspace } from "@omneural/core/workspaces/workspace.repository";
 import type { FastifyInstance } from "fastify";
@@ -54,5 +61,34 @@ export async function workspaceRoutes(base: FastifyInstance) {
       },
     },
     async (request) => setSender(app.deps.database.db, request.workspace, request.body),
+  );
+
+  app.get(
+    "/workspace/delivery-policies",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "Send-time policies per channel",
+        description:
+          "Quiet hours in each recipient's local time and frequency caps across all campaigns, decided when each message is about to go. Defaults: SMS 08:00–21:00; no caps.",
+        response: { 200: DeliveryPolicies, ...problemResponses(401) },
+      },
+    },
+    async (request) => getDeliveryPolicies(app.deps.database.db, request.workspace),
+  );
+
+  app.put(
+    "/workspace/delivery-policies/:channel",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "Set one channel's send-time policy",
+        params: PolicyChannelParams,
+        body: DeliveryPolicy,
+        response: { 200: DeliveryPolicies, ...problemResponses(400, 401) },
+      },
+    },
+    async (request) =>
+      setDeliveryPolicy(app.deps.database.db, request.workspace, request.params.channel, request.body),
   );
 }
