@@ -22,6 +22,15 @@ export const Sender = Type.Object(
       maxLength: 500,
       description: "The physical postal address printed in every marketing email's footer",
     }),
+    smsFrom: Type.Optional(
+      Type.Union([
+        Type.String({
+          pattern: "^(\\+[1-9][0-9]{6,14}|[A-Za-z0-9 ]{1,11}|MG[0-9a-f]{32})$",
+          description: "The E.164 number, alphanumeric sender id or messaging service SMS is sent from",
+        }),
+        Type.Null(),
+      ]),
+    ),
   },
   { additionalProperties: false },
 );

@@ -20,6 +20,11 @@ export interface Config {
   readonly stepperBatchSize: number;
   /** SMTP server for email (`smtp://user:password@host:587`, `smtps://…:465`); unset: the dev inbox. */
   readonly smtpUrl: string | undefined;
+  /** Twilio-compatible SMS API with credentials (`https://SID:TOKEN@api.twilio.com`); unset: dev inbox. */
+  readonly twilioUrl: string | undefined;
+  /** Secret that signs webhook calls; unset: webhook nodes deliver to the dev inbox. */
+  readonly webhookSecret: string | undefined;
+  readonly webhookAllowHosts: readonly string[];
   readonly importMaxBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -176,6 +181,47 @@ export const OPTIONS = {
       return raw.trim();
     },
   } satisfies Option<string | undefined>,
+  twilioUrl: {
+    variable: "TWILIO_URL",
+    description:
+      "Twilio-compatible SMS API, with the account SID and auth token as user and password: https://SID:TOKEN@api.twilio.com. When unset, SMS goes to the dev inbox.",
+    defaultText: "(unset: dev inbox)",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      let url: URL;
+      try {
+        url = new URL(raw.trim());
+      } catch {
+        throw new ConfigError("TWILIO_URL", "is not a valid URL (expected https://SID:TOKEN@api.twilio.com)");
+      }
+      if (!url.username || !url.password) {
+        throw new ConfigError("TWILIO_URL", "needs the account SID and auth token as user and password");
+      }
+      return raw.trim();
+    },
+  } satisfies Option<string | undefined>,
+  webhookSecret: {
+    variable: "WEBHOOK_SECRET",
+    description:
+      "Secret that signs every workflow webhook call (HMAC-SHA256 over timestamp and body, header Omneural-Signature). When unset, webhook nodes deliver to the dev inbox.",
+    defaultText: "(unset: dev inbox)",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      if (raw.trim().length < 16) throw new ConfigError("WEBHOOK_SECRET", "must be at least 16 characters");
+      return raw.trim();
+    },
+  } satisfies Option<string | undefined>,
+  webhookAllowHosts: {
+    variable: "WEBHOOK_ALLOW_HOSTS",
+    description:
+      "Comma-separated hosts or addresses webhook calls may reach although they are private, loopback or link-local (refused otherwise).",
+    defaultText: "(none)",
+    parse: (raw) =>
+      (raw ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter(Boolean),
+  } satisfies Option<readonly string[]>,
   importMaxBytes: {
     variable: "IMPORT_MAX_BYTES",
     description: "Largest CSV upload accepted, in bytes.",

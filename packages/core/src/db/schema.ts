@@ -261,6 +261,7 @@ export interface WorkspaceSendersTable {
   from_address: string;
   reply_to: string | null;
   postal_address: string;
+  sms_from: string | null;
   updated_at: Generated<Date>;
 }
 

@@ -9,8 +9,12 @@ import {
   formatAddress,
   messageIdFor,
   type OutgoingEmail,
+  type OutgoingSms,
+  type OutgoingWebhook,
   type SendResult,
+  type SmsChannel,
   unsubscribeHeaders,
+  type WebhookChannel,
 } from "./channel.ts";
 import { recordInOutbox } from "./outbox.repository.ts";
 
@@ -38,6 +42,46 @@ export function createDevInboxEmailChannel(db: Db): EmailChannel {
         subject: email.subject,
         content: { html: email.html, text: email.text },
         headers,
+      });
+      return { kind: "sent", providerMessageId: id };
+    },
+    async close() {},
+  };
+}
+
+export function createDevInboxSmsChannel(db: Db): SmsChannel {
+  return {
+    provider: "dev-inbox",
+    acceptsIdempotencyKey: true,
+    async send(sms: OutgoingSms): Promise<SendResult> {
+      const id = await recordInOutbox(db, {
+        workspaceId: sms.workspaceId,
+        messageId: sms.messageId,
+        channel: "sms",
+        recipient: sms.to,
+        subject: null,
+        content: { body: sms.body },
+        headers: { From: sms.from },
+      });
+      return { kind: "sent", providerMessageId: id };
+    },
+    async close() {},
+  };
+}
+
+export function createDevInboxWebhookChannel(db: Db): WebhookChannel {
+  return {
+    provider: "dev-inbox",
+    acceptsIdempotencyKey: true,
+    async send(call: OutgoingWebhook): Promise<SendResult> {
+      const id = await recordInOutbox(db, {
+        workspaceId: call.workspaceId,
+        messageId: call.messageId,
+        channel: "webhook",
+        recipient: call.url,
+        subject: null,
+        content: call.body,
+        headers: { "Idempotency-Key": call.idempotencyKey },
       });
       return { kind: "sent", providerMessageId: id };
     },

@@ -79,6 +79,7 @@ export interface RecipientRow {
   country: string | null;
   attributes: Record<string, unknown>;
   email_consent: string;
+  sms_consent: string;
 }
 
 export async function selectRecipients(db: Executor, keys: { workspaceId: string; contactId: string }[]) {
@@ -86,7 +87,7 @@ export async function selectRecipients(db: Executor, keys: { workspaceId: string
   const { rows } = await sql<RecipientRow>`
     select c.workspace_id, c.id, c.external_id, c.email, c.phone, c.first_name, c.last_name, c.timezone,
            c.address_line1, c.address_line2, c.city, c.region, c.postal_code, c.country, c.attributes,
-           c.email_consent
+           c.email_consent, c.sms_consent
     from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.contactId)}::uuid[]) as k(w, c_id)
     join contacts c on c.workspace_id = k.w and c.id = k.c_id`.execute(db);
   return rows;
@@ -144,7 +145,13 @@ export async function recordOutcome(
 export async function upsertSender(
   db: Executor,
   workspaceId: string,
-  sender: { fromName: string | null; fromAddress: string; replyTo: string | null; postalAddress: string },
+  sender: {
+    fromName: string | null;
+    fromAddress: string;
+    replyTo: string | null;
+    postalAddress: string;
+    smsFrom: string | null;
+  },
 ) {
   return db
     .insertInto("workspace_senders")
@@ -154,6 +161,7 @@ export async function upsertSender(
       from_address: sender.fromAddress,
       reply_to: sender.replyTo,
       postal_address: sender.postalAddress,
+      sms_from: sender.smsFrom,
     })
     .onConflict((oc) =>
       oc.column("workspace_id").doUpdateSet({
@@ -161,6 +169,7 @@ export async function upsertSender(
         from_address: sender.fromAddress,
         reply_to: sender.replyTo,
         postal_address: sender.postalAddress,
+        sms_from: sender.smsFrom,
         updated_at: new Date(),
       }),
     )

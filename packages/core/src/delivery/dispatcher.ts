@@ -1,5 +1,5 @@
 /**
- * The dispatcher (email so far): takes the send ledger's due `queued` rows in batches, decides for each
+ * The dispatcher (email, SMS and webhooks): takes the send ledger's due `queued` rows in batches, decides for each
  * at send time — never earlier — whether it may go (the contact still exists and has an address,
  * consent still allows it, the workspace has a sender identity and postal address), renders it, sends
  * it through the channel, and records the outcome with its reason. A row is sent at most once: it is
@@ -11,7 +11,15 @@ import type { Logger } from "../shared/logger.ts";
 import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
 import { templateRenderer } from "../templates/template.service.ts";
 import { memberTimeZone } from "../workflows/local-time.ts";
-import type { EmailChannel, OutgoingEmail, SendResult } from "./channel.ts";
+import type {
+  EmailChannel,
+  OutgoingEmail,
+  OutgoingSms,
+  OutgoingWebhook,
+  SendResult,
+  SmsChannel,
+  WebhookChannel,
+} from "./channel.ts";
 import {
   type ClaimedMessage,
   claimDueMessages,
@@ -34,8 +42,14 @@ import {
   quietHoursDecision,
 } from "./policies.ts";
 
-export interface DispatchOptions {
+export interface DispatchChannels {
   email: EmailChannel;
+  sms?: SmsChannel;
+  webhook?: WebhookChannel;
+}
+
+export interface DispatchOptions {
+  channels: DispatchChannels;
   now?: Date;
   batchSize?: number;
   /** How long a row may stay `sending` before it is presumed lost with its process (default 2 min). */
@@ -54,9 +68,11 @@ export interface DispatchResult {
   expired: number;
 }
 
+export type DispatchKind = "email" | "sms" | "webhook";
+
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_BACKOFF_SECONDS = 60;
-const CONSENTED = new Set(["subscribed", "never_asked"]);
+const EMAIL_CONSENTED = new Set(["subscribed", "never_asked"]);
 
 /** Exponential backoff with ±20% jitter: base × 2^(attempt − 1). */
 export function retryDelayMs(attempt: number, baseSeconds: number, random: () => number): number {
@@ -64,97 +80,112 @@ export function retryDelayMs(attempt: number, baseSeconds: number, random: () =>
   return Math.round(exponential * (0.8 + 0.4 * random()));
 }
 
-export async function dispatchEmailBatch(db: Db, options: DispatchOptions): Promise<DispatchResult> {
+/** Email only, with one channel: what most callers and tests want. */
+export function dispatchEmailBatch(
+  db: Db,
+  options: Omit<DispatchOptions, "channels"> & { email: EmailChannel },
+): Promise<DispatchResult> {
+  const { email, ...rest } = options;
+  return dispatchBatch(db, "email", { ...rest, channels: { email } });
+}
+
+interface Provider {
+  provider: string;
+  acceptsIdempotencyKey: boolean;
+}
+
+function providerOf(kind: DispatchKind, channels: DispatchChannels): Provider | undefined {
+  return kind === "email" ? channels.email : kind === "sms" ? channels.sms : channels.webhook;
+}
+
+/** One batch of one channel's due ledger rows: lease, decide, render, send, record. */
+export async function dispatchBatch(
+  db: Db,
+  kind: DispatchKind,
+  options: DispatchOptions,
+): Promise<DispatchResult> {
   const now = options.now ?? new Date();
-  const channel = options.email;
   const random = options.random ?? Math.random;
-  const expired = await expireSendingLeases(db, "email", now, channel.acceptsIdempotencyKey);
-  const leaseUntil = new Date(now.getTime() + (options.leaseMs ?? 120_000));
-  const claimed = await claimDueMessages(db, "email", now, leaseUntil, options.batchSize ?? 100);
   const result: DispatchResult = {
-    claimed: claimed.length,
+    claimed: 0,
     sent: 0,
     retried: 0,
     deferred: 0,
     failed: 0,
     skipped: 0,
-    expired,
+    expired: 0,
   };
+  const provider = providerOf(kind, options.channels);
+  if (!provider) return result;
+  result.expired = await expireSendingLeases(db, kind, now, provider.acceptsIdempotencyKey);
+  const leaseUntil = new Date(now.getTime() + (options.leaseMs ?? 120_000));
+  const claimed = await claimDueMessages(db, kind, now, leaseUntil, options.batchSize ?? 100);
+  result.claimed = claimed.length;
   if (claimed.length === 0) return result;
 
+  const contactKeys = claimed.map((m) => ({ workspaceId: m.workspace_id, contactId: m.contact_id }));
   const recipients = new Map(
-    (
-      await selectRecipients(
-        db,
-        claimed.map((m) => ({ workspaceId: m.workspace_id, contactId: m.contact_id })),
-      )
-    ).map((r) => [`${r.workspace_id}:${r.id}`, r]),
+    (await selectRecipients(db, contactKeys)).map((r) => [`${r.workspace_id}:${r.id}`, r]),
   );
+  const templateKeys = claimed
+    .filter((m) => m.template_id !== null)
+    .map((m) => ({ workspaceId: m.workspace_id, templateId: m.template_id! }));
   const templates = new Map(
-    (
-      await selectTemplates(
-        db,
-        claimed
-          .filter((m) => m.template_id !== null)
-          .map((m) => ({ workspaceId: m.workspace_id, templateId: m.template_id! })),
-      )
-    ).map((t) => [`${t.workspace_id}:${t.id}`, t]),
+    (await selectTemplates(db, templateKeys)).map((t) => [`${t.workspace_id}:${t.id}`, t]),
   );
   const workspaceIds = [...new Set(claimed.map((m) => m.workspace_id))];
+  const senders = new Map((await selectSenders(db, workspaceIds)).map((s) => [s.workspace_id, s]));
   const timezones = await selectWorkspaceTimezones(db, workspaceIds);
-  const policies = new Map(workspaceIds.map((w) => [w, DEFAULT_POLICIES.email]));
-  for (const row of await selectPolicies(db, workspaceIds, "email"))
-    policies.set(row.workspace_id, toPolicy(row));
-  // Recent sends of the claimed contacts, for the workspaces that cap email.
+  // Policies apply to messages to people (email, SMS), not to calls to the customer's own systems.
+  const policyChannel = kind === "webhook" ? undefined : kind;
+  const policies = new Map<string, ChannelPolicy>();
   const recentSends = new Map<string, Date[]>();
-  for (const [workspaceId, policy] of policies) {
-    if (!policy.frequencyCap) continue;
-    const contacts = claimed.filter((m) => m.workspace_id === workspaceId).map((m) => m.contact_id);
-    const since = new Date(now.getTime() - policy.frequencyCap.days * 86_400_000);
-    for (const [contactId, sent] of await selectRecentSends(db, workspaceId, contacts, "email", since)) {
-      recentSends.set(`${workspaceId}:${contactId}`, sent);
+  if (policyChannel) {
+    for (const w of workspaceIds) policies.set(w, DEFAULT_POLICIES[policyChannel]);
+    for (const row of await selectPolicies(db, workspaceIds, policyChannel))
+      policies.set(row.workspace_id, toPolicy(row));
+    for (const [workspaceId, policy] of policies) {
+      // SMS needs to know whether a number was ever written to (the opt-out line), so read back far.
+      const days = Math.max(policy.frequencyCap?.days ?? 0, kind === "sms" ? 3650 : 0);
+      if (days === 0) continue;
+      const contacts = claimed.filter((m) => m.workspace_id === workspaceId).map((m) => m.contact_id);
+      const since = new Date(now.getTime() - days * 86_400_000);
+      for (const [contactId, sent] of await selectRecentSends(db, workspaceId, contacts, kind, since)) {
+        recentSends.set(`${workspaceId}:${contactId}`, sent);
+      }
     }
   }
-  const senders = new Map(
-    (await selectSenders(db, [...new Set(claimed.map((m) => m.workspace_id))])).map((s) => [
-      s.workspace_id,
-      s,
-    ]),
-  );
 
   for (const message of claimed) {
-    const recipient = recipients.get(`${message.workspace_id}:${message.contact_id}`);
     const key = `${message.workspace_id}:${message.contact_id}`;
-    const held = recipient
-      ? policyHold(
-          policies.get(message.workspace_id)!,
-          recentSends.get(key) ?? [],
-          memberTimeZone(recipient.timezone, timezones.get(message.workspace_id)),
-          now,
-        )
-      : undefined;
-    if (held) {
-      await recordOutcome(db, message.workspace_id, message.id, held, now);
-      if (held.status === "deferred") result.deferred++;
-      else result.skipped++;
-      continue;
-    }
-    const outcome = await decideAndSend(message, {
+    const recipient = recipients.get(key);
+    const policy = policies.get(message.workspace_id);
+    const held =
+      recipient && policy
+        ? policyHold(
+            policy,
+            recentSends.get(key) ?? [],
+            memberTimeZone(recipient.timezone, timezones.get(message.workspace_id)),
+            now,
+          )
+        : undefined;
+    const facts: SendFacts = {
       recipient,
       template: message.template_id
         ? templates.get(`${message.workspace_id}:${message.template_id}`)
         : undefined,
       sender: senders.get(message.workspace_id),
-      channel,
+      everSent: (recentSends.get(key) ?? []).length > 0,
       now,
-      random,
-    });
+    };
+    const outcome = held ?? (await deliver(kind, message, facts, options.channels, random));
     await recordOutcome(db, message.workspace_id, message.id, outcome, now);
     if (outcome.status === "sent") {
       result.sent++;
-      // Later messages of the same batch to the same contact count this one against the cap.
+      // Later rows of the same batch to the same contact count this one against the cap.
       recentSends.set(key, [...(recentSends.get(key) ?? []), now]);
     } else if (outcome.status === "queued") result.retried++;
+    else if (outcome.status === "deferred") result.deferred++;
     else if (outcome.status === "failed") result.failed++;
     else result.skipped++;
   }
@@ -191,84 +222,164 @@ function toPolicy(row: {
   };
 }
 
-async function decideAndSend(
+interface SendFacts {
+  recipient: RecipientRow | undefined;
+  template: { channel: string; content: Record<string, unknown> } | undefined;
+  sender:
+    | {
+        from_name: string | null;
+        from_address: string;
+        reply_to: string | null;
+        postal_address: string;
+        sms_from: string | null;
+      }
+    | undefined;
+  /** Whether this contact was ever sent a message on this channel (SMS: the opt-out line goes on the first). */
+  everSent: boolean;
+  now: Date;
+}
+
+/** Decides, renders and sends one row; a provider's answer becomes the row's outcome. */
+async function deliver(
+  kind: DispatchKind,
   message: ClaimedMessage,
-  facts: {
-    recipient: RecipientRow | undefined;
-    template: { channel: string; content: Record<string, unknown> } | undefined;
-    sender:
-      | { from_name: string | null; from_address: string; reply_to: string | null; postal_address: string }
-      | undefined;
-    channel: EmailChannel;
-    now: Date;
-    random: () => number;
-  },
+  facts: SendFacts,
+  channels: DispatchChannels,
+  random: () => number,
 ): Promise<Outcome> {
-  const { recipient, template, sender, channel } = facts;
+  let prepared: { send: () => Promise<SendResult>; provider: string } | Outcome;
+  try {
+    prepared =
+      kind === "email"
+        ? await prepareEmail(message, facts, channels.email)
+        : kind === "sms"
+          ? prepareSms(message, facts, channels.sms!)
+          : prepareWebhook(message, facts, channels.webhook!);
+  } catch (error) {
+    // One member's template failing to render fails that send, not the batch.
+    const reason = error instanceof TemplateRenderError ? `${error.field}: ${error.message}` : String(error);
+    return { status: "failed", reason: `could not render: ${reason}` };
+  }
+  if ("status" in prepared) return prepared;
+  const sent = await prepared.send();
+  if (sent.kind === "sent")
+    return { status: "sent", provider: prepared.provider, providerMessageId: sent.providerMessageId };
+  if (sent.kind === "permanent") return { status: "failed", reason: `${prepared.provider}: ${sent.reason}` };
+  const retry = (message.details.retry ?? {}) as { maxAttempts?: number; backoffSeconds?: number };
+  const maxAttempts = retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
+  if (message.attempts >= maxAttempts) {
+    return {
+      status: "failed",
+      reason: `${prepared.provider}: ${sent.reason} (gave up after ${message.attempts} attempts)`,
+    };
+  }
+  const delay =
+    sent.retryAfterMs ??
+    retryDelayMs(message.attempts, retry.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS, random);
+  return {
+    status: "queued",
+    nextAttemptAt: new Date(facts.now.getTime() + delay),
+    reason: `attempt ${message.attempts} failed, retrying: ${sent.reason}`,
+  };
+}
+
+async function prepareEmail(message: ClaimedMessage, facts: SendFacts, channel: EmailChannel) {
+  const { recipient, template, sender } = facts;
   // Decided now, not when the row was queued: an opt-out in between wins.
-  if (!recipient) return { status: "skipped", reason: "the contact no longer exists" };
-  if (!recipient.email) return { status: "skipped", reason: "the contact has no email address" };
-  if (!CONSENTED.has(recipient.email_consent)) {
-    return { status: "skipped", reason: `email consent is ${recipient.email_consent}` };
+  if (!recipient) return { status: "skipped", reason: "the contact no longer exists" } as const;
+  if (!recipient.email) return { status: "skipped", reason: "the contact has no email address" } as const;
+  if (!EMAIL_CONSENTED.has(recipient.email_consent)) {
+    return { status: "skipped", reason: `email consent is ${recipient.email_consent}` } as const;
   }
   if (!sender) {
     return {
       status: "failed",
       reason:
         "the workspace has no sender identity and postal address, which marketing email must carry: set them with PUT /api/v1/workspace/sender",
-    };
+    } as const;
   }
   if (template?.channel !== "email") {
     return {
       status: "failed",
       reason: `template ${message.template_id} is missing or not an email template`,
-    };
+    } as const;
   }
-  let email: OutgoingEmail;
-  try {
-    const rendered = await templateRenderer.renderEmail(template.content, toRenderContact(recipient));
-    email = {
-      workspaceId: message.workspace_id,
-      messageId: message.id,
-      idempotencyKey: message.idempotency_key,
-      from: { ...(sender.from_name ? { name: sender.from_name } : {}), address: sender.from_address },
-      ...(sender.reply_to ? { replyTo: { address: sender.reply_to } } : {}),
-      to: {
-        ...(recipient.first_name
-          ? { name: [recipient.first_name, recipient.last_name].filter(Boolean).join(" ") }
-          : {}),
-        address: recipient.email,
-      },
-      subject: rendered.subject,
-      html: withFooterHtml(rendered.html, sender.postal_address),
-      text: `${rendered.text.trimEnd()}\n\n--\n${sender.postal_address}\n`,
-    };
-  } catch (error) {
-    // One member's template failing to render fails that send, not the batch.
-    const reason = error instanceof TemplateRenderError ? `${error.field}: ${error.message}` : String(error);
-    return { status: "failed", reason: `could not render: ${reason}` };
+  const rendered = await templateRenderer.renderEmail(template.content, toRenderContact(recipient));
+  const email: OutgoingEmail = {
+    workspaceId: message.workspace_id,
+    messageId: message.id,
+    idempotencyKey: message.idempotency_key,
+    from: { ...(sender.from_name ? { name: sender.from_name } : {}), address: sender.from_address },
+    ...(sender.reply_to ? { replyTo: { address: sender.reply_to } } : {}),
+    to: {
+      ...(recipient.first_name
+        ? { name: [recipient.first_name, recipient.last_name].filter(Boolean).join(" ") }
+        : {}),
+      address: recipient.email,
+    },
+    subject: rendered.subject,
+    html: withFooterHtml(rendered.html, sender.postal_address),
+    text: `${rendered.text.trimEnd()}\n\n--\n${sender.postal_address}\n`,
+  };
+  return { send: () => channel.send(email), provider: channel.provider };
+}
+
+function prepareSms(message: ClaimedMessage, facts: SendFacts, channel: SmsChannel) {
+  const { recipient, template, sender } = facts;
+  if (!recipient) return { status: "skipped", reason: "the contact no longer exists" } as const;
+  if (!recipient.phone) return { status: "skipped", reason: "the contact has no phone number" } as const;
+  // Marketing SMS needs explicit consent (TCPA): never_asked is not enough.
+  if (recipient.sms_consent !== "subscribed") {
+    return { status: "skipped", reason: `SMS consent is ${recipient.sms_consent}` } as const;
   }
-  const sent: SendResult = await channel.send(email);
-  if (sent.kind === "sent") {
-    return { status: "sent", provider: channel.provider, providerMessageId: sent.providerMessageId };
-  }
-  if (sent.kind === "permanent") return { status: "failed", reason: `${channel.provider}: ${sent.reason}` };
-  const retry = (message.details.retry ?? {}) as { maxAttempts?: number; backoffSeconds?: number };
-  const maxAttempts = retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-  if (message.attempts >= maxAttempts) {
+  if (!sender?.sms_from) {
     return {
       status: "failed",
-      reason: `${channel.provider}: ${sent.reason} (gave up after ${message.attempts} attempts)`,
-    };
+      reason: "the workspace has no SMS sender number: set smsFrom with PUT /api/v1/workspace/sender",
+    } as const;
   }
-  const delay =
-    sent.retryAfterMs ??
-    retryDelayMs(message.attempts, retry.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS, facts.random);
-  return {
-    status: "queued",
-    nextAttemptAt: new Date(facts.now.getTime() + delay),
-    reason: `attempt ${message.attempts} failed, retrying: ${sent.reason}`,
+  if (template?.channel !== "sms") {
+    return {
+      status: "failed",
+      reason: `template ${message.template_id} is missing or not an SMS template`,
+    } as const;
+  }
+  const rendered = templateRenderer.renderSms(template.content, toRenderContact(recipient), {
+    firstMessageToNumber: !facts.everSent,
+  });
+  const sms: OutgoingSms = {
+    workspaceId: message.workspace_id,
+    messageId: message.id,
+    idempotencyKey: message.idempotency_key,
+    to: recipient.phone,
+    from: sender.sms_from,
+    body: rendered.body,
   };
+  return { send: () => channel.send(sms), provider: channel.provider };
+}
+
+function prepareWebhook(message: ClaimedMessage, facts: SendFacts, channel: WebhookChannel) {
+  const url = message.details.url;
+  if (typeof url !== "string") return { status: "failed", reason: "the webhook node has no URL" } as const;
+  const body = (message.details.body ?? {}) as Record<string, unknown>;
+  const call: OutgoingWebhook = {
+    workspaceId: message.workspace_id,
+    messageId: message.id,
+    idempotencyKey: message.idempotency_key,
+    url,
+    body: {
+      ...body,
+      event: "workflow.webhook",
+      campaignId: message.campaign_id,
+      nodeId: message.node_id,
+      messageId: message.id,
+      contact: facts.recipient
+        ? { id: facts.recipient.id, externalId: facts.recipient.external_id, email: facts.recipient.email }
+        : { id: message.contact_id },
+      sentAt: facts.now.toISOString(),
+    },
+  };
+  return { send: () => channel.send(call), provider: channel.provider };
 }
 
 function toRenderContact(r: RecipientRow): RenderContact {
@@ -311,6 +422,7 @@ export function startDispatcher(
   db: Db,
   options: Omit<DispatchOptions, "now"> & { logger?: Logger; idleMs?: number },
 ): DispatcherHandle {
+  const kinds: DispatchKind[] = ["email", "sms", "webhook"];
   let stopping = false;
   let wake: (() => void) | undefined;
   const sleep = (ms: number) =>
@@ -325,11 +437,19 @@ export function startDispatcher(
     let backoff = 250;
     while (!stopping) {
       try {
-        const r = await dispatchEmailBatch(db, options);
+        let claimed = 0;
+        for (const kind of kinds) {
+          const r = await dispatchBatch(db, kind, options);
+          claimed += r.claimed;
+          if (r.expired) {
+            options.logger?.warn(
+              { channel: kind, expired: r.expired },
+              "dispatcher: sends interrupted by a stopped process",
+            );
+          }
+        }
         backoff = 250;
-        if (r.expired)
-          options.logger?.warn({ expired: r.expired }, "dispatcher: sends interrupted by a stopped process");
-        if (r.claimed === 0) await sleep(options.idleMs ?? 500);
+        if (claimed === 0) await sleep(options.idleMs ?? 500);
       } catch (error) {
         options.logger?.warn({ err: error }, "dispatcher: batch failed; retrying");
         await sleep(backoff);
@@ -343,7 +463,9 @@ export function startDispatcher(
       stopping = true;
       wake?.();
       await running;
-      await options.email.close();
+      await options.channels.email.close();
+      await options.channels.sms?.close();
+      await options.channels.webhook?.close();
     },
   };
 }

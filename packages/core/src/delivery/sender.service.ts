@@ -1,4 +1,7 @@
-/** A workspace's sender identity: From, Reply-To and the postal address marketing email must carry. */
+/**
+ * A workspace's sender identity: email From and Reply-To, the postal address marketing email must carry,
+ * and the number SMS is sent from.
+ */
 import type { Sender } from "@omneural/contracts/workspaces";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
@@ -10,12 +13,14 @@ function toSender(row: {
   from_address: string;
   reply_to: string | null;
   postal_address: string;
+  sms_from: string | null;
 }): Sender {
   return {
     fromName: row.from_name,
     fromAddress: row.from_address,
     replyTo: row.reply_to,
     postalAddress: row.postal_address,
+    smsFrom: row.sms_from,
   };
 }
 
@@ -31,6 +36,7 @@ export async function setSender(db: Db, ws: WorkspaceContext, input: Sender): Pr
     fromAddress: input.fromAddress.trim().toLowerCase(),
     replyTo: input.replyTo?.trim().toLowerCase() || null,
     postalAddress: input.postalAddress.trim(),
+    smsFrom: input.smsFrom?.trim() || null,
   });
   return toSender(row);
 }

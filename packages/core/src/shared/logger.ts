@@ -13,6 +13,8 @@ export const REDACT_PATHS = [
   "*.apiKey",
   "databaseUrl",
   "smtpUrl",
+  "twilioUrl",
+  "webhookSecret",
 ];
 
 export function createLogger(options: {

@@ -2,7 +2,7 @@
 import type { Config } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 import { startDispatcher } from "@omneural/core/delivery/dispatcher";
-import { emailChannelFor } from "@omneural/core/delivery/email-channel";
+import { channelsFor } from "@omneural/core/delivery/email-channel";
 import { startStepper } from "@omneural/core/engine/stepper";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
@@ -44,13 +44,15 @@ export async function startWorker(
     batchSize: config.stepperBatchSize,
     logger: log.child({ role: "stepper" }),
   });
-  const email = emailChannelFor(config.smtpUrl, database.db);
-  const dispatcher = startDispatcher(database.db, { email, logger: log.child({ role: "dispatcher" }) });
+  const channels = channelsFor(config, database.db);
+  const dispatcher = startDispatcher(database.db, { channels, logger: log.child({ role: "dispatcher" }) });
   log.info(
     {
       concurrency: config.workerConcurrency,
       stepperBatchSize: config.stepperBatchSize,
-      email: email.provider,
+      email: channels.email.provider,
+      sms: channels.sms?.provider,
+      webhook: channels.webhook?.provider,
     },
     "worker started",
   );
