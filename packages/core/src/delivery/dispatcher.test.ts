@@ -8,8 +8,12 @@ import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { drain, launchGraph, newWorkspaceContext } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
-import { createDevInboxEmailChannel } from "./dev-inbox.ts";
-import { dispatchEmailBatch } from "./dispatcher.ts";
+import {
+  createDevInboxEmailChannel,
+  createDevInboxSmsChannel,
+  createDevInboxWebhookChannel,
+} from "./dev-inbox.ts";
+import { dispatchBatch, dispatchEmailBatch } from "./dispatcher.ts";
 import { setDeliveryPolicy } from "./policy.service.ts";
 import { setSender } from "./sender.service.ts";
 import { createSmtpChannel } from "./smtp-channel.ts";
@@ -306,5 +310,117 @@ describe("dispatchEmailBatch", () => {
     } finally {
       await setDeliveryPolicy(db, ws, "email", { allowedHours: null, frequencyCap: null });
     }
+  });
+
+  it("sends SMS only with explicit consent and a sender number, with the opt-out line on the first message", async () => {
+    const db = database.handle.db;
+    const sms = (
+      await createTemplate(db, ws, {
+        name: "Text",
+        channel: "sms",
+        content: { body: "Hi {{ firstName }}, sale today" },
+      })
+    ).id;
+    const listId = crypto.randomUUID();
+    await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, 'sms list', 'list')`.execute(
+      db,
+    );
+    const people = [
+      { phone: "+14155550101", consent: "subscribed", name: "Sam" },
+      { phone: "+14155550102", consent: "never_asked", name: "Nia" },
+    ];
+    for (const p of people) {
+      const id = crypto.randomUUID();
+      await sql`insert into contacts (workspace_id, id, phone, first_name, sms_consent)
+                values (${ws.id}, ${id}, ${p.phone}, ${p.name}, ${p.consent})`.execute(db);
+      await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${id})`.execute(
+        db,
+      );
+    }
+    const graph: WorkflowGraph = {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "t1" } },
+        { id: "t1", type: "send", channel: "sms", templateId: sms, outlets: { next: "w" } },
+        { id: "w", type: "wait", mode: "duration", duration: { days: 1 }, outlets: { next: "t2" } },
+        { id: "t2", type: "send", channel: "sms", templateId: sms, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    };
+    const campaign = await launchGraph(db, ws, listId, graph, T0);
+    await drain(db, ws.id, campaign.id, { now: T0 });
+    const channels = { email: createDevInboxEmailChannel(db), sms: createDevInboxSmsChannel(db) };
+    // 10:00 UTC in a UTC workspace is inside the default 08:00–21:00 SMS hours.
+    const noNumber = await dispatchBatch(db, "sms", { channels, now: at(MINUTE) });
+    expect(noNumber).toMatchObject({ failed: 1, skipped: 1 });
+    const rows = await sql<{ status: string; reason: string }>`
+      select status, reason from messages where campaign_id = ${campaign.id} order by status`.execute(db);
+    expect(rows.rows).toEqual([
+      { status: "failed", reason: expect.stringContaining("no SMS sender number") },
+      { status: "skipped", reason: "SMS consent is never_asked" },
+    ]);
+
+    await setSender(db, ws, {
+      fromName: "Acme",
+      fromAddress: "news@acme.example",
+      postalAddress: "1 High Street, Springfield",
+      smsFrom: "+14155550100",
+    });
+    await sql`update messages set status = 'queued', reason = null where campaign_id = ${campaign.id} and status = 'failed'`.execute(
+      db,
+    );
+    expect(await dispatchBatch(db, "sms", { channels, now: at(2 * MINUTE) })).toMatchObject({ sent: 1 });
+    await drain(db, ws.id, campaign.id, { now: at(24 * 60 * MINUTE) });
+    expect(await dispatchBatch(db, "sms", { channels, now: at(24 * 60 * MINUTE) })).toMatchObject({
+      sent: 1,
+    });
+    const bodies = await sql<{ body: string }>`
+      select content ->> 'body' as body from outbox where channel = 'sms' and recipient = '+14155550101' order by created_at`.execute(
+      db,
+    );
+    expect(bodies.rows.map((r) => r.body)).toEqual([
+      "Hi Sam, sale today\nReply STOP to opt out",
+      "Hi Sam, sale today",
+    ]);
+  });
+
+  it("calls a webhook node's URL with the campaign, node and contact", async () => {
+    const db = database.handle.db;
+    const listId = crypto.randomUUID();
+    await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, 'hook list', 'list')`.execute(
+      db,
+    );
+    const contactId = crypto.randomUUID();
+    await sql`insert into contacts (workspace_id, id, email) values (${ws.id}, ${contactId}, 'hooked@example.com')`.execute(
+      db,
+    );
+    await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${contactId})`.execute(
+      db,
+    );
+    const graph: WorkflowGraph = {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "crm" } },
+        {
+          id: "crm",
+          type: "webhook",
+          url: "https://crm.example/hooks/omneural",
+          body: { stage: "lead" },
+          outlets: { next: "done" },
+        },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    };
+    const campaign = await launchGraph(db, ws, listId, graph, T0);
+    await drain(db, ws.id, campaign.id, { now: T0 });
+    const channels = { email: createDevInboxEmailChannel(db), webhook: createDevInboxWebhookChannel(db) };
+    expect(await dispatchBatch(db, "webhook", { channels, now: at(MINUTE) })).toMatchObject({ sent: 1 });
+    const { rows } = await sql<{ recipient: string; content: Record<string, unknown> }>`
+      select recipient, content from outbox where channel = 'webhook'`.execute(db);
+    expect(rows[0]!.recipient).toBe("https://crm.example/hooks/omneural");
+    expect(rows[0]!.content).toMatchObject({
+      stage: "lead",
+      campaignId: campaign.id,
+      nodeId: "crm",
+      contact: { id: contactId, email: "hooked@example.com" },
+    });
   });
 });
