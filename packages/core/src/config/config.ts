@@ -68,6 +68,34 @@ function oneOf<T extends string>(variable: string, fallback: T, allowed: readonl
   };
 }
 
+/**
+ * An optional URL: unset or blank is undefined; otherwise it must parse, use one of `protocols` and pass
+ * `check` (which returns a problem or nothing).
+ */
+function optionalUrl(
+  variable: string,
+  example: string,
+  protocols: readonly string[],
+  check: (url: URL) => string | undefined = () => undefined,
+) {
+  return (raw: string | undefined): string | undefined => {
+    if (raw === undefined || raw.trim() === "") return undefined;
+    let url: URL;
+    try {
+      url = new URL(raw.trim());
+    } catch {
+      throw new ConfigError(variable, `is not a valid URL (expected ${example})`);
+    }
+    if (!protocols.includes(url.protocol)) {
+      const allowed = protocols.map((p) => `${p}//`).join(" or ");
+      throw new ConfigError(variable, `must start with ${allowed}, got "${url.protocol}//"`);
+    }
+    const problem = check(url);
+    if (problem) throw new ConfigError(variable, problem);
+    return raw.trim();
+  };
+}
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Every option, with its default. docs/configuration.md is written from this table. */
@@ -77,25 +105,10 @@ export const OPTIONS = {
     description:
       "PostgreSQL connection string. When unset, an embedded PostgreSQL is started in the data directory.",
     defaultText: "(unset: embedded PostgreSQL)",
-    parse(raw) {
-      if (raw === undefined || raw.trim() === "") return undefined;
-      let url: URL;
-      try {
-        url = new URL(raw.trim());
-      } catch {
-        throw new ConfigError(
-          "DATABASE_URL",
-          "is not a valid URL (expected postgres://user:password@host:port/database)",
-        );
-      }
-      if (url.protocol !== "postgres:" && url.protocol !== "postgresql:") {
-        throw new ConfigError(
-          "DATABASE_URL",
-          `must start with postgres:// or postgresql://, got "${url.protocol}//"`,
-        );
-      }
-      return raw.trim();
-    },
+    parse: optionalUrl("DATABASE_URL", "postgres://user:password@host:port/database", [
+      "postgres:",
+      "postgresql:",
+    ]),
   } satisfies Option<string | undefined>,
   dataDir: {
     variable: "OMNEURAL_DATA_DIR",
@@ -167,38 +180,16 @@ export const OPTIONS = {
     description:
       "SMTP server that sends email: smtp://user:password@host:587 (STARTTLS when offered) or smtps://user:password@host:465. When unset, email goes to the dev inbox (GET /api/v1/outbox) and nothing leaves the machine.",
     defaultText: "(unset: dev inbox)",
-    parse(raw) {
-      if (raw === undefined || raw.trim() === "") return undefined;
-      let url: URL;
-      try {
-        url = new URL(raw.trim());
-      } catch {
-        throw new ConfigError("SMTP_URL", "is not a valid URL (expected smtp://user:password@host:port)");
-      }
-      if (url.protocol !== "smtp:" && url.protocol !== "smtps:") {
-        throw new ConfigError("SMTP_URL", `must start with smtp:// or smtps://, got "${url.protocol}//"`);
-      }
-      return raw.trim();
-    },
+    parse: optionalUrl("SMTP_URL", "smtp://user:password@host:port", ["smtp:", "smtps:"]),
   } satisfies Option<string | undefined>,
   twilioUrl: {
     variable: "TWILIO_URL",
     description:
       "Twilio-compatible SMS API, with the account SID and auth token as user and password: https://SID:TOKEN@api.twilio.com. When unset, SMS goes to the dev inbox.",
     defaultText: "(unset: dev inbox)",
-    parse(raw) {
-      if (raw === undefined || raw.trim() === "") return undefined;
-      let url: URL;
-      try {
-        url = new URL(raw.trim());
-      } catch {
-        throw new ConfigError("TWILIO_URL", "is not a valid URL (expected https://SID:TOKEN@api.twilio.com)");
-      }
-      if (!url.username || !url.password) {
-        throw new ConfigError("TWILIO_URL", "needs the account SID and auth token as user and password");
-      }
-      return raw.trim();
-    },
+    parse: optionalUrl("TWILIO_URL", "https://SID:TOKEN@api.twilio.com", ["https:", "http:"], (url) =>
+      url.username && url.password ? undefined : "needs the account SID and auth token as user and password",
+    ),
   } satisfies Option<string | undefined>,
   webhookSecret: {
     variable: "WEBHOOK_SECRET",
