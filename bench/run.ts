@@ -7,6 +7,7 @@ const BENCHES: Record<string, string> = {
   audiences: "./audiences.ts",
   engine: "./engine.ts",
   "engine-crash": "./engine-crash.ts",
+  delivery: "./delivery.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);

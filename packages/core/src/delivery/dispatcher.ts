@@ -56,6 +56,11 @@ export interface DispatchOptions {
   leaseMs?: number;
   /** For backoff jitter; tests pass a fixed one. */
   random?: () => number;
+  /**
+   * How many rows of a batch are decided, sent and recorded at once (default 5, the size of the SMTP
+   * channel's connection pool). Rows to the same contact always go one after another.
+   */
+  concurrency?: number;
 }
 
 export interface DispatchResult {
@@ -72,6 +77,7 @@ export type DispatchKind = "email" | "sms" | "webhook";
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_BACKOFF_SECONDS = 60;
+const DEFAULT_CONCURRENCY = 5;
 const EMAIL_CONSENTED = new Set(["subscribed", "never_asked"]);
 
 /** Exponential backoff with ±20% jitter: base × 2^(attempt − 1). */
@@ -156,7 +162,7 @@ export async function dispatchBatch(
     }
   }
 
-  for (const message of claimed) {
+  const dispatchOne = async (message: ClaimedMessage) => {
     const key = `${message.workspace_id}:${message.contact_id}`;
     const recipient = recipients.get(key);
     const policy = policies.get(message.workspace_id);
@@ -188,7 +194,42 @@ export async function dispatchBatch(
     else if (outcome.status === "deferred") result.deferred++;
     else if (outcome.status === "failed") result.failed++;
     else result.skipped++;
+  };
+
+  // Rows to one contact form a queue of their own, run in claim order (the frequency cap and the SMS
+  // opt-out line count the earlier ones); up to `concurrency` contacts' queues run at once.
+  const byContact = new Map<string, ClaimedMessage[]>();
+  for (const message of claimed) {
+    const key = `${message.workspace_id}:${message.contact_id}`;
+    const rows = byContact.get(key);
+    if (rows) rows.push(message);
+    else byContact.set(key, [message]);
   }
+  const queues = [...byContact.values()];
+  let next = 0;
+  let stopped = false;
+  const lane = async () => {
+    while (!stopped && next < queues.length) {
+      const rows = queues[next++]!;
+      for (const message of rows) {
+        if (stopped) return;
+        await dispatchOne(message);
+      }
+    }
+  };
+  const lanes = Math.max(1, Math.min(options.concurrency ?? DEFAULT_CONCURRENCY, queues.length));
+  const settled = await Promise.allSettled(
+    Array.from({ length: lanes }, () =>
+      lane().catch((error: unknown) => {
+        // A failure (the database, say) stops the batch as it would have sequentially: rows not yet
+        // begun stay leased, and their leases run out as for a stopped process.
+        stopped = true;
+        throw error;
+      }),
+    ),
+  );
+  const failure = settled.find((s) => s.status === "rejected");
+  if (failure) throw (failure as PromiseRejectedResult).reason;
   return result;
 }
 

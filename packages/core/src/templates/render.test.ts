@@ -137,6 +137,22 @@ describe("email rendering", () => {
     expect(rendered.html).toContain("Hi &lt;b&gt;Tom &amp; Jerry&lt;/b&gt;");
   });
 
+  it("converts a template's HTML to text once, and each recipient's only when a tag would not survive", async () => {
+    const renderer = new TemplateRenderer();
+    const html =
+      '<h2>Hi {{ firstName }}</h2><p>{% if attributes.plan == "pro" %}Pro perks{% else %}Upgrade{% endif %}</p>';
+    const pro = await renderer.renderEmail({ subject: "s", html }, { ...ada, attributes: { plan: "pro" } });
+    const free = await renderer.renderEmail({ subject: "s", html }, { ...ada, attributes: { plan: "free" } });
+    expect(pro.text).toBe("Hi ada\n\nPro perks");
+    expect(free.text).toBe("Hi ada\n\nUpgrade");
+    // A tag inside an image's address is dropped by the conversion: the text comes from each recipient's HTML.
+    const inImage = await renderer.renderEmail(
+      { subject: "s", html: '<p>Hello {{ firstName }}</p><img src="https://x.example/{{ firstName }}.png">' },
+      ada,
+    );
+    expect(inImage.text).toBe("Hello ada");
+  });
+
   it("derives the plain-text part from the HTML when text is absent", async () => {
     const renderer = new TemplateRenderer();
     const rendered = await renderer.renderEmail(
@@ -147,7 +163,8 @@ describe("email rendering", () => {
       },
       ada,
     );
-    expect(rendered.text).toContain("WELCOME");
+    // Headings keep their case, so that Liquid tags in them survive the once-per-template conversion.
+    expect(rendered.text).toContain("Welcome\n\nHi ada,");
     expect(rendered.text).toContain("Hi ada,");
     expect(rendered.text).toContain("See offers [https://x.example/a]");
     expect(rendered.text).not.toContain("p.gif");

@@ -12,7 +12,7 @@
 import { createHash } from "node:crypto";
 import type { Contact } from "@omneural/contracts/contacts";
 import type { EmailContent, MailContent, MailLayout, SmsContent } from "@omneural/contracts/templates";
-import { convert as htmlToText } from "html-to-text";
+import { compile as compileHtmlToText } from "html-to-text";
 import { Liquid, type Template as LiquidTemplate } from "liquidjs";
 import mjml2html from "mjml";
 import { countSmsSegments, type SmsEncoding } from "./sms-segments.ts";
@@ -271,11 +271,14 @@ export class TemplateRenderer {
   mjmlCompiles = 0;
   private readonly compiled: Lru<Promise<CompiledMjml>>;
   private readonly parsed: Lru<LiquidTemplate[]>;
+  /** The plain-text part of an HTML source, as a Liquid template; null when it cannot be derived. */
+  private readonly textTemplates: Lru<string | null>;
   private readonly compiler: MjmlCompiler;
 
   constructor(options: { cacheSize?: number; compileMjml?: MjmlCompiler } = {}) {
     this.compiled = new Lru(options.cacheSize ?? 500);
     this.parsed = new Lru((options.cacheSize ?? 500) * 4);
+    this.textTemplates = new Lru(options.cacheSize ?? 500);
     this.compiler = options.compileMjml ?? compileMjmlSource;
   }
 
@@ -342,8 +345,26 @@ export class TemplateRenderer {
     const text =
       content.text !== undefined
         ? this.renderLiquid("content.text", content.text, "text", context)
-        : textOfHtml(body);
+        : this.derivedText(field, htmlSource, body, context);
     return { subject, preheader, html: preheader ? withPreheader(body, preheader) : body, text };
+  }
+
+  /**
+   * The text part when the template has none. Converting HTML to text costs more than the rest of a
+   * render, so it is done once per template: the HTML source is converted with its Liquid tags in place,
+   * and the result is rendered per recipient. When the conversion does not keep every tag intact (a tag
+   * in an attribute the text drops, say), each recipient's HTML is converted instead.
+   */
+  private derivedText(field: string, htmlSource: string, body: string, context: Record<string, unknown>) {
+    const key = contentHash(htmlSource);
+    let template = this.textTemplates.get(key);
+    if (template === undefined) {
+      const text = textOfHtml(htmlSource);
+      template = sameLiquidTags(htmlSource, text) ? text : null;
+      this.textTemplates.set(key, template);
+    }
+    if (template === null) return textOfHtml(body);
+    return this.renderLiquid(`${field} (text part)`, template, "text", context).trim();
   }
 
   renderSms(content: SmsContent, contact: RenderContact, options: RenderOptions = {}): RenderedSms {
@@ -371,14 +392,34 @@ function requireComplete(channel: string, content: object) {
 }
 
 /** The plain-text part of an email, from its HTML: links kept as "text [url]", images dropped. */
+const HEADINGS = ["h1", "h2", "h3", "h4", "h5", "h6"].map((selector) => ({
+  selector,
+  options: { uppercase: false },
+}));
+
+// Compiled once: compiling the options costs a third of a conversion.
+const htmlToTextConverter = compileHtmlToText({
+  wordwrap: 78,
+  selectors: [
+    { selector: "img", format: "skip" },
+    { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
+    { selector: "table", options: { uppercaseHeaderCells: false } },
+    ...HEADINGS,
+  ],
+});
+
 export function textOfHtml(html: string): string {
-  return htmlToText(html, {
-    wordwrap: 78,
-    selectors: [
-      { selector: "img", format: "skip" },
-      { selector: "a", options: { hideLinkHrefIfSameAsText: true } },
-    ],
-  }).trim();
+  return htmlToTextConverter(html).trim();
+}
+
+const LIQUID_TAG = /\{\{[\s\S]*?\}\}|\{%[\s\S]*?%\}/g;
+
+/** Whether the text kept every Liquid tag of the HTML, unchanged and in order. */
+function sameLiquidTags(html: string, text: string): boolean {
+  const normalise = (tag: string) => tag.replace(/\s+/g, " ");
+  const a = (html.match(LIQUID_TAG) ?? []).map(normalise);
+  const b = (text.match(LIQUID_TAG) ?? []).map(normalise);
+  return a.length === b.length && a.every((tag, i) => tag === b[i]);
 }
 
 function escapeHtml(text: string): string {
