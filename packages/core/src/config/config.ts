@@ -25,6 +25,9 @@ export interface Config {
   /** Secret that signs webhook calls; unset: webhook nodes deliver to the dev inbox. */
   readonly webhookSecret: string | undefined;
   readonly webhookAllowHosts: readonly string[];
+  /** Provider rate limits, messages per second per worker process; 0: unlimited. */
+  readonly emailMaxPerSecond: number;
+  readonly smsMaxPerSecond: number;
   readonly importMaxBytes: number;
   readonly shutdownTimeoutMs: number;
 }
@@ -213,6 +216,20 @@ export const OPTIONS = {
         .map((h) => h.trim())
         .filter(Boolean),
   } satisfies Option<readonly string[]>,
+  emailMaxPerSecond: {
+    variable: "EMAIL_MAX_PER_SECOND",
+    description:
+      "Most emails one worker process sends a second (a token bucket; messages over it are deferred, not failed). 0: as fast as the provider takes them.",
+    defaultText: "0 (unlimited)",
+    parse: integer("EMAIL_MAX_PER_SECOND", 0, 0, 100_000),
+  } satisfies Option<number>,
+  smsMaxPerSecond: {
+    variable: "SMS_MAX_PER_SECOND",
+    description:
+      "Most SMS one worker process sends a second (match your provider's limit, e.g. 1 for a Twilio long code). 0: unlimited.",
+    defaultText: "0 (unlimited)",
+    parse: integer("SMS_MAX_PER_SECOND", 0, 0, 100_000),
+  } satisfies Option<number>,
   importMaxBytes: {
     variable: "IMPORT_MAX_BYTES",
     description: "Largest CSV upload accepted, in bytes.",

@@ -14,6 +14,7 @@ import {
   createDevInboxWebhookChannel,
 } from "./dev-inbox.ts";
 import { dispatchBatch, dispatchEmailBatch } from "./dispatcher.ts";
+import { CircuitBreaker } from "./guards.ts";
 import { setDeliveryPolicy } from "./policy.service.ts";
 import { setSender } from "./sender.service.ts";
 import { createSmtpChannel } from "./smtp-channel.ts";
@@ -422,5 +423,53 @@ describe("dispatchEmailBatch", () => {
       nodeId: "crm",
       contact: { id: contactId, email: "hooked@example.com" },
     });
+  });
+
+  it("stops calling a failing provider once its circuit breaker opens, and defers the rest without using attempts", async () => {
+    const people = Array.from({ length: 6 }, (_, i) => ({
+      firstName: `B${i}`,
+      email: `breaker${i}@example.com`,
+    }));
+    const campaignId = await queuedEmails(people);
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    const breaker = new CircuitBreaker(2, 60_000);
+    const channels = { email: smtp };
+    const before = received.length;
+    try {
+      outage = true;
+      const down = await dispatchBatch(database.handle.db, "email", {
+        channels,
+        guards: { email: { breaker } },
+        now: at(MINUTE),
+        concurrency: 1,
+        random: () => 0.5,
+      });
+      // Two real attempts open the breaker; the other four never reach the provider.
+      expect(down).toMatchObject({ claimed: 6, retried: 2, deferred: 4 });
+      const rows = await statuses(campaignId);
+      expect(rows.filter((r) => r.reason?.includes("circuit breaker"))).toHaveLength(4);
+      expect(rows.filter((r) => r.attempts === 0)).toHaveLength(4);
+      outage = false;
+      // After the pause, one trial goes; when it succeeds, the rest follow.
+      const trial = await dispatchBatch(database.handle.db, "email", {
+        channels,
+        guards: { email: { breaker } },
+        now: at(2 * MINUTE + 60_000),
+        concurrency: 1,
+        random: () => 0.5,
+      });
+      expect(trial.sent).toBeGreaterThanOrEqual(1);
+      await dispatchBatch(database.handle.db, "email", {
+        channels,
+        guards: { email: { breaker } },
+        now: at(30 * MINUTE),
+        concurrency: 1,
+      });
+    } finally {
+      outage = false;
+      await smtp.close();
+    }
+    expect((await statuses(campaignId)).every((r) => r.status === "sent")).toBe(true);
+    expect(received.length - before).toBe(6);
   });
 });

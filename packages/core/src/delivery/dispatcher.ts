@@ -34,6 +34,7 @@ import {
   selectTemplates,
   selectWorkspaceTimezones,
 } from "./dispatch.repository.ts";
+import { CircuitBreaker, TokenBucket } from "./guards.ts";
 import {
   type ChannelPolicy,
   DEFAULT_POLICIES,
@@ -48,8 +49,15 @@ export interface DispatchChannels {
   webhook?: WebhookChannel;
 }
 
+/** Per-provider guards of one dispatcher process (see guards.ts). */
+export interface ProviderGuards {
+  breaker?: CircuitBreaker;
+  throttle?: TokenBucket;
+}
+
 export interface DispatchOptions {
   channels: DispatchChannels;
+  guards?: Partial<Record<DispatchKind, ProviderGuards>>;
   now?: Date;
   batchSize?: number;
   /** How long a row may stay `sending` before it is presumed lost with its process (default 2 min). */
@@ -184,7 +192,10 @@ export async function dispatchBatch(
       everSent: (recentSends.get(key) ?? []).length > 0,
       now,
     };
-    const outcome = held ?? (await deliver(kind, message, facts, options.channels, random));
+    const outcome =
+      held ??
+      guardHold(kind, options.guards?.[kind], now) ??
+      (await deliver(kind, message, facts, options.channels, random, options.guards?.[kind]?.breaker));
     await recordOutcome(db, message.workspace_id, message.id, outcome, now);
     if (outcome.status === "sent") {
       result.sent++;
@@ -231,6 +242,30 @@ export async function dispatchBatch(
   const failure = settled.find((s) => s.status === "rejected");
   if (failure) throw (failure as PromiseRejectedResult).reason;
   return result;
+}
+
+/** A provider's circuit breaker or rate limit holds the message back: deferred, not an attempt. */
+function guardHold(kind: DispatchKind, guards: ProviderGuards | undefined, now: Date): Outcome | undefined {
+  if (!guards) return undefined;
+  const open = guards.breaker?.holdUntil(now.getTime());
+  if (open !== undefined) {
+    const until = new Date(open);
+    return {
+      status: "deferred",
+      nextAttemptAt: until,
+      reason: `the ${kind} provider keeps failing: paused until ${until.toISOString()} (circuit breaker)`,
+    };
+  }
+  const wait = guards.throttle?.take(now.getTime()) ?? 0;
+  if (wait > 0) {
+    const until = new Date(now.getTime() + wait);
+    return {
+      status: "deferred",
+      nextAttemptAt: until,
+      reason: `rate limit of the ${kind} provider: deferred to ${until.toISOString()}`,
+    };
+  }
+  return undefined;
 }
 
 /** Quiet hours, then the frequency cap: a message they hold is deferred or skipped, with the reason. */
@@ -287,6 +322,7 @@ async function deliver(
   facts: SendFacts,
   channels: DispatchChannels,
   random: () => number,
+  breaker?: CircuitBreaker,
 ): Promise<Outcome> {
   let prepared: { send: () => Promise<SendResult>; provider: string } | Outcome;
   try {
@@ -303,6 +339,8 @@ async function deliver(
   }
   if ("status" in prepared) return prepared;
   const sent = await prepared.send();
+  // Only the provider's own answers move its breaker.
+  breaker?.record(sent.kind === "retryable" ? "failure" : "success", facts.now.getTime());
   if (sent.kind === "sent")
     return { status: "sent", provider: prepared.provider, providerMessageId: sent.providerMessageId };
   if (sent.kind === "permanent") return { status: "failed", reason: `${prepared.provider}: ${sent.reason}` };
@@ -461,9 +499,23 @@ export interface DispatcherHandle {
 /** The worker role's dispatch loop: a batch at a time until none is due, then a poll every `idleMs`. */
 export function startDispatcher(
   db: Db,
-  options: Omit<DispatchOptions, "now"> & { logger?: Logger; idleMs?: number },
+  options: Omit<DispatchOptions, "now" | "guards"> & {
+    logger?: Logger;
+    idleMs?: number;
+    /** Messages per second per provider; 0 or absent: unlimited. */
+    maxPerSecond?: Partial<Record<DispatchKind, number>>;
+  },
 ): DispatcherHandle {
   const kinds: DispatchKind[] = ["email", "sms", "webhook"];
+  // One breaker (5 retryable failures in a row, 30 s pause) and rate limit per provider, in this process.
+  const guards: Partial<Record<DispatchKind, ProviderGuards>> = {};
+  for (const kind of kinds) {
+    const rate = options.maxPerSecond?.[kind] ?? 0;
+    guards[kind] = {
+      breaker: new CircuitBreaker(5, 30_000),
+      ...(rate > 0 ? { throttle: new TokenBucket(rate) } : {}),
+    };
+  }
   let stopping = false;
   let wake: (() => void) | undefined;
   const sleep = (ms: number) =>
@@ -480,7 +532,7 @@ export function startDispatcher(
       try {
         let claimed = 0;
         for (const kind of kinds) {
-          const r = await dispatchBatch(db, kind, options);
+          const r = await dispatchBatch(db, kind, { ...options, guards });
           claimed += r.claimed;
           if (r.expired) {
             options.logger?.warn(

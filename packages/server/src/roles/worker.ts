@@ -45,7 +45,11 @@ export async function startWorker(
     logger: log.child({ role: "stepper" }),
   });
   const channels = channelsFor(config, database.db);
-  const dispatcher = startDispatcher(database.db, { channels, logger: log.child({ role: "dispatcher" }) });
+  const dispatcher = startDispatcher(database.db, {
+    channels,
+    logger: log.child({ role: "dispatcher" }),
+    maxPerSecond: { email: config.emailMaxPerSecond, sms: config.smsMaxPerSecond },
+  });
   log.info(
     {
       concurrency: config.workerConcurrency,
