@@ -8,6 +8,7 @@
  */
 import type { Db } from "../db/database.ts";
 import type { Logger } from "../shared/logger.ts";
+import { startPollLoop } from "../shared/poll-loop.ts";
 import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
 import { templateRenderer } from "../templates/template.service.ts";
 import { memberTimeZone } from "../workflows/local-time.ts";
@@ -516,46 +517,28 @@ export function startDispatcher(
       ...(rate > 0 ? { throttle: new TokenBucket(rate) } : {}),
     };
   }
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  const loop = async () => {
-    let backoff = 250;
-    while (!stopping) {
-      try {
-        let claimed = 0;
-        for (const kind of kinds) {
-          const r = await dispatchBatch(db, kind, { ...options, guards });
-          claimed += r.claimed;
-          if (r.expired) {
-            options.logger?.warn(
-              { channel: kind, expired: r.expired },
-              "dispatcher: sends interrupted by a stopped process",
-            );
-          }
+  const loop = startPollLoop({
+    name: "dispatcher",
+    logger: options.logger,
+    idleMs: options.idleMs ?? 500,
+    async pass() {
+      let claimed = 0;
+      for (const kind of kinds) {
+        const r = await dispatchBatch(db, kind, { ...options, guards });
+        claimed += r.claimed;
+        if (r.expired) {
+          options.logger?.warn(
+            { channel: kind, expired: r.expired },
+            "dispatcher: sends interrupted by a stopped process",
+          );
         }
-        backoff = 250;
-        if (claimed === 0) await sleep(options.idleMs ?? 500);
-      } catch (error) {
-        options.logger?.warn({ err: error }, "dispatcher: batch failed; retrying");
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, 5000);
       }
-    }
-  };
-  const running = loop();
+      return claimed > 0;
+    },
+  });
   return {
     async stop() {
-      stopping = true;
-      wake?.();
-      await running;
+      await loop.stop();
       await options.channels.email.close();
       await options.channels.sms?.close();
       await options.channels.webhook?.close();

@@ -15,6 +15,7 @@ import { queueMembershipCheck } from "../audiences/membership.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import type { Logger } from "../shared/logger.ts";
+import { startPollLoop } from "../shared/poll-loop.ts";
 import { memberTimeZone } from "../workflows/local-time.ts";
 import {
   type CompiledWorkflow,
@@ -415,51 +416,20 @@ export function startStepper(
   db: Db,
   options: StepOptions & { logger?: Logger; idleMs?: number; maxBackoffMs?: number } = {},
 ): StepperHandle {
-  let stopping = false;
-  let wake: (() => void) | undefined;
-  const idleWaiters: (() => void)[] = [];
-  const sleep = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, ms);
-      wake = () => {
-        clearTimeout(timer);
-        resolve();
-      };
-    });
-  const loop = async () => {
-    let backoff = 250;
-    while (!stopping) {
-      try {
-        const running = await listRunningCampaigns(db);
-        let claimed = 0;
-        for (const campaign of running) {
-          if (stopping) break;
-          const result = await stepCampaignBatch(db, campaign.workspace_id, campaign.id, options);
-          claimed += result.claimed;
-        }
-        backoff = 250;
-        if (claimed === 0) {
-          if (running.length) await completeFinishedCampaigns(db);
-          for (const resolve of idleWaiters.splice(0)) resolve();
-          await sleep(options.idleMs ?? 200);
-        }
-      } catch (error) {
-        options.logger?.warn({ err: error }, "stepper: batch failed; retrying");
-        await sleep(backoff);
-        backoff = Math.min(backoff * 2, options.maxBackoffMs ?? 5000);
+  return startPollLoop({
+    name: "stepper",
+    logger: options.logger,
+    idleMs: options.idleMs ?? 200,
+    ...(options.maxBackoffMs ? { maxBackoffMs: options.maxBackoffMs } : {}),
+    async pass(stopping) {
+      const running = await listRunningCampaigns(db);
+      let claimed = 0;
+      for (const campaign of running) {
+        if (stopping()) break;
+        claimed += (await stepCampaignBatch(db, campaign.workspace_id, campaign.id, options)).claimed;
       }
-    }
-  };
-  const running = loop();
-  return {
-    async stop() {
-      stopping = true;
-      wake?.();
-      for (const resolve of idleWaiters.splice(0)) resolve();
-      await running;
+      if (claimed === 0 && running.length) await completeFinishedCampaigns(db);
+      return claimed > 0;
     },
-    idle() {
-      return new Promise<void>((resolve) => idleWaiters.push(resolve));
-    },
-  };
+  });
 }
