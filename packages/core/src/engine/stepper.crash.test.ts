@@ -216,8 +216,12 @@ describe("the stepper killed with SIGKILL, again and again", () => {
     async () => {
       const db = database.handle.db;
       const ws = await newWorkspaceContext(db);
-      const email = await createTemplate(db, ws, { name: "hello", channel: "email", content: {} });
-      const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: {} });
+      const email = await createTemplate(db, ws, {
+        name: "hello",
+        channel: "email",
+        content: { subject: "Hi", html: "<p>Hello</p>" },
+      });
+      const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: { body: "Hey" } });
       const graph: WorkflowGraph = {
         nodes: [
           { id: "entry", type: "entry", outlets: { next: "s1" } },

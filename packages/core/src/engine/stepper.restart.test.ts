@@ -106,8 +106,12 @@ describe("the stepper while PostgreSQL restarts", () => {
   it("reconnects by itself and finishes every member, sending nothing twice", async () => {
     const db = handle!.db;
     const ws = await newWorkspaceContext(db);
-    const email = await createTemplate(db, ws, { name: "hello", channel: "email", content: {} });
-    const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: {} });
+    const email = await createTemplate(db, ws, {
+      name: "hello",
+      channel: "email",
+      content: { subject: "Hi", html: "<p>Hello</p>" },
+    });
+    const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: { body: "Hey" } });
     const graph: WorkflowGraph = {
       nodes: [
         { id: "entry", type: "entry", outlets: { next: "s1" } },

@@ -32,8 +32,13 @@ let sms: string;
 beforeAll(async () => {
   const db = database.handle.db;
   ws = await newWorkspaceContext(db);
-  email = (await createTemplate(db, ws, { name: "welcome", channel: "email", content: { subject: "Hi" } }))
-    .id;
+  email = (
+    await createTemplate(db, ws, {
+      name: "welcome",
+      channel: "email",
+      content: { subject: "Hi", html: "<p>Hello</p>" },
+    })
+  ).id;
   sms = (await createTemplate(db, ws, { name: "nudge", channel: "sms", content: { body: "Hey" } })).id;
 });
 

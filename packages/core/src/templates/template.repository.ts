@@ -42,7 +42,7 @@ export async function findTemplatesByIds(db: Executor, workspaceId: string, ids:
   if (ids.length === 0) return [];
   return db
     .selectFrom("templates")
-    .select(["id", "channel"])
+    .select(["id", "channel", "content"])
     .where("workspace_id", "=", workspaceId)
     .where("id", "in", ids)
     .execute();

@@ -21,6 +21,7 @@ import type { WorkflowRow } from "../db/schema.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
+import { missingContent } from "../templates/render.ts";
 import { findTemplatesByIds } from "../templates/template.repository.ts";
 import {
   countCampaignsOfWorkflow,
@@ -177,8 +178,20 @@ export async function checkGraph(
   });
   if (!result.ok) return result;
   const errors: WorkflowProblem[] = [];
+  const contentOf = new Map(templates.map((t) => [t.id, t]));
   for (const [index, node] of result.graph.nodes.entries()) {
     const at = `nodes[${index}]`;
+    if (node.type === "send" && node.templateId) {
+      const template = contentOf.get(node.templateId.toLowerCase()) ?? contentOf.get(node.templateId);
+      const missing = template ? missingContent(template.channel, template.content) : [];
+      if (missing.length) {
+        errors.push({
+          nodeId: node.id,
+          field: `${at}.templateId`,
+          message: `node "${node.id}": template ${node.templateId} is not ready to send: it has no ${missing.join(", ")}`,
+        });
+      }
+    }
     const rules: [string, Rule][] =
       node.type === "condition"
         ? node.rule

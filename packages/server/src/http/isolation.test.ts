@@ -548,7 +548,7 @@ async function buildWorld(who: "a" | "b", names: { email: string; prefix: string
   const templateId = await created(who, "/api/v1/templates", {
     name: `${names.prefix} template`,
     channel: "email",
-    content: { subject: `${names.prefix} subject` },
+    content: { subject: `${names.prefix} subject`, html: "<p>Hello</p>" },
   });
   const workflowId = await created(who, "/api/v1/workflows", {
     name: `${names.prefix} flow`,
@@ -718,6 +718,6 @@ describe("tenant isolation", () => {
     expect(after.workflow.body).toMatchObject({ name: A_DATA.workflowName, latestVersion: 1 });
     expect(after.list.body.name).toBe(A_DATA.listName);
     expect(after.listMembers).toEqual([a.contactId]);
-    expect(after.template.body.content).toEqual({ subject: A_DATA.subject });
+    expect(after.template.body.content).toEqual({ subject: A_DATA.subject, html: "<p>Hello</p>" });
   });
 });

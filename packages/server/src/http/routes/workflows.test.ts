@@ -42,7 +42,7 @@ beforeAll(async () => {
     await t.asA({
       method: "POST",
       url: "/api/v1/templates",
-      payload: { name: "Welcome", channel: "email", content: { subject: "Hi" } },
+      payload: { name: "Welcome", channel: "email", content: { subject: "Hi", html: "<p>Hello</p>" } },
     })
   ).json().id;
   smsTemplate = (
@@ -53,7 +53,11 @@ beforeAll(async () => {
     })
   ).json().id;
   bTemplate = (
-    await t.asB({ method: "POST", url: "/api/v1/templates", payload: { name: "Theirs", channel: "email" } })
+    await t.asB({
+      method: "POST",
+      url: "/api/v1/templates",
+      payload: { name: "Theirs", channel: "email", content: { subject: "Hi", html: "<p>Hi</p>" } },
+    })
   ).json().id;
 });
 
@@ -118,6 +122,32 @@ describe("workflows API", () => {
       },
     });
     expect(unreachable.json()).toMatchObject({ valid: false, errors: [{ nodeId: "orphan" }] });
+  });
+
+  it("refuses to publish a send of a template that is not ready to send", async () => {
+    const draft = await t.asA({
+      method: "POST",
+      url: "/api/v1/templates",
+      payload: { name: "Half written", channel: "email", content: { subject: "Soon" } },
+    });
+    const graph = {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "s" } },
+        { id: "s", type: "send", channel: "email", templateId: draft.json().id, outlets: { next: "x" } },
+        { id: "x", type: "exit", outlets: {} },
+      ],
+    };
+    const created = await t.asA({
+      method: "POST",
+      url: "/api/v1/workflows",
+      payload: { name: "Too early", graph },
+    });
+    const published = await t.asA({ method: "POST", url: `/api/v1/workflows/${created.json().id}/publish` });
+    expect(published.statusCode).toBe(422);
+    expect(published.json().errors[0]).toMatchObject({ nodeId: "s" });
+    expect(published.json().errors[0].message).toContain(
+      "not ready to send: it has no content.mjml or content.html",
+    );
   });
 
   it("simulates a member's path with time travel and explains each branch", async () => {
