@@ -223,6 +223,16 @@ export const EventRule = Type.Object(
 
 export const RESPONSES = ["received", "opened", "clicked", "replied", "converted", "unsubscribed"] as const;
 
+/** A kind of response to a message (the event type is `message.<kind>`). */
+export const ResponseKind = Type.Union([
+  Type.Literal("received"),
+  Type.Literal("opened"),
+  Type.Literal("clicked"),
+  Type.Literal("replied"),
+  Type.Literal("converted"),
+  Type.Literal("unsubscribed"),
+]);
+
 /**
  * A response to a message. Responses are events of type `message.<response>` whose properties carry
  * `campaignId` and `channel` (the response-recording feature writes them).
@@ -230,14 +240,7 @@ export const RESPONSES = ["received", "opened", "clicked", "replied", "converted
 export const ResponseRule = Type.Object(
   {
     kind: Type.Literal("response"),
-    response: Type.Union([
-      Type.Literal("received"),
-      Type.Literal("opened"),
-      Type.Literal("clicked"),
-      Type.Literal("replied"),
-      Type.Literal("converted"),
-      Type.Literal("unsubscribed"),
-    ]),
+    response: ResponseKind,
     campaignId: Type.Optional(Uuid),
     channel: Type.Optional(Channel),
     within: Type.Optional(Within),

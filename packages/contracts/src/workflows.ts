@@ -5,7 +5,7 @@
  * and type the code.
  */
 import Type, { type Static } from "typebox";
-import { Channel, PropertyFilter, type Rule, RuleSchema } from "./audiences.ts";
+import { Channel, PropertyFilter, ResponseKind, type Rule, RuleSchema } from "./audiences.ts";
 import { Nullable, PageQuery, Uuid } from "./common.ts";
 
 export const NODE_TYPES = [
@@ -168,14 +168,7 @@ export const WaitFor = Type.Union([
   Type.Object(
     {
       kind: Type.Literal("response"),
-      response: Type.Union([
-        Type.Literal("received"),
-        Type.Literal("opened"),
-        Type.Literal("clicked"),
-        Type.Literal("replied"),
-        Type.Literal("converted"),
-        Type.Literal("unsubscribed"),
-      ]),
+      response: ResponseKind,
       sendNodeId: Type.Optional(NodeId),
     },
     {

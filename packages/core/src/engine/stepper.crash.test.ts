@@ -15,11 +15,9 @@ import fs from "node:fs";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import { afterAll, describe, expect, it } from "vitest";
-import { createTemplate } from "../templates/template.service.ts";
-import { launchGraph, newWorkspaceContext, seedContactsInList } from "../testing/campaigns.ts";
+import { launchSendWaitSend, newWorkspaceContext } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 
 const database = useTestDatabase();
@@ -216,23 +214,7 @@ describe("the stepper killed with SIGKILL, again and again", () => {
     async () => {
       const db = database.handle.db;
       const ws = await newWorkspaceContext(db);
-      const email = await createTemplate(db, ws, {
-        name: "hello",
-        channel: "email",
-        content: { subject: "Hi", html: "<p>Hello</p>" },
-      });
-      const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: { body: "Hey" } });
-      const graph: WorkflowGraph = {
-        nodes: [
-          { id: "entry", type: "entry", outlets: { next: "s1" } },
-          { id: "s1", type: "send", channel: "email", templateId: email.id, outlets: { next: "w" } },
-          { id: "w", type: "wait", mode: "duration", duration: { seconds: 2 }, outlets: { next: "s2" } },
-          { id: "s2", type: "send", channel: "sms", templateId: sms.id, outlets: { next: "exit" } },
-          { id: "exit", type: "exit", outlets: {} },
-        ],
-      };
-      const { listId } = await seedContactsInList(db, ws.id, MEMBERS);
-      const campaign = await launchGraph(db, ws, listId, graph);
+      const campaign = await launchSendWaitSend(db, ws, MEMBERS);
       expect(campaign.enrolled).toBe(MEMBERS);
 
       // Spread the kills over both passes (first send, then wait and second send): kill i comes a

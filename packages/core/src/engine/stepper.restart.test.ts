@@ -10,15 +10,13 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type DatabaseHandle, openDatabase } from "../db/database.ts";
 import { type ClusterLog, type EmbeddedCluster, openEmbeddedCluster } from "../db/embedded-cluster.ts";
 import { migrate } from "../db/migrate.ts";
-import { createTemplate } from "../templates/template.service.ts";
-import { launchGraph, newWorkspaceContext, seedContactsInList } from "../testing/campaigns.ts";
+import { launchSendWaitSend, newWorkspaceContext } from "../testing/campaigns.ts";
 import { type StepperHandle, startStepper } from "./stepper.ts";
 
 const MEMBERS = 3000;
@@ -106,23 +104,7 @@ describe("the stepper while PostgreSQL restarts", () => {
   it("reconnects by itself and finishes every member, sending nothing twice", async () => {
     const db = handle!.db;
     const ws = await newWorkspaceContext(db);
-    const email = await createTemplate(db, ws, {
-      name: "hello",
-      channel: "email",
-      content: { subject: "Hi", html: "<p>Hello</p>" },
-    });
-    const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: { body: "Hey" } });
-    const graph: WorkflowGraph = {
-      nodes: [
-        { id: "entry", type: "entry", outlets: { next: "s1" } },
-        { id: "s1", type: "send", channel: "email", templateId: email.id, outlets: { next: "w" } },
-        { id: "w", type: "wait", mode: "duration", duration: { seconds: 2 }, outlets: { next: "s2" } },
-        { id: "s2", type: "send", channel: "sms", templateId: sms.id, outlets: { next: "exit" } },
-        { id: "exit", type: "exit", outlets: {} },
-      ],
-    };
-    const { listId } = await seedContactsInList(db, ws.id, MEMBERS);
-    const campaign = await launchGraph(db, ws, listId, graph);
+    const campaign = await launchSendWaitSend(db, ws, MEMBERS);
 
     const progress = async () => {
       const { rows } = await sql<{ active: number; first: number; second: number }>`

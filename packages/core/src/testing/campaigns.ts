@@ -6,6 +6,7 @@ import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
 import { type StepOptions, stepCampaignBatch } from "../engine/stepper.ts";
 import { uuidv7 } from "../shared/ids.ts";
+import { createTemplate } from "../templates/template.service.ts";
 import { createWorkflow, publishWorkflow } from "../workflows/workflow.service.ts";
 import { createWorkspace } from "../workspaces/workspace.service.ts";
 
@@ -79,4 +80,34 @@ export async function drain(db: Db, workspaceId: string, campaignId: string, opt
     totals.failed += r.failed;
     totals.sends += r.sends;
   }
+}
+
+/**
+ * The failure tests' campaign: send email → wait `waitSeconds` → send SMS → exit, over `members` new
+ * contacts, launched on the real clock.
+ */
+export async function launchSendWaitSend(db: Db, ws: WorkspaceContext, members: number, waitSeconds = 2) {
+  const email = await createTemplate(db, ws, {
+    name: "hello",
+    channel: "email",
+    content: { subject: "Hi", html: "<p>Hello</p>" },
+  });
+  const sms = await createTemplate(db, ws, { name: "nudge", channel: "sms", content: { body: "Hey" } });
+  const graph: WorkflowGraph = {
+    nodes: [
+      { id: "entry", type: "entry", outlets: { next: "s1" } },
+      { id: "s1", type: "send", channel: "email", templateId: email.id, outlets: { next: "w" } },
+      {
+        id: "w",
+        type: "wait",
+        mode: "duration",
+        duration: { seconds: waitSeconds },
+        outlets: { next: "s2" },
+      },
+      { id: "s2", type: "send", channel: "sms", templateId: sms.id, outlets: { next: "exit" } },
+      { id: "exit", type: "exit", outlets: {} },
+    ],
+  };
+  const { listId } = await seedContactsInList(db, ws.id, members);
+  return launchGraph(db, ws, listId, graph);
 }
