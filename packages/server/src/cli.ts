@@ -105,8 +105,8 @@ async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) 
     log.fatal((error as Error).message);
     process.exit(1);
   }
-  const worker = roles.worker ? await startWorker(config, runtime.database, log) : undefined;
-  const app = roles.api ? await startApi(config, runtime.database, log) : undefined;
+  const worker = roles.worker ? await startWorker(config, runtime.database, runtime.keys, log) : undefined;
+  const app = roles.api ? await startApi(config, runtime.database, runtime.keys, log) : undefined;
   onShutdown(config, log, async () => {
     await app?.close();
     await worker?.stop();

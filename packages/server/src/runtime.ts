@@ -7,12 +7,14 @@ import { adminQuery } from "@omneural/core/db/admin";
 import { type DatabaseHandle, openDatabase } from "@omneural/core/db/database";
 import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
 import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
+import { deriveKeys, type Keys, resolveSecret } from "@omneural/core/security/keys";
 import { type Logger, redactUrl } from "@omneural/core/shared/logger";
 
 export const EMBEDDED_DATABASE = "omneural";
 
 export interface Runtime {
   database: DatabaseHandle;
+  keys: Keys;
   cluster: EmbeddedCluster | undefined;
   close(): Promise<void>;
 }
@@ -71,6 +73,7 @@ export async function openRuntime(
   });
   return {
     database,
+    keys: deriveKeys(resolveSecret(config.secretKey, config.dataDir)),
     cluster,
     async close() {
       await database.close();

@@ -25,6 +25,10 @@ export interface Config {
   /** Secret that signs webhook calls; unset: webhook nodes deliver to the dev inbox. */
   readonly webhookSecret: string | undefined;
   readonly webhookAllowHosts: readonly string[];
+  /** Master secret for link signing and credential encryption; unset: `dataDir/secret.key`. */
+  readonly secretKey: string | undefined;
+  /** Redis for shared rate limits; unset: each process counts its own. */
+  readonly redisUrl: string | undefined;
   /** Provider rate limits, messages per second per worker process; 0: unlimited. */
   readonly emailMaxPerSecond: number;
   readonly smsMaxPerSecond: number;
@@ -216,6 +220,24 @@ export const OPTIONS = {
         .map((h) => h.trim())
         .filter(Boolean),
   } satisfies Option<readonly string[]>,
+  secretKey: {
+    variable: "SECRET_KEY",
+    description:
+      "Signs the links in messages (tracked clicks, open pixel, unsubscribe) and encrypts stored provider credentials. At least 32 characters; every process of an installation needs the same one. When unset, a key is generated once and kept in $OMNEURAL_DATA_DIR/secret.key.",
+    defaultText: "(unset: generated into the data directory)",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      if (raw.trim().length < 32) throw new ConfigError("SECRET_KEY", "must be at least 32 characters");
+      return raw.trim();
+    },
+  } satisfies Option<string | undefined>,
+  redisUrl: {
+    variable: "REDIS_URL",
+    description:
+      "Redis shared by every process: provider rate limits are counted there, so several workers together keep to them. When unset, each process counts its own.",
+    defaultText: "(unset: in-process)",
+    parse: optionalUrl("REDIS_URL", "redis://host:6379", ["redis:", "rediss:"]),
+  } satisfies Option<string | undefined>,
   emailMaxPerSecond: {
     variable: "EMAIL_MAX_PER_SECOND",
     description:

@@ -3,12 +3,15 @@
 import type { Config } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import type { DatabaseHandle } from "@omneural/core/db/database";
+import type { Keys } from "@omneural/core/security/keys";
 
 export interface AppDeps {
   config: Config;
   database: DatabaseHandle;
   /** Whether the job queue's schema is present (false only in odd deployments); imports need it. */
   jobsEnabled: boolean;
+  /** Link-signing and credential keys (see security/keys.ts). */
+  keys: Keys;
 }
 
 declare module "fastify" {

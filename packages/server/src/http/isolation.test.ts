@@ -5,10 +5,12 @@
  * The operations come from the document itself, so a new endpoint appears here the day it is added and
  * fails until OPERATIONS says how to probe it.
  */
+
 import { randomUUID } from "node:crypto";
 import { loadConfig } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
+import { TEST_KEYS } from "@omneural/core/security/keys";
 import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../testing/app.ts";
@@ -40,6 +42,7 @@ const discovered = await (async () => {
       config: loadConfig({ PUBLIC_URL: "http://omneural.test" }),
       database: {} as DatabaseHandle,
       jobsEnabled: false,
+      keys: TEST_KEYS,
     },
     logger: false,
   });

@@ -6,6 +6,7 @@ import { channelsFor } from "@omneural/core/delivery/email-channel";
 import { startStepper } from "@omneural/core/engine/stepper";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
+import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
 import { type Runner, run, Logger as WorkerLogger } from "graphile-worker";
 
@@ -26,6 +27,7 @@ function workerLogger(log: Logger) {
 export async function startWorker(
   config: Config,
   database: DatabaseHandle,
+  keys: Keys,
   log: Logger,
 ): Promise<WorkerRole> {
   const recovered = await recoverStalledImports(database.db);

@@ -1,5 +1,6 @@
 /** An API on a fresh test database, with two workspaces to prove isolation. */
 import { loadConfig } from "@omneural/core/config/config";
+import { TEST_KEYS } from "@omneural/core/security/keys";
 import { useTestDatabase } from "@omneural/core/testing/database";
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 import type { FastifyInstance, InjectOptions } from "fastify";
@@ -17,7 +18,7 @@ export function useTestApp(env: Record<string, string> = {}) {
   beforeAll(async () => {
     const config = loadConfig({ PUBLIC_URL: "http://omneural.test", ...env });
     state.app = await buildApp({
-      deps: { config, database: database.handle, jobsEnabled: true },
+      deps: { config, database: database.handle, jobsEnabled: true, keys: TEST_KEYS },
       logger: false,
     });
     const a = await createWorkspace(database.handle.db, {
