@@ -18,7 +18,7 @@ import { dispatchBatch } from "@omneural/core/delivery/dispatcher";
 import { setSender } from "@omneural/core/delivery/sender.service";
 import { createSmtpChannel } from "@omneural/core/delivery/smtp-channel";
 import { createTemplate, templateRenderer } from "@omneural/core/templates/template.service";
-import { drain, launchGraph, newWorkspaceContext } from "@omneural/core/testing/campaigns";
+import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "@omneural/core/testing/campaigns";
 import { sql } from "kysely";
 import nodemailer from "nodemailer";
 import { SMTPServer } from "smtp-server";
@@ -200,7 +200,11 @@ export async function main(args: string[]) {
       const started = performance.now();
       try {
         for (;;) {
-          const r = await dispatchBatch(db, "email", { channels: { email: channel }, batchSize });
+          const r = await dispatchBatch(db, "email", {
+            links: TEST_LINKS,
+            channels: { email: channel },
+            batchSize,
+          });
           if (r.claimed === 0) break;
           batches++;
         }

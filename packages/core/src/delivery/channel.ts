@@ -124,3 +124,10 @@ export interface OutgoingMailPiece {
   /** The member's personal URL, printed as a QR code. */
   purl: string;
 }
+
+export interface MailChannel {
+  readonly provider: string;
+  readonly acceptsIdempotencyKey: boolean;
+  send(piece: OutgoingMailPiece): Promise<SendResult>;
+  close(): Promise<void>;
+}

@@ -6,7 +6,7 @@ import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { createTemplate } from "../templates/template.service.ts";
-import { drain, launchGraph, newWorkspaceContext } from "../testing/campaigns.ts";
+import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 import {
   createDevInboxEmailChannel,
@@ -110,6 +110,7 @@ describe("dispatchEmailBatch", () => {
   it("refuses to send marketing email before the workspace has a postal address, and says why", async () => {
     const campaignId = await queuedEmails([{ firstName: "Nell", email: "nell@example.com" }]);
     const r = await dispatchEmailBatch(database.handle.db, {
+      links: TEST_LINKS,
       email: createDevInboxEmailChannel(database.handle.db),
       now: at(MINUTE),
     });
@@ -127,6 +128,7 @@ describe("dispatchEmailBatch", () => {
   it("renders and delivers to the dev inbox, with the postal address in the footer", async () => {
     const campaignId = await queuedEmails([{ firstName: "Ada", email: "ada@example.com" }]);
     const r = await dispatchEmailBatch(database.handle.db, {
+      links: TEST_LINKS,
       email: createDevInboxEmailChannel(database.handle.db),
       now: at(MINUTE),
     });
@@ -147,6 +149,7 @@ describe("dispatchEmailBatch", () => {
       database.handle.db,
     );
     await dispatchEmailBatch(database.handle.db, {
+      links: TEST_LINKS,
       email: createDevInboxEmailChannel(database.handle.db),
       now: at(MINUTE),
     });
@@ -166,6 +169,7 @@ describe("dispatchEmailBatch", () => {
     try {
       outage = true;
       const down = await dispatchEmailBatch(database.handle.db, {
+        links: TEST_LINKS,
         email: smtp,
         now: at(MINUTE),
         random: () => 0.5,
@@ -173,9 +177,16 @@ describe("dispatchEmailBatch", () => {
       expect(down).toMatchObject({ claimed: 5, retried: 5 });
       // Not due again until the backoff has passed.
       expect(
-        (await dispatchEmailBatch(database.handle.db, { email: smtp, now: at(MINUTE + 1000) })).claimed,
+        (
+          await dispatchEmailBatch(database.handle.db, {
+            links: TEST_LINKS,
+            email: smtp,
+            now: at(MINUTE + 1000),
+          })
+        ).claimed,
       ).toBe(0);
       const second = await dispatchEmailBatch(database.handle.db, {
+        links: TEST_LINKS,
         email: smtp,
         now: at(3 * MINUTE),
         random: () => 0.5,
@@ -183,13 +194,20 @@ describe("dispatchEmailBatch", () => {
       expect(second).toMatchObject({ claimed: 5, retried: 5 });
       outage = false;
       const up = await dispatchEmailBatch(database.handle.db, {
+        links: TEST_LINKS,
         email: smtp,
         now: at(10 * MINUTE),
         random: () => 0.5,
       });
       expect(up).toMatchObject({ claimed: 5, sent: 5 });
       expect(
-        (await dispatchEmailBatch(database.handle.db, { email: smtp, now: at(60 * MINUTE) })).claimed,
+        (
+          await dispatchEmailBatch(database.handle.db, {
+            links: TEST_LINKS,
+            email: smtp,
+            now: at(60 * MINUTE),
+          })
+        ).claimed,
       ).toBe(0);
     } finally {
       outage = false;
@@ -213,7 +231,7 @@ describe("dispatchEmailBatch", () => {
               where campaign_id = ${smtpCampaign}`.execute(db);
     const smtp = createSmtpChannel({ host: "127.0.0.1", port });
     try {
-      const r = await dispatchEmailBatch(db, { email: smtp, now: at(5 * MINUTE) });
+      const r = await dispatchEmailBatch(db, { links: TEST_LINKS, email: smtp, now: at(5 * MINUTE) });
       expect(r).toMatchObject({ expired: 1, claimed: 0 });
     } finally {
       await smtp.close();
@@ -225,7 +243,11 @@ describe("dispatchEmailBatch", () => {
     const inboxCampaign = await queuedEmails([{ firstName: "Jo", email: "jo@example.com" }]);
     await sql`update messages set status = 'sending', attempts = 1, lease_until = ${at(MINUTE)}
               where campaign_id = ${inboxCampaign}`.execute(db);
-    const r = await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(5 * MINUTE) });
+    const r = await dispatchEmailBatch(db, {
+      links: TEST_LINKS,
+      email: createDevInboxEmailChannel(db),
+      now: at(5 * MINUTE),
+    });
     expect(r).toMatchObject({ expired: 1, sent: 1 });
   });
 
@@ -239,17 +261,27 @@ describe("dispatchEmailBatch", () => {
       const campaignId = await queuedEmails([{ firstName: "Tomo", email: "tomo@example.com" }]);
       await sql`update contacts set timezone = 'Asia/Tokyo' where email = 'tomo@example.com'`.execute(db);
       // 10:00 UTC is 19:00 in Tokyo: held until 09:00 there, 00:00 UTC the next day; no attempt used.
-      const held = await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(MINUTE) });
+      const held = await dispatchEmailBatch(db, {
+        links: TEST_LINKS,
+        email: createDevInboxEmailChannel(db),
+        now: at(MINUTE),
+      });
       expect(held).toMatchObject({ claimed: 1, deferred: 1, sent: 0 });
       const [row] = await statuses(campaignId);
       expect(row).toMatchObject({ status: "queued", attempts: 0 });
       expect(row!.reason).toContain("Asia/Tokyo");
       expect(row!.reason).toContain("2026-03-03T00:00:00.000Z");
       expect(
-        (await dispatchEmailBatch(db, { email: createDevInboxEmailChannel(db), now: at(13 * 60 * MINUTE) }))
-          .claimed,
+        (
+          await dispatchEmailBatch(db, {
+            links: TEST_LINKS,
+            email: createDevInboxEmailChannel(db),
+            now: at(13 * 60 * MINUTE),
+          })
+        ).claimed,
       ).toBe(0);
       const sent = await dispatchEmailBatch(db, {
+        links: TEST_LINKS,
         email: createDevInboxEmailChannel(db),
         now: at(14 * 60 * MINUTE),
       });
@@ -269,7 +301,7 @@ describe("dispatchEmailBatch", () => {
     try {
       const person = { firstName: "Cap", email: "cap@example.com" };
       const first = await queuedEmails([person]);
-      await dispatchEmailBatch(db, { email: inbox, now: at(MINUTE) });
+      await dispatchEmailBatch(db, { links: TEST_LINKS, email: inbox, now: at(MINUTE) });
       // The same contact in further campaigns: the cap counts across all of them.
       const contactId = (
         await sql<{ id: string }>`select contact_id as id from messages where campaign_id = ${first}`.execute(
@@ -289,9 +321,11 @@ describe("dispatchEmailBatch", () => {
         return campaign.id;
       };
       const second = await again();
-      expect(await dispatchEmailBatch(db, { email: inbox, now: at(2 * MINUTE) })).toMatchObject({ sent: 1 });
+      expect(
+        await dispatchEmailBatch(db, { links: TEST_LINKS, email: inbox, now: at(2 * MINUTE) }),
+      ).toMatchObject({ sent: 1 });
       const third = await again();
-      const held = await dispatchEmailBatch(db, { email: inbox, now: at(3 * MINUTE) });
+      const held = await dispatchEmailBatch(db, { links: TEST_LINKS, email: inbox, now: at(3 * MINUTE) });
       expect(held).toMatchObject({ deferred: 1, sent: 0 });
       const [row] = await statuses(third);
       expect(row!.reason).toContain("frequency cap: 2 sent in the last 7 days");
@@ -302,10 +336,14 @@ describe("dispatchEmailBatch", () => {
         frequencyCap: { count: 2, days: 7, action: "skip" },
       });
       const fourth = await again();
-      await dispatchEmailBatch(db, { email: inbox, now: at(4 * MINUTE) });
+      await dispatchEmailBatch(db, { links: TEST_LINKS, email: inbox, now: at(4 * MINUTE) });
       expect((await statuses(fourth))[0]!.status).toBe("skipped");
       // Eight days on, the deferred one goes.
-      const later = await dispatchEmailBatch(db, { email: inbox, now: at(8 * 24 * 60 * MINUTE) });
+      const later = await dispatchEmailBatch(db, {
+        links: TEST_LINKS,
+        email: inbox,
+        now: at(8 * 24 * 60 * MINUTE),
+      });
       expect(later).toMatchObject({ sent: 1 });
       expect((await statuses(third))[0]!.status).toBe("sent");
     } finally {
@@ -351,7 +389,7 @@ describe("dispatchEmailBatch", () => {
     await drain(db, ws.id, campaign.id, { now: T0 });
     const channels = { email: createDevInboxEmailChannel(db), sms: createDevInboxSmsChannel(db) };
     // 10:00 UTC in a UTC workspace is inside the default 08:00–21:00 SMS hours.
-    const noNumber = await dispatchBatch(db, "sms", { channels, now: at(MINUTE) });
+    const noNumber = await dispatchBatch(db, "sms", { links: TEST_LINKS, channels, now: at(MINUTE) });
     expect(noNumber).toMatchObject({ failed: 1, skipped: 1 });
     const rows = await sql<{ status: string; reason: string }>`
       select status, reason from messages where campaign_id = ${campaign.id} order by status`.execute(db);
@@ -369,9 +407,13 @@ describe("dispatchEmailBatch", () => {
     await sql`update messages set status = 'queued', reason = null where campaign_id = ${campaign.id} and status = 'failed'`.execute(
       db,
     );
-    expect(await dispatchBatch(db, "sms", { channels, now: at(2 * MINUTE) })).toMatchObject({ sent: 1 });
+    expect(
+      await dispatchBatch(db, "sms", { links: TEST_LINKS, channels, now: at(2 * MINUTE) }),
+    ).toMatchObject({ sent: 1 });
     await drain(db, ws.id, campaign.id, { now: at(24 * 60 * MINUTE) });
-    expect(await dispatchBatch(db, "sms", { channels, now: at(24 * 60 * MINUTE) })).toMatchObject({
+    expect(
+      await dispatchBatch(db, "sms", { links: TEST_LINKS, channels, now: at(24 * 60 * MINUTE) }),
+    ).toMatchObject({
       sent: 1,
     });
     const bodies = await sql<{ body: string }>`
@@ -413,7 +455,9 @@ describe("dispatchEmailBatch", () => {
     const campaign = await launchGraph(db, ws, listId, graph, T0);
     await drain(db, ws.id, campaign.id, { now: T0 });
     const channels = { email: createDevInboxEmailChannel(db), webhook: createDevInboxWebhookChannel(db) };
-    expect(await dispatchBatch(db, "webhook", { channels, now: at(MINUTE) })).toMatchObject({ sent: 1 });
+    expect(
+      await dispatchBatch(db, "webhook", { links: TEST_LINKS, channels, now: at(MINUTE) }),
+    ).toMatchObject({ sent: 1 });
     const { rows } = await sql<{ recipient: string; content: Record<string, unknown> }>`
       select recipient, content from outbox where channel = 'webhook'`.execute(db);
     expect(rows[0]!.recipient).toBe("https://crm.example/hooks/omneural");
@@ -438,6 +482,7 @@ describe("dispatchEmailBatch", () => {
     try {
       outage = true;
       const down = await dispatchBatch(database.handle.db, "email", {
+        links: TEST_LINKS,
         channels,
         guards: { email: { breaker } },
         now: at(MINUTE),
@@ -452,6 +497,7 @@ describe("dispatchEmailBatch", () => {
       outage = false;
       // After the pause, one trial goes; when it succeeds, the rest follow.
       const trial = await dispatchBatch(database.handle.db, "email", {
+        links: TEST_LINKS,
         channels,
         guards: { email: { breaker } },
         now: at(2 * MINUTE + 60_000),
@@ -460,6 +506,7 @@ describe("dispatchEmailBatch", () => {
       });
       expect(trial.sent).toBeGreaterThanOrEqual(1);
       await dispatchBatch(database.handle.db, "email", {
+        links: TEST_LINKS,
         channels,
         guards: { email: { breaker } },
         now: at(30 * MINUTE),

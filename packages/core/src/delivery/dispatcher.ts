@@ -14,6 +14,7 @@ import { templateRenderer } from "../templates/template.service.ts";
 import { memberTimeZone } from "../workflows/local-time.ts";
 import type {
   EmailChannel,
+  MailChannel,
   OutgoingEmail,
   OutgoingSms,
   OutgoingWebhook,
@@ -36,6 +37,8 @@ import {
   selectWorkspaceTimezones,
 } from "./dispatch.repository.ts";
 import { CircuitBreaker, TokenBucket } from "./guards.ts";
+import { dispatchAdsBatch } from "./ads-dispatch.ts";
+import { prepareMail } from "./mail-dispatch.ts";
 import {
   type ChannelPolicy,
   DEFAULT_POLICIES,
@@ -48,6 +51,14 @@ export interface DispatchChannels {
   email: EmailChannel;
   sms?: SmsChannel;
   webhook?: WebhookChannel;
+  mail?: MailChannel;
+}
+
+/** Where links in messages point, and the key that signs their tokens. */
+export interface LinkSettings {
+  /** PUBLIC_URL: tracked links, the open pixel, unsubscribe pages and PURLs are served there. */
+  publicUrl: string;
+  key: Buffer;
 }
 
 /** Per-provider guards of one dispatcher process (see guards.ts). */
@@ -58,6 +69,7 @@ export interface ProviderGuards {
 
 export interface DispatchOptions {
   channels: DispatchChannels;
+  links: LinkSettings;
   guards?: Partial<Record<DispatchKind, ProviderGuards>>;
   now?: Date;
   batchSize?: number;
@@ -82,7 +94,7 @@ export interface DispatchResult {
   expired: number;
 }
 
-export type DispatchKind = "email" | "sms" | "webhook";
+export type DispatchKind = "email" | "sms" | "webhook" | "mail";
 
 const DEFAULT_MAX_ATTEMPTS = 5;
 const DEFAULT_BACKOFF_SECONDS = 60;
@@ -110,7 +122,10 @@ interface Provider {
 }
 
 function providerOf(kind: DispatchKind, channels: DispatchChannels): Provider | undefined {
-  return kind === "email" ? channels.email : kind === "sms" ? channels.sms : channels.webhook;
+  if (kind === "email") return channels.email;
+  if (kind === "sms") return channels.sms;
+  if (kind === "mail") return channels.mail;
+  return channels.webhook;
 }
 
 /** One batch of one channel's due ledger rows: lease, decide, render, send, record. */
@@ -191,12 +206,13 @@ export async function dispatchBatch(
         : undefined,
       sender: senders.get(message.workspace_id),
       everSent: (recentSends.get(key) ?? []).length > 0,
+      links: options.links,
       now,
     };
     const outcome =
       held ??
       guardHold(kind, options.guards?.[kind], now) ??
-      (await deliver(kind, message, facts, options.channels, random, options.guards?.[kind]?.breaker));
+      (await deliver(db, kind, message, facts, options.channels, random, options.guards?.[kind]?.breaker));
     await recordOutcome(db, message.workspace_id, message.id, outcome, now);
     if (outcome.status === "sent") {
       result.sent++;
@@ -299,7 +315,7 @@ function toPolicy(row: {
   };
 }
 
-interface SendFacts {
+export interface SendFacts {
   recipient: RecipientRow | undefined;
   template: { channel: string; content: Record<string, unknown> } | undefined;
   sender:
@@ -313,11 +329,13 @@ interface SendFacts {
     | undefined;
   /** Whether this contact was ever sent a message on this channel (SMS: the opt-out line goes on the first). */
   everSent: boolean;
+  links: LinkSettings;
   now: Date;
 }
 
 /** Decides, renders and sends one row; a provider's answer becomes the row's outcome. */
 async function deliver(
+  db: Db,
   kind: DispatchKind,
   message: ClaimedMessage,
   facts: SendFacts,
@@ -327,12 +345,10 @@ async function deliver(
 ): Promise<Outcome> {
   let prepared: { send: () => Promise<SendResult>; provider: string } | Outcome;
   try {
-    prepared =
-      kind === "email"
-        ? await prepareEmail(message, facts, channels.email)
-        : kind === "sms"
-          ? prepareSms(message, facts, channels.sms!)
-          : prepareWebhook(message, facts, channels.webhook!);
+    if (kind === "email") prepared = await prepareEmail(message, facts, channels.email);
+    else if (kind === "sms") prepared = prepareSms(message, facts, channels.sms!);
+    else if (kind === "mail") prepared = await prepareMail(db, message, facts, channels.mail!);
+    else prepared = prepareWebhook(message, facts, channels.webhook!);
   } catch (error) {
     // One member's template failing to render fails that send, not the batch.
     const reason = error instanceof TemplateRenderError ? `${error.field}: ${error.message}` : String(error);
@@ -505,9 +521,11 @@ export function startDispatcher(
     idleMs?: number;
     /** Messages per second per provider; 0 or absent: unlimited. */
     maxPerSecond?: Partial<Record<DispatchKind, number>>;
+    /** Opens credentials stored per workspace (ad destinations, providers). */
+    credentialsKey: Buffer;
   },
 ): DispatcherHandle {
-  const kinds: DispatchKind[] = ["email", "sms", "webhook"];
+  const kinds: DispatchKind[] = ["email", "sms", "webhook", "mail"];
   // One breaker (5 retryable failures in a row, 30 s pause) and rate limit per provider, in this process.
   const guards: Partial<Record<DispatchKind, ProviderGuards>> = {};
   for (const kind of kinds) {
@@ -533,6 +551,8 @@ export function startDispatcher(
           );
         }
       }
+      const ads = await dispatchAdsBatch(db, { credentialsKey: options.credentialsKey });
+      claimed += ads.claimed;
       return claimed > 0;
     },
   });
@@ -542,6 +562,7 @@ export function startDispatcher(
       await options.channels.email.close();
       await options.channels.sms?.close();
       await options.channels.webhook?.close();
+      await options.channels.mail?.close();
     },
   };
 }

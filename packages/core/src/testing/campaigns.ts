@@ -1,10 +1,12 @@
 /** Test and bench helpers for the journey engine: seed contacts, publish a graph, launch, drain. */
+
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { type RawBuilder, sql } from "kysely";
 import { createCampaign, launchCampaign } from "../campaigns/campaign.service.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
 import { type StepOptions, stepCampaignBatch } from "../engine/stepper.ts";
+import { TEST_KEYS } from "../security/keys.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { createWorkflow, publishWorkflow } from "../workflows/workflow.service.ts";
@@ -111,3 +113,6 @@ export async function launchSendWaitSend(db: Db, ws: WorkspaceContext, members: 
   const { listId } = await seedContactsInList(db, ws.id, members);
   return launchGraph(db, ws, listId, graph);
 }
+
+/** Link settings for dispatcher tests: links point at omneural.test and are signed with the test key. */
+export const TEST_LINKS = { publicUrl: "http://omneural.test", key: TEST_KEYS.links } as const;

@@ -49,6 +49,8 @@ export async function startWorker(
   const channels = channelsFor(config, database.db);
   const dispatcher = startDispatcher(database.db, {
     channels,
+    links: { publicUrl: config.publicUrl, key: keys.links },
+    credentialsKey: keys.credentials,
     logger: log.child({ role: "dispatcher" }),
     maxPerSecond: { email: config.emailMaxPerSecond, sms: config.smsMaxPerSecond },
   });
