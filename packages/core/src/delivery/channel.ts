@@ -32,8 +32,11 @@ export type SendResult =
   | { kind: "sent"; providerMessageId: string; detail?: string }
   /** Try again later (SMTP 4xx, HTTP 429 or 5xx, a timeout, a refused connection). */
   | { kind: "retryable"; reason: string; retryAfterMs?: number }
-  /** Never retry (SMTP 5xx, HTTP 4xx: the address or the content was refused). */
-  | { kind: "permanent"; reason: string };
+  /**
+   * Never retry (SMTP 5xx, HTTP 4xx: the address or the content was refused). `suppress`: the address
+   * itself is bad (no such mailbox, not a valid number), so nothing more is sent to it on this channel.
+   */
+  | { kind: "permanent"; reason: string; suppress?: boolean };
 
 export interface EmailChannel {
   /** The provider, as recorded on the ledger row. */

@@ -117,7 +117,7 @@ export type Outcome =
   | { status: "queued"; nextAttemptAt: Date; reason: string }
   /** Held back by a policy (quiet hours, frequency cap): not an attempt. */
   | { status: "deferred"; nextAttemptAt: Date; reason: string }
-  | { status: "failed" | "skipped"; reason: string };
+  | { status: "failed" | "skipped"; reason: string; suppress?: boolean };
 
 /** Records what became of a leased row, if this dispatcher still holds its lease. */
 export async function recordOutcome(
@@ -243,4 +243,50 @@ export async function selectWorkspaceTimezones(db: Executor, workspaceIds: strin
     .where("id", "in", workspaceIds)
     .execute();
   return new Map(rows.map((r) => [r.id, r.default_timezone]));
+}
+
+/** Which of these addresses are suppressed on the channel, with the reason. */
+export async function selectSuppressions(
+  db: Executor,
+  channel: "email" | "sms",
+  keys: { workspaceId: string; address: string }[],
+): Promise<Map<string, string>> {
+  if (keys.length === 0) return new Map();
+  const { rows } = await sql<{ workspace_id: string; address: string; reason: string }>`
+    select s.workspace_id, s.address, s.reason
+    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.address)}::text[]) as k(w, a)
+    join suppressions s on s.workspace_id = k.w and s.channel = ${channel} and s.address = k.a`.execute(db);
+  return new Map(rows.map((r) => [`${r.workspace_id}:${r.address}`, r.reason]));
+}
+
+export async function insertSuppression(
+  db: Executor,
+  s: {
+    workspaceId: string;
+    channel: "email" | "sms";
+    address: string;
+    reason: string;
+    source: "provider" | "bounce" | "complaint" | "manual";
+    messageId: string | null;
+  },
+) {
+  await sql`
+    insert into suppressions (workspace_id, channel, address, reason, source, message_id)
+    values (${s.workspaceId}, ${s.channel}, ${s.address}, ${s.reason}, ${s.source}, ${s.messageId})
+    on conflict do nothing`.execute(db);
+}
+
+/** The short links of an SMS; a retry writes the same codes again. */
+export async function insertShortLinks(
+  db: Executor,
+  workspaceId: string,
+  messageId: string,
+  links: { code: string; url: string }[],
+) {
+  if (links.length === 0) return;
+  await sql`
+    insert into short_links (code, workspace_id, message_id, url)
+    select code, ${workspaceId}, ${messageId}, url
+    from unnest(${links.map((l) => l.code)}::text[], ${links.map((l) => l.url)}::text[]) as l(code, url)
+    on conflict (code) do nothing`.execute(db);
 }

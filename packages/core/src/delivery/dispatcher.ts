@@ -11,7 +11,10 @@ import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
 import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
 import { templateRenderer } from "../templates/template.service.ts";
+import { trackEmail, trackSms } from "../tracking/rewrite.ts";
+import { unsubscribeToken } from "../tracking/tokens.ts";
 import { memberTimeZone } from "../workflows/local-time.ts";
+import { dispatchAdsBatch } from "./ads-dispatch.ts";
 import type {
   EmailChannel,
   MailChannel,
@@ -26,6 +29,8 @@ import {
   type ClaimedMessage,
   claimDueMessages,
   expireSendingLeases,
+  insertShortLinks,
+  insertSuppression,
   type Outcome,
   type RecipientRow,
   recordOutcome,
@@ -33,11 +38,11 @@ import {
   selectRecentSends,
   selectRecipients,
   selectSenders,
+  selectSuppressions,
   selectTemplates,
   selectWorkspaceTimezones,
 } from "./dispatch.repository.ts";
 import { CircuitBreaker, TokenBucket } from "./guards.ts";
-import { dispatchAdsBatch } from "./ads-dispatch.ts";
 import { prepareMail } from "./mail-dispatch.ts";
 import {
   type ChannelPolicy,
@@ -163,6 +168,16 @@ export async function dispatchBatch(
   const templates = new Map(
     (await selectTemplates(db, templateKeys)).map((t) => [`${t.workspace_id}:${t.id}`, t]),
   );
+  const suppressed =
+    kind === "email" || kind === "sms"
+      ? await selectSuppressions(
+          db,
+          kind,
+          [...recipients.values()]
+            .map((r) => ({ workspaceId: r.workspace_id, address: addressOf(kind, r) }))
+            .filter((k): k is { workspaceId: string; address: string } => k.address !== null),
+        )
+      : new Map<string, string>();
   const workspaceIds = [...new Set(claimed.map((m) => m.workspace_id))];
   const senders = new Map((await selectSenders(db, workspaceIds)).map((s) => [s.workspace_id, s]));
   const timezones = await selectWorkspaceTimezones(db, workspaceIds);
@@ -199,6 +214,8 @@ export async function dispatchBatch(
             now,
           )
         : undefined;
+    const address = recipient ? addressOf(kind, recipient) : null;
+    const suppression = address ? suppressed.get(`${message.workspace_id}:${address}`) : undefined;
     const facts: SendFacts = {
       recipient,
       template: message.template_id
@@ -210,10 +227,24 @@ export async function dispatchBatch(
       now,
     };
     const outcome =
+      (suppression !== undefined
+        ? ({ status: "skipped", reason: `${address} is suppressed: ${suppression}` } as const)
+        : undefined) ??
       held ??
       guardHold(kind, options.guards?.[kind], now) ??
       (await deliver(db, kind, message, facts, options.channels, random, options.guards?.[kind]?.breaker));
     await recordOutcome(db, message.workspace_id, message.id, outcome, now);
+    if (outcome.status === "failed" && outcome.suppress && address && (kind === "email" || kind === "sms")) {
+      // The provider says the address itself is bad: later messages to it are skipped, not attempted.
+      await insertSuppression(db, {
+        workspaceId: message.workspace_id,
+        channel: kind,
+        address,
+        reason: outcome.reason,
+        source: "provider",
+        messageId: message.id,
+      });
+    }
     if (outcome.status === "sent") {
       result.sent++;
       // Later rows of the same batch to the same contact count this one against the cap.
@@ -346,7 +377,7 @@ async function deliver(
   let prepared: { send: () => Promise<SendResult>; provider: string } | Outcome;
   try {
     if (kind === "email") prepared = await prepareEmail(message, facts, channels.email);
-    else if (kind === "sms") prepared = prepareSms(message, facts, channels.sms!);
+    else if (kind === "sms") prepared = await prepareSms(db, message, facts, channels.sms!);
     else if (kind === "mail") prepared = await prepareMail(db, message, facts, channels.mail!);
     else prepared = prepareWebhook(message, facts, channels.webhook!);
   } catch (error) {
@@ -360,7 +391,13 @@ async function deliver(
   breaker?.record(sent.kind === "retryable" ? "failure" : "success", facts.now.getTime());
   if (sent.kind === "sent")
     return { status: "sent", provider: prepared.provider, providerMessageId: sent.providerMessageId };
-  if (sent.kind === "permanent") return { status: "failed", reason: `${prepared.provider}: ${sent.reason}` };
+  if (sent.kind === "permanent") {
+    return {
+      status: "failed",
+      reason: `${prepared.provider}: ${sent.reason}`,
+      ...(sent.suppress ? { suppress: true } : {}),
+    };
+  }
   const retry = (message.details.retry ?? {}) as { maxAttempts?: number; backoffSeconds?: number };
   const maxAttempts = retry.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
   if (message.attempts >= maxAttempts) {
@@ -400,7 +437,24 @@ async function prepareEmail(message: ClaimedMessage, facts: SendFacts, channel: 
       reason: `template ${message.template_id} is missing or not an email template`,
     } as const;
   }
-  const rendered = await templateRenderer.renderEmail(template.content, toRenderContact(recipient));
+  const target = {
+    publicUrl: facts.links.publicUrl,
+    key: facts.links.key,
+    workspaceId: message.workspace_id,
+    messageId: message.id,
+  };
+  const unsubscribeUrl = `${facts.links.publicUrl}/u/${unsubscribeToken(facts.links.key, {
+    workspaceId: message.workspace_id,
+    contactId: recipient.id,
+    messageId: message.id,
+    channel: "email",
+    issuedAt: facts.now,
+  })}`;
+  const rendered = await templateRenderer.renderEmail(template.content, toRenderContact(recipient), {
+    links: { unsubscribe_url: unsubscribeUrl },
+  });
+  const footer = emailFooter(rendered.html, rendered.text, sender.postal_address, unsubscribeUrl);
+  const tracked = trackEmail(footer.html, footer.text, target);
   const email: OutgoingEmail = {
     workspaceId: message.workspace_id,
     messageId: message.id,
@@ -414,13 +468,14 @@ async function prepareEmail(message: ClaimedMessage, facts: SendFacts, channel: 
       address: recipient.email,
     },
     subject: rendered.subject,
-    html: withFooterHtml(rendered.html, sender.postal_address),
-    text: `${rendered.text.trimEnd()}\n\n--\n${sender.postal_address}\n`,
+    html: tracked.html,
+    text: tracked.text,
+    unsubscribe: { url: unsubscribeUrl, mailto: unsubscribeMailto(sender, unsubscribeUrl) },
   };
   return { send: () => channel.send(email), provider: channel.provider };
 }
 
-function prepareSms(message: ClaimedMessage, facts: SendFacts, channel: SmsChannel) {
+async function prepareSms(db: Db, message: ClaimedMessage, facts: SendFacts, channel: SmsChannel) {
   const { recipient, template, sender } = facts;
   if (!recipient) return { status: "skipped", reason: "the contact no longer exists" } as const;
   if (!recipient.phone) return { status: "skipped", reason: "the contact has no phone number" } as const;
@@ -443,13 +498,20 @@ function prepareSms(message: ClaimedMessage, facts: SendFacts, channel: SmsChann
   const rendered = templateRenderer.renderSms(template.content, toRenderContact(recipient), {
     firstMessageToNumber: !facts.everSent,
   });
+  const tracked = trackSms(rendered.body, {
+    publicUrl: facts.links.publicUrl,
+    key: facts.links.key,
+    workspaceId: message.workspace_id,
+    messageId: message.id,
+  });
+  await insertShortLinks(db, message.workspace_id, message.id, tracked.links);
   const sms: OutgoingSms = {
     workspaceId: message.workspace_id,
     messageId: message.id,
     idempotencyKey: message.idempotency_key,
     to: recipient.phone,
     from: sender.sms_from,
-    body: rendered.body,
+    body: tracked.body,
   };
   return { send: () => channel.send(sms), provider: channel.provider };
 }
@@ -502,11 +564,43 @@ function toRenderContact(r: RecipientRow): RenderContact {
 const escapeHtml = (s: string) =>
   s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;").replaceAll('"', "&quot;");
 
-/** The postal address every marketing email carries (CAN-SPAM), before </body> when there is one. */
-function withFooterHtml(html: string, postalAddress: string): string {
-  const footer = `<div style="font-size:12px;color:#666;margin-top:24px">${escapeHtml(postalAddress).replaceAll("\n", "<br>")}</div>`;
+/**
+ * The footer every marketing email carries: the workspace's postal address (CAN-SPAM) and an
+ * unsubscribe link, unless the template placed `{{ unsubscribe_url }}` itself. Before </body> when there
+ * is one.
+ */
+export function emailFooter(
+  html: string,
+  text: string,
+  postalAddress: string,
+  unsubscribeUrl: string,
+): { html: string; text: string } {
+  const placed = html.includes(escapeHtml(unsubscribeUrl)) || html.includes(unsubscribeUrl);
+  const link = placed ? "" : `<br><a href="${escapeHtml(unsubscribeUrl)}" style="color:#666">Unsubscribe</a>`;
+  const footer = `<div style="font-size:12px;color:#666;margin-top:24px">${escapeHtml(postalAddress).replaceAll("\n", "<br>")}${link}</div>`;
   const end = html.lastIndexOf("</body>");
-  return end === -1 ? `${html}${footer}` : `${html.slice(0, end)}${footer}${html.slice(end)}`;
+  const withFooter = end === -1 ? `${html}${footer}` : `${html.slice(0, end)}${footer}${html.slice(end)}`;
+  const textLink = text.includes(unsubscribeUrl) ? "" : `\nUnsubscribe: ${unsubscribeUrl}`;
+  return { html: withFooter, text: `${text.trimEnd()}\n\n--\n${postalAddress}${textLink}\n` };
+}
+
+/**
+ * The mailto target of List-Unsubscribe: the reply-to (or from) mailbox, with the token in the subject
+ * so that whoever reads it can act on it.
+ */
+function unsubscribeMailto(
+  sender: { from_address: string; reply_to: string | null },
+  unsubscribeUrl: string,
+): string {
+  const token = unsubscribeUrl.slice(unsubscribeUrl.lastIndexOf("/") + 1);
+  return `${sender.reply_to ?? sender.from_address}?subject=${encodeURIComponent(`unsubscribe ${token}`)}`;
+}
+
+/** The address a message goes to on its channel, as suppressions store it. */
+function addressOf(kind: DispatchKind, r: RecipientRow): string | null {
+  if (kind === "email") return r.email?.toLowerCase() ?? null;
+  if (kind === "sms") return r.phone;
+  return null;
 }
 
 export interface DispatcherHandle {

@@ -36,11 +36,28 @@ interface SmtpError extends Error {
   response?: string;
 }
 
+/**
+ * A 5xx answer that says the mailbox itself is bad: enhanced status 5.1.x (bad destination address or
+ * mailbox) or the classic wording of servers that send none. A full mailbox or a policy refusal is not.
+ */
+export function isBadMailbox(responseCode: number, response: string): boolean {
+  if (responseCode < 550 || responseCode > 553) return false;
+  const enhanced = /\b5\.(\d{1,3})\.(\d{1,3})\b/.exec(response);
+  if (enhanced) return enhanced[1] === "1";
+  return /user unknown|no such (user|mailbox)|mailbox (unavailable|not found)|does not exist|recipient rejected/i.test(
+    response,
+  );
+}
+
 /** SMTP answers: 4xx and transport failures are worth retrying; 5xx are final. */
 export function classifySmtpError(error: unknown): SendResult {
   const e = error as SmtpError;
   const reason = e.response ?? e.message ?? String(error);
-  if (typeof e.responseCode === "number" && e.responseCode >= 500) return { kind: "permanent", reason };
+  if (typeof e.responseCode === "number" && e.responseCode >= 500) {
+    return isBadMailbox(e.responseCode, reason)
+      ? { kind: "permanent", reason, suppress: true }
+      : { kind: "permanent", reason };
+  }
   return { kind: "retryable", reason };
 }
 
@@ -84,6 +101,7 @@ export function createSmtpChannel(config: SmtpConfig): EmailChannel {
           return {
             kind: "permanent",
             reason: `the server rejected ${info.rejected.join(", ")}: ${info.response}`,
+            suppress: isBadMailbox(550, info.response),
           };
         }
         return { kind: "sent", providerMessageId: info.messageId ?? messageId, detail: info.response };

@@ -94,6 +94,7 @@ export function classifyTwilioAnswer(
     return {
       kind: "permanent",
       reason: `recipient rejected (${TWILIO_RECIPIENT_ERRORS[code]}): ${description}`,
+      suppress: true,
     };
   }
   if (status === 401 || status === 403) {

@@ -242,6 +242,36 @@ export interface RenderedMail {
 export interface RenderOptions {
   /** SMS: the first message to this number, which carries the opt-out line. */
   firstMessageToNumber?: boolean;
+  /** The message's own links (see LINK_VARIABLES); previews get placeholders. */
+  links?: Partial<Record<LinkVariable, string>>;
+}
+
+/**
+ * Variables a template may use besides the contact's: links made for each message. Email:
+ * `unsubscribe_url` (when a template places it, no second unsubscribe link is added to the footer).
+ * Mail: `purl`, the member's personal URL.
+ */
+export const LINK_VARIABLES = {
+  email: ["unsubscribe_url"],
+  sms: [],
+  mail: ["purl"],
+  ads: [],
+} as const satisfies Record<string, readonly string[]>;
+export type LinkVariable = "unsubscribe_url" | "purl";
+const LINK_PLACEHOLDERS: Record<LinkVariable, string> = {
+  unsubscribe_url: "https://example.com/unsubscribe-link-preview",
+  purl: "https://example.com/r/PREVIEW",
+};
+
+function withLinks(
+  context: Record<string, unknown>,
+  channel: keyof typeof LINK_VARIABLES,
+  options: RenderOptions,
+) {
+  for (const name of LINK_VARIABLES[channel] as readonly LinkVariable[]) {
+    context[name] = options.links?.[name] ?? LINK_PLACEHOLDERS[name];
+  }
+  return context;
 }
 
 /** The content fields a template still needs before it can be sent. */
@@ -320,9 +350,13 @@ export class TemplateRenderer {
     }
   }
 
-  async renderEmail(content: EmailContent, contact: RenderContact): Promise<RenderedEmail> {
+  async renderEmail(
+    content: EmailContent,
+    contact: RenderContact,
+    options: RenderOptions = {},
+  ): Promise<RenderedEmail> {
     requireComplete("email", content);
-    const context = buildRenderContext(contact, content.defaults);
+    const context = withLinks(buildRenderContext(contact, content.defaults), "email", options);
     let htmlSource: string;
     let field: string;
     if (content.mjml !== undefined) {
@@ -377,9 +411,9 @@ export class TemplateRenderer {
     return { body, encoding, segments, characters };
   }
 
-  renderMail(content: MailContent, contact: RenderContact): RenderedMail {
+  renderMail(content: MailContent, contact: RenderContact, options: RenderOptions = {}): RenderedMail {
     requireComplete("mail", content);
-    const context = buildRenderContext(contact, content.defaults);
+    const context = withLinks(buildRenderContext(contact, content.defaults), "mail", options);
     const body = this.renderLiquid("content.body", content.body!, "text", context).replace(/\r\n?/g, "\n");
     return { layout: content.layout!, body };
   }

@@ -12,6 +12,7 @@ import {
   ADDRESS_VARIABLES,
   CONTACT_VARIABLES,
   describeLiquidError,
+  LINK_VARIABLES,
   type LiquidFlavour,
   type TemplateRenderer,
 } from "./render.ts";
@@ -58,7 +59,7 @@ export async function validateTemplateContent(
       problems.push({ field, message: `Liquid syntax error: ${describeLiquidError(error)}` });
       continue;
     }
-    problems.push(...variableProblems(field, source, parsed, defaults));
+    problems.push(...variableProblems(field, source, parsed, defaults, LINK_VARIABLES[channel]));
     if (key === "mjml") problems.push(...(await mjmlProblems(source, renderer)));
   }
   return problems;
@@ -119,8 +120,9 @@ function variableProblems(
   source: string,
   parsed: ReturnType<TemplateRenderer["parseLiquid"]>,
   defaults: Record<string, string>,
+  links: readonly string[],
 ): FieldProblem[] {
-  const declared = new Set(Object.keys(defaults).map((key) => key.replace(/^contact\./, "")));
+  const declared = new Set([...Object.keys(defaults).map((key) => key.replace(/^contact\./, "")), ...links]);
   const spans = guardedSpans(source);
   const problems = new Map<string, FieldProblem>();
   const analysis = analyzeSync(parsed);
