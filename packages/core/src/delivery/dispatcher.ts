@@ -51,6 +51,8 @@ import {
   type PolicyDecision,
   quietHoursDecision,
 } from "./policies.ts";
+import { ChannelResolver } from "./provider.service.ts";
+import { connectRedis, type RateLimiter, RedisTokenBucket } from "./redis-rate-limit.ts";
 
 export interface DispatchChannels {
   email: EmailChannel;
@@ -69,11 +71,15 @@ export interface LinkSettings {
 /** Per-provider guards of one dispatcher process (see guards.ts). */
 export interface ProviderGuards {
   breaker?: CircuitBreaker;
-  throttle?: TokenBucket;
+  /** In this process (TokenBucket) or shared through Redis (RedisTokenBucket). */
+  throttle?: RateLimiter;
 }
 
 export interface DispatchOptions {
+  /** The installation's channels. */
   channels: DispatchChannels;
+  /** Workspaces' own providers, where they have them (see provider.service.ts). */
+  resolver?: ChannelResolver;
   links: LinkSettings;
   guards?: Partial<Record<DispatchKind, ProviderGuards>>;
   now?: Date;
@@ -179,6 +185,11 @@ export async function dispatchBatch(
         )
       : new Map<string, string>();
   const workspaceIds = [...new Set(claimed.map((m) => m.workspace_id))];
+  const workspaceChannels = new Map<string, DispatchChannels>();
+  if (options.resolver) {
+    for (const w of workspaceIds)
+      workspaceChannels.set(w, await options.resolver.channelsFor(w, now.getTime()));
+  }
   const senders = new Map((await selectSenders(db, workspaceIds)).map((s) => [s.workspace_id, s]));
   const timezones = await selectWorkspaceTimezones(db, workspaceIds);
   // Policies apply to messages to people (email, SMS), not to calls to the customer's own systems.
@@ -214,6 +225,13 @@ export async function dispatchBatch(
             now,
           )
         : undefined;
+    const channels = workspaceChannels.get(message.workspace_id) ?? options.channels;
+    const own = providerOf(kind, channels);
+    // A workspace's own provider has its own circuit breaker; the installation's share the process's guards.
+    const guards =
+      options.resolver && own && !options.resolver.isDefault(own)
+        ? { breaker: options.resolver.breakerFor(own) }
+        : options.guards?.[kind];
     const address = recipient ? addressOf(kind, recipient) : null;
     const suppression = address ? suppressed.get(`${message.workspace_id}:${address}`) : undefined;
     const facts: SendFacts = {
@@ -231,8 +249,8 @@ export async function dispatchBatch(
         ? ({ status: "skipped", reason: `${address} is suppressed: ${suppression}` } as const)
         : undefined) ??
       held ??
-      guardHold(kind, options.guards?.[kind], now) ??
-      (await deliver(db, kind, message, facts, options.channels, random, options.guards?.[kind]?.breaker));
+      (await guardHold(kind, guards, now)) ??
+      (await deliver(db, kind, message, facts, channels, random, guards?.breaker));
     await recordOutcome(db, message.workspace_id, message.id, outcome, now);
     if (outcome.status === "failed" && outcome.suppress && address && (kind === "email" || kind === "sms")) {
       // The provider says the address itself is bad: later messages to it are skipped, not attempted.
@@ -293,7 +311,11 @@ export async function dispatchBatch(
 }
 
 /** A provider's circuit breaker or rate limit holds the message back: deferred, not an attempt. */
-function guardHold(kind: DispatchKind, guards: ProviderGuards | undefined, now: Date): Outcome | undefined {
+async function guardHold(
+  kind: DispatchKind,
+  guards: ProviderGuards | undefined,
+  now: Date,
+): Promise<Outcome | undefined> {
   if (!guards) return undefined;
   const open = guards.breaker?.holdUntil(now.getTime());
   if (open !== undefined) {
@@ -304,7 +326,7 @@ function guardHold(kind: DispatchKind, guards: ProviderGuards | undefined, now: 
       reason: `the ${kind} provider keeps failing: paused until ${until.toISOString()} (circuit breaker)`,
     };
   }
-  const wait = guards.throttle?.take(now.getTime()) ?? 0;
+  const wait = (await guards.throttle?.take(now.getTime())) ?? 0;
   if (wait > 0) {
     const until = new Date(now.getTime() + wait);
     return {
@@ -617,18 +639,33 @@ export function startDispatcher(
     maxPerSecond?: Partial<Record<DispatchKind, number>>;
     /** Opens credentials stored per workspace (ad destinations, providers). */
     credentialsKey: Buffer;
+    /** Counts provider rate limits in Redis, shared by every process; unset: in this process. */
+    redisUrl?: string;
   },
 ): DispatcherHandle {
   const kinds: DispatchKind[] = ["email", "sms", "webhook", "mail"];
-  // One breaker (5 retryable failures in a row, 30 s pause) and rate limit per provider, in this process.
+  const redis = options.redisUrl ? connectRedis(options.redisUrl) : undefined;
+  redis?.on("error", () => {}); // RedisTokenBucket logs once and falls back; no unhandled 'error' events.
+  // One breaker (5 retryable failures in a row, 30 s pause) per provider in this process, and one rate
+  // limit per provider: in Redis when there is one, so that all processes together keep to it.
   const guards: Partial<Record<DispatchKind, ProviderGuards>> = {};
   for (const kind of kinds) {
     const rate = options.maxPerSecond?.[kind] ?? 0;
-    guards[kind] = {
-      breaker: new CircuitBreaker(5, 30_000),
-      ...(rate > 0 ? { throttle: new TokenBucket(rate) } : {}),
-    };
+    const provider = providerOf(kind, options.channels)?.provider ?? kind;
+    const throttle =
+      rate <= 0
+        ? undefined
+        : redis
+          ? new RedisTokenBucket(redis, `omneural:rate:${kind}:${provider}`, rate, undefined, options.logger)
+          : new TokenBucket(rate);
+    guards[kind] = { breaker: new CircuitBreaker(5, 30_000), ...(throttle ? { throttle } : {}) };
   }
+  const resolver =
+    options.resolver ??
+    new ChannelResolver(db, options.channels, {
+      credentialsKey: options.credentialsKey,
+      publicUrl: options.links.publicUrl,
+    });
   const loop = startPollLoop({
     name: "dispatcher",
     logger: options.logger,
@@ -636,7 +673,7 @@ export function startDispatcher(
     async pass() {
       let claimed = 0;
       for (const kind of kinds) {
-        const r = await dispatchBatch(db, kind, { ...options, guards });
+        const r = await dispatchBatch(db, kind, { ...options, guards, resolver });
         claimed += r.claimed;
         if (r.expired) {
           options.logger?.warn(
@@ -653,6 +690,8 @@ export function startDispatcher(
   return {
     async stop() {
       await loop.stop();
+      await resolver.close();
+      redis?.disconnect();
       await options.channels.email.close();
       await options.channels.sms?.close();
       await options.channels.webhook?.close();

@@ -51,6 +51,7 @@ export async function startWorker(
     channels,
     links: { publicUrl: config.publicUrl, key: keys.links },
     credentialsKey: keys.credentials,
+    ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
     logger: log.child({ role: "dispatcher" }),
     maxPerSecond: { email: config.emailMaxPerSecond, sms: config.smsMaxPerSecond },
   });

@@ -1,5 +1,6 @@
 /** /api/v1/workspace: the workspace of the calling key. */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Provider, ProviderChannelParams, ProviderInput, ProviderList } from "@omneural/contracts/providers";
 import {
   DeliveryPolicies,
   DeliveryPolicy,
@@ -8,9 +9,11 @@ import {
   Workspace,
 } from "@omneural/contracts/workspaces";
 import { getDeliveryPolicies, setDeliveryPolicy } from "@omneural/core/delivery/policy.service";
+import { listProviders, removeProvider, setProvider } from "@omneural/core/delivery/provider.service";
 import { getSender, setSender } from "@omneural/core/delivery/sender.service";
 import { findWorkspace } from "@omneural/core/workspaces/workspace.repository";
 import type { FastifyInstance } from "fastify";
+import Type from "typebox";
 import { problemResponses } from "../problems.ts";
 
 export async function workspaceRoutes(base: FastifyInstance) {
@@ -90,5 +93,70 @@ export async function workspaceRoutes(base: FastifyInstance) {
     },
     async (request) =>
       setDeliveryPolicy(app.deps.database.db, request.workspace, request.params.channel, request.body),
+  );
+
+  app.get(
+    "/workspace/providers",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "The workspace's own provider accounts",
+        description:
+          "Channels without one use the installation's provider (SMTP_URL, TWILIO_URL, else the dev inbox). Secrets are never returned: secretsSet names those stored.",
+        response: { 200: ProviderList, ...problemResponses(401) },
+      },
+    },
+    async (request) => {
+      const config = app.deps.config;
+      return {
+        data: await listProviders(app.deps.database.db, request.workspace),
+        defaults: {
+          email: config.smtpUrl ? "smtp" : "dev-inbox",
+          sms: config.twilioUrl ? "twilio" : "dev-inbox",
+        },
+      };
+    },
+  );
+
+  app.put(
+    "/workspace/providers/:channel",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "Use the workspace's own provider account for a channel",
+        description:
+          "email: an SMTP server (with DKIM signing when settings.dkim and secrets.dkimPrivateKey are given); sms: a Twilio account. Secrets are stored encrypted; secrets not given are kept, null removes one. Dispatchers pick a change up within 10 seconds.",
+        params: ProviderChannelParams,
+        body: ProviderInput,
+        response: { 200: Provider, ...problemResponses(400, 401) },
+      },
+    },
+    async (request) =>
+      setProvider(
+        app.deps.database.db,
+        request.workspace,
+        request.params.channel,
+        request.body,
+        app.deps.keys.credentials,
+      ),
+  );
+
+  app.delete(
+    "/workspace/providers/:channel",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "Go back to the installation's provider for a channel",
+        params: ProviderChannelParams,
+        response: {
+          200: Type.Object({ channel: Type.String(), deleted: Type.Literal(true) }),
+          ...problemResponses(401, 404),
+        },
+      },
+    },
+    async (request) => {
+      await removeProvider(app.deps.database.db, request.workspace, request.params.channel);
+      return { channel: request.params.channel, deleted: true as const };
+    },
   );
 }
