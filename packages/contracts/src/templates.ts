@@ -115,6 +115,10 @@ export const Template = Type.Object({
   missing: Type.Array(Type.String(), {
     description: "Content fields still needed before the template can be sent; empty when complete",
   }),
+  version: Type.Integer({
+    minimum: 1,
+    description: "The number of the current content's version; every content change makes a new one",
+  }),
   createdAt: Type.String({ format: "date-time" }),
   updatedAt: Type.String({ format: "date-time" }),
 });
@@ -182,3 +186,83 @@ export const TemplatePreview = Type.Object({
   mail: Type.Optional(RenderedMail),
 });
 export type TemplatePreview = Static<typeof TemplatePreview>;
+
+// Versions ------------------------------------------------------------------------------------------
+
+export const TemplateVersionParams = Type.Object({ id: Uuid, version: Type.Integer({ minimum: 1 }) });
+
+export const TemplateVersionChange = Type.Union(
+  [Type.Literal("created"), Type.Literal("edited"), Type.Literal("restored"), Type.Literal("backfill")],
+  {
+    description:
+      "What made the version: the template's creation, an edit, a restore of restoredFrom, or the upgrade that gave existing templates their version 1",
+  },
+);
+
+const versionFields = {
+  templateId: Uuid,
+  version: Type.Integer({ minimum: 1 }),
+  change: TemplateVersionChange,
+  restoredFrom: Nullable(Type.Integer({ description: "The version whose content a restore copied" })),
+  actor: Nullable(
+    Type.Object({
+      source: Type.String({ description: "api, ui or system" }),
+      id: Nullable(Type.String({ description: "The API key that made it" })),
+    }),
+  ),
+  createdAt: Type.String({ format: "date-time" }),
+};
+
+export const TemplateVersion = Type.Object({
+  ...versionFields,
+  content: TemplateContent,
+  missing: Type.Array(Type.String(), { description: "As on the template" }),
+});
+export type TemplateVersion = Static<typeof TemplateVersion>;
+
+export const TemplateVersionSummary = Type.Object(versionFields);
+export type TemplateVersionSummary = Static<typeof TemplateVersionSummary>;
+
+export const TemplateVersionList = Type.Object({
+  data: Type.Array(TemplateVersionSummary, { description: "Newest first, without their content" }),
+  nextCursor: Nullable(Type.String()),
+});
+export const TemplateVersionListQuery = Type.Object({ ...PageQuery }, { additionalProperties: false });
+
+// Test sends ----------------------------------------------------------------------------------------
+
+export const TemplateTestSendRequest = Type.Object(
+  {
+    to: Type.String({
+      minLength: 1,
+      maxLength: 320,
+      description:
+        "Where to send it: an email address for an email template, a phone number (E.164, or national in the workspace's country) for an SMS one",
+    }),
+    contactId: Type.Optional(Uuid),
+    attributes: Type.Optional(
+      Type.Record(Type.String(), Type.Unknown(), {
+        description: "Attributes merged over the contact's (or the sample contact's) for this send",
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Whose data fills the template: contactId's contact, else the sample contact (as in previews)",
+  },
+);
+export type TemplateTestSendRequest = Static<typeof TemplateTestSendRequest>;
+
+export const TemplateTestSend = Type.Object({
+  channel: Type.Union([Type.Literal("email"), Type.Literal("sms")]),
+  to: Type.String({ description: "The address or number it went to, normalised" }),
+  subject: Type.Optional(Type.String({ description: 'Email: the subject, starting with "[Test] "' })),
+  bodyPreview: Type.String({
+    description: "The start of what was sent: the email's plain-text part, or the SMS body",
+  }),
+  templateVersion: Type.Integer({ description: "The version of the template that was rendered" }),
+  provider: Type.String(),
+  providerMessageId: Type.String(),
+});
+export type TemplateTestSend = Static<typeof TemplateTestSend>;

@@ -85,9 +85,15 @@ export const SendNode = Type.Object(
     templateId: Type.Optional(Uuid),
     destination: Type.Optional(
       Type.String({
-        minLength: 1,
-        maxLength: 200,
-        description: "ads only: the ad audience to add the member to",
+        format: "uuid",
+        description: "ads only: the id of an ad destination of the workspace (see /api/v1/ad-destinations)",
+      }),
+    ),
+    audienceAction: Type.Optional(
+      Type.Union([Type.Literal("add"), Type.Literal("remove")], {
+        default: "add",
+        description:
+          "ads only: add the member to the destination's audience (default) or remove them from it",
       }),
     ),
     retry: Type.Optional(RetryPolicy),
@@ -96,7 +102,7 @@ export const SendNode = Type.Object(
   {
     additionalProperties: false,
     description:
-      "Writes one row to the send ledger (the delivery feature dispatches it). email, sms and mail need a template of the same channel; ads names a destination. Outlet: next.",
+      "Writes one row to the send ledger (the delivery feature dispatches it). email, sms and mail need a template of the same channel; ads names an ad destination and whether to add or remove the member. Outlet: next.",
   },
 );
 

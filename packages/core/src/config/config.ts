@@ -25,6 +25,17 @@ export interface Config {
   /** Secret that signs webhook calls; unset: webhook nodes deliver to the dev inbox. */
   readonly webhookSecret: string | undefined;
   readonly webhookAllowHosts: readonly string[];
+  /** Hosts an ad destination's base URL may reach although they are private, loopback or link-local. */
+  readonly adsAllowHosts: readonly string[];
+  /** Lob-compatible print-and-mail API with the API key as user (`https://KEY@api.lob.com`). */
+  readonly lobUrl: string | undefined;
+  /** Direct mail by daily print batch into this directory (when LOB_URL is unset). */
+  readonly printBatchDir: string | undefined;
+  /** The print batch's daily cut-off, "HH:MM" in UTC. */
+  readonly printBatchCutoff: string;
+  readonly printBatchCostPerLetter: number;
+  readonly printBatchCostPerPostcard: number;
+  readonly printBatchCurrency: string;
   /** Master secret for link signing and credential encryption; unset: `dataDir/secret.key`. */
   readonly secretKey: string | undefined;
   /** Redis for shared rate limits; unset: each process counts its own. */
@@ -100,6 +111,16 @@ function optionalUrl(
     const problem = check(url);
     if (problem) throw new ConfigError(variable, problem);
     return raw.trim();
+  };
+}
+
+/** A non-negative amount with at most two decimals (a price). */
+function amount(variable: string, fallback: number) {
+  return (raw: string | undefined): number => {
+    if (raw === undefined || raw.trim() === "") return fallback;
+    if (!/^\d+(\.\d{1,2})?$/.test(raw.trim()))
+      throw new ConfigError(variable, `expected an amount such as 0.85, got "${raw}"`);
+    return Number(raw.trim());
   };
 }
 
@@ -213,6 +234,75 @@ export const OPTIONS = {
     variable: "WEBHOOK_ALLOW_HOSTS",
     description:
       "Comma-separated hosts or addresses webhook calls may reach although they are private, loopback or link-local (refused otherwise).",
+    defaultText: "(none)",
+    parse: (raw) =>
+      (raw ?? "")
+        .split(",")
+        .map((h) => h.trim())
+        .filter(Boolean),
+  } satisfies Option<readonly string[]>,
+  lobUrl: {
+    variable: "LOB_URL",
+    description:
+      "Lob-compatible print-and-mail API for direct mail, with the secret API key as user: https://KEY@api.lob.com. When unset, direct mail goes to the print batch (PRINT_BATCH_DIR) or the dev inbox.",
+    defaultText: "(unset: print batch or dev inbox)",
+    parse: optionalUrl("LOB_URL", "https://KEY@api.lob.com", ["https:", "http:"], (url) =>
+      url.username ? undefined : "needs the API key as user (https://KEY@api.lob.com)",
+    ),
+  } satisfies Option<string | undefined>,
+  printBatchDir: {
+    variable: "PRINT_BATCH_DIR",
+    description:
+      "Directory that direct mail is written into, once a day at PRINT_BATCH_CUTOFF: one merged PDF and CSV manifest per workspace. When neither this nor LOB_URL is set, direct mail goes to the dev inbox.",
+    defaultText: "(unset: dev inbox)",
+    parse(raw, env) {
+      if (raw === undefined || raw.trim() === "") return undefined;
+      if (env.LOB_URL?.trim())
+        throw new ConfigError("PRINT_BATCH_DIR", "set LOB_URL or PRINT_BATCH_DIR for direct mail, not both");
+      return path.resolve(raw.trim());
+    },
+  } satisfies Option<string | undefined>,
+  printBatchCutoff: {
+    variable: "PRINT_BATCH_CUTOFF",
+    description:
+      "Daily cut-off of the print batch, HH:MM in UTC: the pieces sent before it are written into that day's batch.",
+    defaultText: "17:00",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return "17:00";
+      const match = /^([01]\d|2[0-3]):([0-5]\d)$/.exec(raw.trim());
+      if (!match)
+        throw new ConfigError("PRINT_BATCH_CUTOFF", `expected HH:MM (00:00 to 23:59), got "${raw}"`);
+      return raw.trim();
+    },
+  } satisfies Option<string>,
+  printBatchCostPerLetter: {
+    variable: "PRINT_BATCH_COST_PER_LETTER",
+    description: "Estimated price of printing and posting one letter, for the print batch's cost estimate.",
+    defaultText: "0.85",
+    parse: amount("PRINT_BATCH_COST_PER_LETTER", 0.85),
+  } satisfies Option<number>,
+  printBatchCostPerPostcard: {
+    variable: "PRINT_BATCH_COST_PER_POSTCARD",
+    description: "Estimated price of printing and posting one postcard.",
+    defaultText: "0.55",
+    parse: amount("PRINT_BATCH_COST_PER_POSTCARD", 0.55),
+  } satisfies Option<number>,
+  printBatchCurrency: {
+    variable: "PRINT_BATCH_CURRENCY",
+    description: "Currency of the print batch's prices (ISO 4217).",
+    defaultText: "USD",
+    parse(raw) {
+      if (raw === undefined || raw.trim() === "") return "USD";
+      const value = raw.trim().toUpperCase();
+      if (!/^[A-Z]{3}$/.test(value))
+        throw new ConfigError("PRINT_BATCH_CURRENCY", `expected a three-letter ISO 4217 code, got "${raw}"`);
+      return value;
+    },
+  } satisfies Option<string>,
+  adsAllowHosts: {
+    variable: "ADS_ALLOW_HOSTS",
+    description:
+      "Comma-separated hosts or addresses an ad destination's base URL (a Graph-API- or Google-Ads-API-compatible endpoint) may reach although they are private, loopback or link-local (refused otherwise).",
     defaultText: "(none)",
     parse: (raw) =>
       (raw ?? "")

@@ -3,12 +3,16 @@
  * table instead of sending it. It is the default in embedded mode, so a new user's first campaign
  * "sends" without any account, and `GET /api/v1/outbox` shows exactly what went out.
  */
+import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
+import { notFound } from "../shared/errors.ts";
 import {
   type EmailChannel,
   formatAddress,
+  type MailChannel,
   messageIdFor,
   type OutgoingEmail,
+  type OutgoingMailPiece,
   type OutgoingSms,
   type OutgoingWebhook,
   type SendResult,
@@ -16,7 +20,9 @@ import {
   unsubscribeHeaders,
   type WebhookChannel,
 } from "./channel.ts";
+import { selectOutboxEntry, selectWorkspaceCountry } from "./mail.repository.ts";
 import { recordInOutbox } from "./outbox.repository.ts";
+import { addressBlockLines, checkMailAddress, renderMailPiecePdf } from "./print-batch.ts";
 
 export function createDevInboxEmailChannel(db: Db): EmailChannel {
   return {
@@ -87,4 +93,76 @@ export function createDevInboxWebhookChannel(db: Db): WebhookChannel {
     },
     async close() {},
   };
+}
+
+/** What the dev inbox keeps of a mail piece: enough to show it, and to draw its PDF again. */
+interface OutboxMailContent {
+  layout: OutgoingMailPiece["layout"];
+  addressBlock: string[];
+  to: OutgoingMailPiece["to"];
+  returnAddress: string;
+  body: string;
+  purl: string;
+  pages: number;
+  homeCountry: string;
+}
+
+/**
+ * Direct mail into the dev inbox: the piece is laid out as it would be printed (the page count comes
+ * from drawing it), and `GET /api/v1/outbox/{id}/pdf` draws the PDF again from what is kept.
+ */
+export function createDevInboxMailChannel(db: Db): MailChannel {
+  return {
+    provider: "dev-inbox",
+    acceptsIdempotencyKey: true,
+    async send(piece: OutgoingMailPiece): Promise<SendResult> {
+      const problem = checkMailAddress(piece.to);
+      if (problem) return { kind: "permanent", reason: `address incomplete: ${problem}` };
+      const homeCountry = (await selectWorkspaceCountry(db, piece.workspaceId)) ?? "US";
+      const { pages } = await renderMailPiecePdf(piece, { homeCountry });
+      const addressBlock = addressBlockLines(piece.to, homeCountry);
+      const content: OutboxMailContent = {
+        layout: piece.layout,
+        addressBlock,
+        to: piece.to,
+        returnAddress: piece.returnAddress,
+        body: piece.body,
+        purl: piece.purl,
+        pages,
+        homeCountry,
+      };
+      const id = await recordInOutbox(db, {
+        workspaceId: piece.workspaceId,
+        messageId: piece.messageId,
+        channel: "mail",
+        recipient: addressBlock.join(", "),
+        subject: null,
+        content: { ...content },
+        headers: { "Idempotency-Key": piece.idempotencyKey },
+      });
+      return { kind: "sent", providerMessageId: id };
+    },
+    async close() {},
+  };
+}
+
+/** The PDF of a mail piece in the workspace's dev inbox; not found for any other entry. */
+export async function outboxMailPdf(db: Db, ws: WorkspaceContext, id: string): Promise<Buffer> {
+  const row = await selectOutboxEntry(db, ws.id, id);
+  if (row?.channel !== "mail") throw notFound("mail piece in the outbox", id);
+  const content = row.content as unknown as OutboxMailContent;
+  const { pdf } = await renderMailPiecePdf(
+    {
+      workspaceId: row.workspace_id,
+      messageId: row.message_id,
+      idempotencyKey: (row.headers as Record<string, string>)["Idempotency-Key"] ?? row.id,
+      layout: content.layout,
+      to: content.to,
+      returnAddress: content.returnAddress,
+      body: content.body,
+      purl: content.purl,
+    },
+    { homeCountry: content.homeCountry },
+  );
+  return pdf;
 }

@@ -641,6 +641,8 @@ export function startDispatcher(
     credentialsKey: Buffer;
     /** Counts provider rate limits in Redis, shared by every process; unset: in this process. */
     redisUrl?: string;
+    /** Private hosts ad destinations may point at (ADS_ALLOW_HOSTS). */
+    adsAllowHosts?: readonly string[];
   },
 ): DispatcherHandle {
   const kinds: DispatchKind[] = ["email", "sms", "webhook", "mail"];
@@ -682,7 +684,10 @@ export function startDispatcher(
           );
         }
       }
-      const ads = await dispatchAdsBatch(db, { credentialsKey: options.credentialsKey });
+      const ads = await dispatchAdsBatch(db, {
+        credentialsKey: options.credentialsKey,
+        allowHosts: options.adsAllowHosts ?? [],
+      });
       claimed += ads.claimed;
       return claimed > 0;
     },

@@ -119,6 +119,29 @@ export function renderMailPiece(
   return pages;
 }
 
+/** One piece as a PDF of its own (the dev inbox shows each piece so), with its page count. */
+export async function renderMailPiecePdf(
+  piece: OutgoingMailPiece,
+  options: RenderMailPieceOptions & { compress?: boolean } = {},
+): Promise<{ pdf: Buffer; pages: number }> {
+  const doc = new PDFDocument({
+    autoFirstPage: false,
+    compress: options.compress ?? true,
+    info: { Title: `Mail piece ${piece.messageId ?? piece.idempotencyKey}`, Creator: "Omneural" },
+  });
+  const chunks: Buffer[] = [];
+  doc.on("data", (chunk: Buffer) => chunks.push(chunk));
+  const ended = new Promise<void>((resolve, reject) => {
+    doc.on("end", resolve);
+    doc.on("error", reject);
+  });
+  const pieceOptions = options.homeCountry ? { homeCountry: options.homeCountry } : {};
+  const pages = renderMailPiece(doc, piece, pieceOptions);
+  doc.end();
+  await ended;
+  return { pdf: Buffer.concat(chunks), pages };
+}
+
 function renderLetter(doc: PDFKit.PDFDocument, piece: OutgoingMailPiece, homeCountry: string) {
   const { margins, returnAddress, recipient, body, qr, qrCaption } = LETTER;
   // The first page's body stops above the QR code; pages the body flows onto use the normal margins.

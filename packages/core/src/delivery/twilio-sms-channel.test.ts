@@ -166,15 +166,16 @@ describe("createTwilioSmsChannel", () => {
     expect(result.kind === "retryable" && result.retryAfterMs).toBeUndefined();
   });
 
-  it("reports an unsubscribed or invalid recipient as permanent with Twilio's code and message", async () => {
+  it("reports an unsubscribed or invalid recipient as permanent with Twilio's code and message, to suppress", async () => {
     const unsubscribed = await channel().send(sms("+15005550610"));
     expect(unsubscribed).toEqual({
       kind: "permanent",
       reason:
         "recipient rejected (recipient unsubscribed): HTTP 400: Twilio error 21610: Attempt to send to unsubscribed recipient",
+      suppress: true,
     });
     const invalid = await channel().send(sms("+15005550211"));
-    expect(invalid).toMatchObject({ kind: "permanent" });
+    expect(invalid).toMatchObject({ kind: "permanent", suppress: true });
     expect(invalid.kind === "permanent" && invalid.reason).toContain("Twilio error 21211");
   });
 

@@ -358,7 +358,18 @@ async function insertMessages(
     if (effect.kind === "send") {
       cols.channels.push(effect.channel);
       cols.templates.push(effect.templateId);
-      cols.details.push(JSON.stringify({ destination: effect.destination, retry: effect.retry }));
+      cols.details.push(
+        JSON.stringify(
+          effect.channel === "ads"
+            ? {
+                // Lower-cased, so that the dispatcher finds one member's changes to one destination.
+                destination: effect.destination?.toLowerCase() ?? null,
+                audienceAction: effect.audienceAction,
+                retry: effect.retry,
+              }
+            : { destination: effect.destination, retry: effect.retry },
+        ),
+      );
     } else {
       cols.channels.push("webhook");
       cols.templates.push(null);

@@ -7,10 +7,16 @@ import {
   refreshAllListenedAudiences,
 } from "../audiences/membership.ts";
 import type { DatabaseHandle } from "../db/database.ts";
+import {
+  type PrintBatchSettings,
+  printBatchCronLine,
+  runPrintBatchCutoff,
+} from "../delivery/print-batch-channel.ts";
 import { IMPORT_JOB, recoverStalledImports } from "../imports/import.service.ts";
 import { runImportInThread } from "../imports/import-runner.ts";
 
 export const RECOVER_IMPORTS_JOB = "recover_stalled_imports";
+export const PRINT_BATCH_CUTOFF_JOB = "print_batch_cutoff";
 
 /**
  * Every minute: requeue imports whose worker died. Every hour: re-check listened segments in full
@@ -21,7 +27,19 @@ export const CRONTAB = [
   `7 * * * * ${REFRESH_AUDIENCES_JOB} ?max=1&jobKey=${REFRESH_AUDIENCES_JOB}&jobKeyMode=replace`,
 ].join("\n");
 
-export function buildTaskList(handle: DatabaseHandle): TaskList {
+/** What the worker's jobs need from the configuration. */
+export interface TaskOptions {
+  /** Direct mail by print batch (PRINT_BATCH_DIR set): the daily cut-off runs. */
+  printBatch?: PrintBatchSettings;
+}
+
+/** The cron schedule: CRONTAB, and the print-batch cut-off (PRINT_BATCH_CUTOFF, UTC) when it is on. */
+export function crontabFor(options: TaskOptions = {}): string {
+  if (!options.printBatch) return CRONTAB;
+  return `${CRONTAB}\n${printBatchCronLine(options.printBatch.cutoff, PRINT_BATCH_CUTOFF_JOB)}`;
+}
+
+export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {}): TaskList {
   const importContacts: Task = async (payload) => {
     const { workspaceId, importId } = payload as { workspaceId: string; importId: string };
     await runImportInThread(handle.url, workspaceId, importId);
@@ -40,8 +58,16 @@ export function buildTaskList(handle: DatabaseHandle): TaskList {
   const refreshAudiences: Task = async () => {
     await refreshAllListenedAudiences(handle.db);
   };
+  const printBatchCutoff: Task = async (payload) => {
+    if (!options.printBatch) return;
+    // A cron run closes the cut-off it was scheduled for (a backfilled one too); a run queued by hand,
+    // the latest one before now.
+    const ts = (payload as { _cron?: { ts?: string } } | null)?._cron?.ts;
+    await runPrintBatchCutoff(handle.db, options.printBatch, ts ? { cutoffAt: new Date(ts) } : {});
+  };
   return {
     [IMPORT_JOB]: importContacts,
+    [PRINT_BATCH_CUTOFF_JOB]: printBatchCutoff,
     [RECOVER_IMPORTS_JOB]: recoverImports,
     [MEMBERSHIP_JOB]: membership,
     [REFRESH_AUDIENCES_JOB]: refreshAudiences,

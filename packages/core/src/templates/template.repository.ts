@@ -1,6 +1,48 @@
-/** SQL for templates. */
+/** SQL for templates, their versions and their test sends. */
+import { type ColumnType, type Generated, type Selectable, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { TemplateRow } from "../db/schema.ts";
+
+// The tables of migration 000011, declared here until db/schema.ts lists them (move them there).
+type JsonColumn = ColumnType<Record<string, unknown>, string, string>;
+
+export interface TemplateVersionsTable {
+  workspace_id: string;
+  template_id: string;
+  version: number;
+  content: JsonColumn;
+  change: "created" | "edited" | "restored" | "backfill";
+  restored_from: number | null;
+  source: "api" | "ui" | "system" | null;
+  actor: string | null;
+  created_at: Generated<Date>;
+}
+
+export interface TemplateTestSendsTable {
+  workspace_id: string;
+  id: string;
+  template_id: string;
+  template_version: number;
+  channel: "email" | "sms";
+  recipient: string;
+  actor: string | null;
+  sent_at: Date;
+  outcome: string | null;
+  provider_message_id: string | null;
+}
+
+declare module "../db/schema.ts" {
+  interface TemplatesTable {
+    /** The number of the current content's version (template_versions). */
+    version: Generated<number>;
+  }
+  interface Database {
+    template_versions: TemplateVersionsTable;
+    template_test_sends: TemplateTestSendsTable;
+  }
+}
+
+export type TemplateVersionRow = Selectable<TemplateVersionsTable>;
 
 export async function insertTemplate(
   db: Executor,
@@ -19,13 +61,13 @@ export async function insertTemplate(
     .executeTakeFirstOrThrow();
 }
 
-export async function findTemplate(db: Executor, workspaceId: string, id: string) {
-  return db
+export async function findTemplate(db: Executor, workspaceId: string, id: string, forUpdate = false) {
+  const query = db
     .selectFrom("templates")
     .selectAll()
     .where("workspace_id", "=", workspaceId)
-    .where("id", "=", id)
-    .executeTakeFirst();
+    .where("id", "=", id);
+  return (forUpdate ? query.forUpdate() : query).executeTakeFirst();
 }
 
 export async function findTemplateByName(db: Executor, workspaceId: string, name: string) {
@@ -42,7 +84,7 @@ export async function findTemplatesByIds(db: Executor, workspaceId: string, ids:
   if (ids.length === 0) return [];
   return db
     .selectFrom("templates")
-    .select(["id", "channel", "content"])
+    .select(["id", "channel", "content", "version"])
     .where("workspace_id", "=", workspaceId)
     .where("id", "in", ids)
     .execute();
@@ -61,17 +103,19 @@ export async function listTemplates(
   return query.orderBy("id", "desc").limit(limit).execute();
 }
 
+/** A new content comes with its version number; the caller records the version in the same transaction. */
 export async function updateTemplate(
   db: Executor,
   workspaceId: string,
   id: string,
-  patch: { name?: string; content?: Record<string, unknown> },
+  patch: { name?: string; content?: Record<string, unknown>; version?: number },
 ) {
   return db
     .updateTable("templates")
     .set({
       ...(patch.name !== undefined ? { name: patch.name } : {}),
       ...(patch.content !== undefined ? { content: JSON.stringify(patch.content) } : {}),
+      ...(patch.version !== undefined ? { version: patch.version } : {}),
       updated_at: new Date(),
     })
     .where("workspace_id", "=", workspaceId)
@@ -98,4 +142,156 @@ export async function countVersionsUsingTemplate(db: Executor, workspaceId: stri
     .where((eb) => eb(eb.cast("graph", "text"), "like", `%${id}%`))
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+// Versions ------------------------------------------------------------------------------------------
+
+export async function insertTemplateVersion(
+  db: Executor,
+  row: {
+    workspaceId: string;
+    templateId: string;
+    version: number;
+    content: Record<string, unknown>;
+    change: "created" | "edited" | "restored";
+    restoredFrom?: number;
+    source: "api" | "ui" | "system" | null;
+    actor: string | null;
+  },
+): Promise<TemplateVersionRow> {
+  return db
+    .insertInto("template_versions")
+    .values({
+      workspace_id: row.workspaceId,
+      template_id: row.templateId,
+      version: row.version,
+      content: JSON.stringify(row.content),
+      change: row.change,
+      restored_from: row.restoredFrom ?? null,
+      source: row.source,
+      actor: row.actor,
+    })
+    .returningAll()
+    .executeTakeFirstOrThrow();
+}
+
+export async function findTemplateVersion(
+  db: Executor,
+  workspaceId: string,
+  templateId: string,
+  version: number,
+) {
+  return db
+    .selectFrom("template_versions")
+    .selectAll()
+    .where("workspace_id", "=", workspaceId)
+    .where("template_id", "=", templateId)
+    .where("version", "=", version)
+    .executeTakeFirst();
+}
+
+/** Newest first, without their content; `beforeVersion` continues a page. */
+export async function listTemplateVersions(
+  db: Executor,
+  workspaceId: string,
+  templateId: string,
+  limit: number,
+  beforeVersion?: number,
+) {
+  let query = db
+    .selectFrom("template_versions")
+    .select(["template_id", "version", "change", "restored_from", "source", "actor", "created_at"])
+    .where("workspace_id", "=", workspaceId)
+    .where("template_id", "=", templateId);
+  if (beforeVersion !== undefined) query = query.where("version", "<", beforeVersion);
+  return query.orderBy("version", "desc").limit(limit).execute();
+}
+
+/**
+ * Given template versions, for the dispatcher: the shape of dispatch.repository's `selectTemplates`
+ * plus `version`, so a message can render with the version it was pinned to. A key whose template or
+ * version does not exist (or is of another workspace) is simply absent from the result.
+ */
+export async function selectTemplateVersions(
+  db: Executor,
+  keys: { workspaceId: string; templateId: string; version: number }[],
+) {
+  if (keys.length === 0) return [];
+  const { rows } = await sql<{
+    workspace_id: string;
+    id: string;
+    version: number;
+    channel: string;
+    content: Record<string, unknown>;
+  }>`
+    select v.workspace_id, v.template_id as id, v.version, t.channel, v.content
+    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.templateId)}::uuid[],
+                ${keys.map((k) => k.version)}::int[]) as k(w, t_id, v_no)
+    join template_versions v on v.workspace_id = k.w and v.template_id = k.t_id and v.version = k.v_no
+    join templates t on t.workspace_id = v.workspace_id and t.id = v.template_id`.execute(db);
+  return rows;
+}
+
+// Test sends ----------------------------------------------------------------------------------------
+
+/** Test sends of a workspace since `since`: how many, and when the oldest of them was. */
+export async function countTestSendsSince(db: Executor, workspaceId: string, since: Date) {
+  const row = await db
+    .selectFrom("template_test_sends")
+    .select((eb) => [eb.fn.countAll<string>().as("n"), eb.fn.min("sent_at").as("oldest")])
+    .where("workspace_id", "=", workspaceId)
+    .where("sent_at", ">", since)
+    .executeTakeFirstOrThrow();
+  return { count: Number(row.n), oldest: row.oldest as Date | null };
+}
+
+/** Serialises a workspace's test-send reservations until the transaction ends. */
+export async function lockTestSends(db: Executor, workspaceId: string) {
+  await sql`select pg_advisory_xact_lock(hashtext('template_test_sends'), hashtext(${workspaceId}))`.execute(
+    db,
+  );
+}
+
+export async function insertTestSend(
+  db: Executor,
+  row: {
+    workspaceId: string;
+    id: string;
+    templateId: string;
+    templateVersion: number;
+    channel: "email" | "sms";
+    recipient: string;
+    actor: string | null;
+    sentAt: Date;
+  },
+) {
+  await db
+    .insertInto("template_test_sends")
+    .values({
+      workspace_id: row.workspaceId,
+      id: row.id,
+      template_id: row.templateId,
+      template_version: row.templateVersion,
+      channel: row.channel,
+      recipient: row.recipient,
+      actor: row.actor,
+      sent_at: row.sentAt,
+      outcome: null,
+      provider_message_id: null,
+    })
+    .execute();
+}
+
+export async function recordTestSendOutcome(
+  db: Executor,
+  workspaceId: string,
+  id: string,
+  outcome: { outcome: string; providerMessageId: string | null },
+) {
+  await db
+    .updateTable("template_test_sends")
+    .set({ outcome: outcome.outcome, provider_message_id: outcome.providerMessageId })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", id)
+    .execute();
 }

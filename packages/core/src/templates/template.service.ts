@@ -1,7 +1,9 @@
 /**
  * Templates: create, read, rename, edit content (checked before it is saved), delete (refused while a
- * published workflow uses it), and preview for a real, hypothetical or sample contact.
+ * published workflow uses it), and preview for a real, hypothetical or sample contact. Every content
+ * change records an immutable numbered version; an old version can be restored as a new one.
  */
+import { isDeepStrictEqual } from "node:util";
 import type {
   EmailContent,
   MailContent,
@@ -13,6 +15,8 @@ import type {
   TemplatePatch,
   TemplatePreview,
   TemplatePreviewRequest,
+  TemplateVersion,
+  TemplateVersionSummary,
 } from "@omneural/contracts/templates";
 import { getContact, type WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db, Executor } from "../db/database.ts";
@@ -32,8 +36,12 @@ import {
   deleteTemplate,
   findTemplate,
   findTemplateByName,
+  findTemplateVersion,
   insertTemplate,
+  insertTemplateVersion,
   listTemplates,
+  listTemplateVersions,
+  type TemplateVersionRow,
   updateTemplate,
 } from "./template.repository.ts";
 import { validateTemplateContent } from "./template.ts";
@@ -43,6 +51,13 @@ export const templateRenderer = new TemplateRenderer();
 
 type Channel = Template["channel"];
 
+/** Who changed a template, recorded on the versions it makes (as `source` and `actor`). */
+export interface TemplateActor {
+  source: "api" | "ui" | "system";
+  /** The API key, when there is one. */
+  id: string | null;
+}
+
 export function toTemplate(row: TemplateRow): Template {
   return {
     id: row.id,
@@ -50,6 +65,7 @@ export function toTemplate(row: TemplateRow): Template {
     channel: row.channel as Channel,
     content: row.content as TemplateContent,
     missing: missingContent(row.channel, row.content),
+    version: row.version,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
@@ -71,9 +87,15 @@ async function assertContentValid(channel: Channel, content: Record<string, unkn
   if (problems.length > 0) throw validationFailed(problems);
 }
 
-export async function createTemplate(db: Db, ws: WorkspaceContext, input: TemplateCreate): Promise<Template> {
+export async function createTemplate(
+  db: Db,
+  ws: WorkspaceContext,
+  input: TemplateCreate,
+  actor?: TemplateActor,
+): Promise<Template> {
   const name = cleanName(input.name);
-  await assertContentValid(input.channel, (input.content ?? {}) as Record<string, unknown>);
+  const content = (input.content ?? {}) as Record<string, unknown>;
+  await assertContentValid(input.channel, content);
   return db.transaction().execute(async (trx) => {
     await assertNameFree(trx, ws, name);
     const row = await insertTemplate(trx, {
@@ -81,10 +103,22 @@ export async function createTemplate(db: Db, ws: WorkspaceContext, input: Templa
       id: uuidv7(),
       name,
       channel: input.channel,
-      content: (input.content ?? {}) as Record<string, unknown>,
+      content,
+    });
+    await insertTemplateVersion(trx, {
+      workspaceId: ws.id,
+      templateId: row.id,
+      version: row.version,
+      content,
+      change: "created",
+      ...actorColumns(actor),
     });
     return toTemplate(row);
   });
+}
+
+function actorColumns(actor: TemplateActor | undefined) {
+  return { source: actor?.source ?? null, actor: actor?.id ?? null };
 }
 
 export async function getTemplate(db: Db, ws: WorkspaceContext, id: string): Promise<Template> {
@@ -108,20 +142,39 @@ export async function patchTemplate(
   ws: WorkspaceContext,
   id: string,
   patch: TemplatePatch,
+  actor?: TemplateActor,
 ): Promise<Template> {
   const name = patch.name === undefined ? undefined : cleanName(patch.name);
-  if (patch.content !== undefined) {
+  const content = patch.content as Record<string, unknown> | undefined;
+  if (content !== undefined) {
     const existing = await findTemplate(db, ws.id, id);
     if (!existing) throw notFound("template", id);
-    await assertContentValid(existing.channel as Channel, patch.content as Record<string, unknown>);
+    await assertContentValid(existing.channel as Channel, content);
   }
   return db.transaction().execute(async (trx) => {
-    if (name !== undefined) await assertNameFree(trx, ws, name, id);
+    // Locked, so that concurrent edits number their versions one after the other.
+    const current = await findTemplate(trx, ws.id, id, true);
+    if (!current) throw notFound("template", id);
+    const renamed = name !== undefined && name !== current.name;
+    const edited = content !== undefined && !isDeepStrictEqual(content, current.content);
+    // A PATCH that changes nothing changes nothing: no version, and updatedAt stays.
+    if (!renamed && !edited) return toTemplate(current);
+    if (renamed) await assertNameFree(trx, ws, name, id);
     const row = await updateTemplate(trx, ws.id, id, {
-      ...(name !== undefined ? { name } : {}),
-      ...(patch.content !== undefined ? { content: patch.content as Record<string, unknown> } : {}),
+      ...(renamed ? { name } : {}),
+      ...(edited ? { content, version: current.version + 1 } : {}),
     });
     if (!row) throw notFound("template", id);
+    if (edited) {
+      await insertTemplateVersion(trx, {
+        workspaceId: ws.id,
+        templateId: id,
+        version: row.version,
+        content,
+        change: "edited",
+        ...actorColumns(actor),
+      });
+    }
     return toTemplate(row);
   });
 }
@@ -135,6 +188,108 @@ export async function removeTemplate(db: Db, ws: WorkspaceContext, id: string) {
     });
   }
   await deleteTemplate(db, ws.id, id);
+}
+
+// Versions ------------------------------------------------------------------------------------------
+
+function toVersionSummary(
+  row: Pick<
+    TemplateVersionRow,
+    "template_id" | "version" | "change" | "restored_from" | "source" | "actor" | "created_at"
+  >,
+): TemplateVersionSummary {
+  return {
+    templateId: row.template_id,
+    version: row.version,
+    change: row.change,
+    restoredFrom: row.restored_from,
+    actor: row.source ? { source: row.source, id: row.actor } : null,
+    createdAt: row.created_at.toISOString(),
+  };
+}
+
+function toVersion(row: TemplateVersionRow, channel: string): TemplateVersion {
+  return {
+    ...toVersionSummary(row),
+    content: row.content as TemplateContent,
+    missing: missingContent(channel, row.content),
+  };
+}
+
+/** Version pages continue below the last version shown: the cursor is that number, opaquely. */
+const versionCursor = (version: number) => Buffer.from(`v${version}`).toString("base64url");
+
+function beforeVersionOf(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const match = /^v([1-9][0-9]{0,9})$/.exec(Buffer.from(cursor, "base64url").toString("utf8"));
+  if (!match) throw validationFailed([{ field: "cursor", message: "is not a cursor returned by this API" }]);
+  return Number(match[1]);
+}
+
+export async function listTemplateVersionsPage(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  query: { limit?: number; cursor?: string },
+): Promise<{ data: TemplateVersionSummary[]; nextCursor: string | null }> {
+  const limit = query.limit ?? 50;
+  const before = beforeVersionOf(query.cursor);
+  if (!(await findTemplate(db, ws.id, id))) throw notFound("template", id);
+  const rows = await listTemplateVersions(db, ws.id, id, limit + 1, before);
+  const page = rows.slice(0, limit);
+  return {
+    data: page.map(toVersionSummary),
+    nextCursor: rows.length > limit ? versionCursor(page[page.length - 1]!.version) : null,
+  };
+}
+
+export async function getTemplateVersion(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  version: number,
+): Promise<TemplateVersion> {
+  const template = await findTemplate(db, ws.id, id);
+  if (!template) throw notFound("template", id);
+  const row = await findTemplateVersion(db, ws.id, id, version);
+  if (!row) throw notFound(`version ${version} of template`, id);
+  return toVersion(row, template.channel);
+}
+
+/**
+ * Makes a version's content current again, as a new version (history is never rewritten). The content
+ * is checked as an edit would be, since the checks may have grown stricter since it was saved.
+ * Restoring the content that is already current changes nothing.
+ */
+export async function restoreTemplateVersion(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  version: number,
+  actor?: TemplateActor,
+): Promise<Template> {
+  const target = await getTemplateVersion(db, ws, id, version);
+  const content = target.content as Record<string, unknown>;
+  const template = await findTemplate(db, ws.id, id);
+  if (!template) throw notFound("template", id);
+  await assertContentValid(template.channel as Channel, content);
+  return db.transaction().execute(async (trx) => {
+    const current = await findTemplate(trx, ws.id, id, true);
+    if (!current) throw notFound("template", id);
+    if (isDeepStrictEqual(content, current.content)) return toTemplate(current);
+    const row = await updateTemplate(trx, ws.id, id, { content, version: current.version + 1 });
+    if (!row) throw notFound("template", id);
+    await insertTemplateVersion(trx, {
+      workspaceId: ws.id,
+      templateId: id,
+      version: row.version,
+      content,
+      change: "restored",
+      restoredFrom: version,
+      ...actorColumns(actor),
+    });
+    return toTemplate(row);
+  });
 }
 
 // Previews ------------------------------------------------------------------------------------------

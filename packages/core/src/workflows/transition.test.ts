@@ -25,6 +25,7 @@ const CONTACT = "0d5e7b10-0000-4000-8000-000000000001";
 const EMAIL_TEMPLATE = "7a000000-0000-4000-8000-000000000001";
 const SMS_TEMPLATE = "7a000000-0000-4000-8000-000000000002";
 const MAIL_TEMPLATE = "7a000000-0000-4000-8000-000000000003";
+const AD_DESTINATION = "ad000000-0000-4000-8000-0000000000d1";
 const LIST_A = "1b000000-0000-4000-8000-00000000000a";
 const LIST_B = "1b000000-0000-4000-8000-00000000000b";
 const NEW_YORK = "America/New_York";
@@ -136,29 +137,45 @@ describe("send", () => {
       channel: "email",
       templateId: EMAIL_TEMPLATE,
       destination: null,
+      audienceAction: undefined,
+      expectedAction: null,
       reason: `queued email with template ${EMAIL_TEMPLATE}`,
     },
     {
       channel: "sms",
       templateId: SMS_TEMPLATE,
       destination: null,
+      audienceAction: undefined,
+      expectedAction: null,
       reason: `queued sms with template ${SMS_TEMPLATE}`,
     },
     {
       channel: "mail",
       templateId: MAIL_TEMPLATE,
       destination: null,
+      audienceAction: undefined,
+      expectedAction: null,
       reason: `queued mail with template ${MAIL_TEMPLATE}`,
     },
     {
       channel: "ads",
       templateId: null,
-      destination: "Lapsed buyers",
-      reason: 'queued ads to ad audience "Lapsed buyers"',
+      destination: AD_DESTINATION,
+      audienceAction: undefined,
+      expectedAction: "add",
+      reason: `queued ads: add to ad destination ${AD_DESTINATION}`,
+    },
+    {
+      channel: "ads",
+      templateId: null,
+      destination: AD_DESTINATION,
+      audienceAction: "remove",
+      expectedAction: "remove",
+      reason: `queued ads: remove from ad destination ${AD_DESTINATION}`,
     },
   ] as const;
 
-  it.each(cases)("$channel: one send effect, then on to the next node", (c) => {
+  it.each(cases)("$reason: one send effect, then on to the next node", (c) => {
     const wf = compile(
       entry("s1"),
       {
@@ -167,6 +184,7 @@ describe("send", () => {
         channel: c.channel,
         ...(c.templateId ? { templateId: c.templateId } : {}),
         ...(c.destination ? { destination: c.destination } : {}),
+        ...(c.audienceAction ? { audienceAction: c.audienceAction } : {}),
         outlets: { next: "done" },
       },
       exit("done"),
@@ -179,6 +197,7 @@ describe("send", () => {
         channel: c.channel,
         templateId: c.templateId,
         destination: c.destination,
+        audienceAction: c.expectedAction,
         retry: null,
         idempotencyKey: `${CAMPAIGN}:${CONTACT}:s1:2:7`,
       },

@@ -60,6 +60,8 @@ export type Effect =
       channel: "email" | "sms" | "mail" | "ads";
       templateId: string | null;
       destination: string | null;
+      /** ads only: whether the member enters or leaves the destination's audience; null for other channels. */
+      audienceAction: "add" | "remove" | null;
       retry: { maxAttempts: number; backoffSeconds: number } | null;
       idempotencyKey: string;
     }
@@ -204,20 +206,24 @@ export function transition(
           go("next", "entered", "enrolled in the campaign");
           break;
         case "send": {
+          const audienceAction = node.channel === "ads" ? (node.audienceAction ?? "add") : null;
           effects.push({
             kind: "send",
             nodeId: node.id,
             channel: node.channel,
             templateId: node.templateId ?? null,
             destination: node.destination ?? null,
+            audienceAction,
             retry: node.retry ?? null,
             idempotencyKey: idempotencyKey(campaignId, member, node.id),
           });
           const what =
-            node.channel === "ads"
-              ? `to ad audience "${node.destination}"`
-              : `with template ${node.templateId}`;
-          go("next", "send", `queued ${node.channel} ${what}`);
+            audienceAction === "remove"
+              ? `: remove from ad destination ${node.destination}`
+              : audienceAction === "add"
+                ? `: add to ad destination ${node.destination}`
+                : ` with template ${node.templateId}`;
+          go("next", "send", `queued ${node.channel}${what}`);
           break;
         }
         case "webhook":

@@ -3,6 +3,7 @@ import { Value } from "typebox/value";
 import { describe, expect, it } from "vitest";
 import {
   reachableFrom,
+  referencedAdDestinationIds,
   referencedTemplateIds,
   upstreamOf,
   type ValidationContext,
@@ -13,6 +14,7 @@ const EMAIL_TEMPLATE = "0190a5b8-3333-7000-8000-000000000001";
 const SMS_TEMPLATE = "0190a5b8-3333-7000-8000-000000000002";
 const MAIL_TEMPLATE = "0190a5b8-3333-7000-8000-000000000003";
 const LIST = "0190a5b8-3333-7000-8000-0000000000aa";
+const AD_DESTINATION = "0190a5b8-3333-7000-8000-0000000000d1";
 
 const ctx: ValidationContext = {
   templates: new Map([
@@ -20,6 +22,7 @@ const ctx: ValidationContext = {
     [SMS_TEMPLATE, { id: SMS_TEMPLATE, channel: "sms" }],
     [MAIL_TEMPLATE, { id: MAIL_TEMPLATE, channel: "mail" }],
   ]),
+  adDestinations: new Map([[AD_DESTINATION, { id: AD_DESTINATION }]]),
 };
 
 type Node = Record<string, unknown>;
@@ -136,7 +139,8 @@ describe("validateWorkflowGraph", () => {
           id: "ads",
           type: "send",
           channel: "ads",
-          destination: "Lookalikes",
+          destination: AD_DESTINATION.toUpperCase(),
+          audienceAction: "remove",
           outlets: { next: "office_hours" },
         },
         {
@@ -322,8 +326,23 @@ describe("validateWorkflowGraph", () => {
         { type: "send", channel: "ads", templateId: EMAIL_TEMPLATE },
         [
           "templateId does not apply to channel ads, which names a destination",
-          "destination is required for channel ads (the ad audience to add the member to)",
+          "destination is required for channel ads (the id of the ad destination to add the member to or remove them from)",
         ],
+      ],
+      [
+        "an ads send naming its destination by name",
+        { type: "send", channel: "ads", destination: "Lookalikes" },
+        ['destination "Lookalikes" is not an ad destination id (a UUID, see GET /api/v1/ad-destinations)'],
+      ],
+      [
+        "an ads send with an unknown audience action",
+        { type: "send", channel: "ads", destination: AD_DESTINATION, audienceAction: "replace" },
+        ['audienceAction "replace" is not an audience action (use add, remove)'],
+      ],
+      [
+        "an email send with an audience action",
+        { type: "send", channel: "email", templateId: EMAIL_TEMPLATE, audienceAction: "add" },
+        ["audienceAction applies only to channel ads, not email"],
       ],
       [
         "a template id that is not a UUID",
@@ -856,6 +875,26 @@ describe("validateWorkflowGraph", () => {
     });
   });
 
+  describe("ad destinations", () => {
+    it("refuses an ads send naming a destination that does not exist in this workspace", () => {
+      const missing = "0190a5b8-3333-7000-8000-0000000000fe";
+      const graph = {
+        nodes: [
+          entry("s"),
+          { id: "s", type: "send", channel: "ads", destination: missing, outlets: { next: "end" } },
+          exit("end"),
+        ],
+      };
+      expect(problems(graph)).toEqual([
+        {
+          nodeId: "s",
+          field: "nodes[1].destination",
+          message: `node "s": ad destination ${missing} does not exist in this workspace`,
+        },
+      ]);
+    });
+  });
+
   describe("waiting for a response", () => {
     it("refuses a response wait with no send before it", () => {
       const graph = {
@@ -964,6 +1003,33 @@ describe("referencedTemplateIds", () => {
       expect(referencedTemplateIds(graph)).toEqual([]);
     },
   );
+});
+
+describe("referencedAdDestinationIds", () => {
+  it("lists each well-formed destination id of the ads sends once, lower-cased", () => {
+    const ads = (id: string, destination: unknown): Node => ({
+      id,
+      type: "send",
+      channel: "ads",
+      destination,
+      outlets: { next: "end" },
+    });
+    const graph = {
+      nodes: [
+        ads("a", AD_DESTINATION),
+        ads("b", AD_DESTINATION.toUpperCase()),
+        ads("c", "Lookalikes"),
+        ads("d", 7),
+        { ...sendEmail("e", "end"), destination: LIST },
+        null,
+      ],
+    };
+    expect(referencedAdDestinationIds(graph)).toEqual([AD_DESTINATION]);
+  });
+
+  it.each([null, "graph", [], {}, { nodes: 3 }])("returns nothing for %j", (graph) => {
+    expect(referencedAdDestinationIds(graph)).toEqual([]);
+  });
 });
 
 describe("reachableFrom and upstreamOf", () => {

@@ -28,6 +28,8 @@ export interface TemplateRef {
 export interface ValidationContext {
   /** Templates of this workspace that the graph references, by id (the caller loads them). A templateId absent here does not exist in this workspace. */
   templates: Map<string, TemplateRef>;
+  /** Ad destinations of this workspace that the graph's ads sends name, by id (see `referencedAdDestinationIds`). A destination absent here does not exist in this workspace. */
+  adDestinations: Map<string, { id: string }>;
 }
 
 export type GraphValidation = { ok: true; graph: WorkflowGraph } | { ok: false; errors: WorkflowProblem[] };
@@ -51,7 +53,7 @@ const COMMON_PROPERTIES = ["id", "type", "label", "position"];
 /** The properties each node type has besides the common ones and `outlets`. */
 const TYPE_PROPERTIES: Record<NodeType, string[]> = {
   entry: [],
-  send: ["channel", "templateId", "destination", "retry"],
+  send: ["channel", "templateId", "destination", "audienceAction", "retry"],
   wait: ["mode", "duration", "window", "date"],
   wait_for: ["for", "timeout"],
   condition: ["rule", "branches"],
@@ -64,6 +66,7 @@ const TYPE_PROPERTIES: Record<NodeType, string[]> = {
 const WAIT_MODES = ["duration", "window", "date"] as const;
 const DURATION_PARTS = { days: 86_400, hours: 3600, minutes: 60, seconds: 1 } as const;
 const CONSENT_CHANGES = ["subscribed", "unsubscribed"] as const;
+const AUDIENCE_ACTIONS = ["add", "remove"] as const;
 const UPDATE_ACTIONS = ["set", "unset", "addToLists", "removeFromLists", "consent"] as const;
 
 /** One node being checked, and what the graph-level checks need to know about it afterwards. */
@@ -178,6 +181,24 @@ export function referencedTemplateIds(graph: unknown): string[] {
       IsUuid(node.templateId)
     ) {
       ids.add(node.templateId.toLowerCase());
+    }
+  }
+  return [...ids];
+}
+
+/** Ad destination ids the ads sends of a graph (possibly invalid) name, for the caller to load. Never throws. */
+export function referencedAdDestinationIds(graph: unknown): string[] {
+  if (!isObject(graph) || !Array.isArray(graph.nodes) || graph.nodes.length > MAX_NODES) return [];
+  const ids = new Set<string>();
+  for (const node of graph.nodes) {
+    if (
+      isObject(node) &&
+      node.type === "send" &&
+      node.channel === "ads" &&
+      typeof node.destination === "string" &&
+      IsUuid(node.destination)
+    ) {
+      ids.add(node.destination.toLowerCase());
     }
   }
   return [...ids];
@@ -326,7 +347,7 @@ function checkPosition(check: NodeCheck, position: unknown) {
 }
 
 function checkSend(check: NodeCheck, ctx: ValidationContext) {
-  const { channel, templateId, destination, retry } = check.node;
+  const { channel, templateId, destination, audienceAction, retry } = check.node;
   checkOneOf(check, "channel", channel, CHANNELS, "a channel", true);
   const validChannel = typeof channel === "string" && isOneOf(channel, CHANNELS) ? channel : undefined;
 
@@ -350,13 +371,28 @@ function checkSend(check: NodeCheck, ctx: ValidationContext) {
   }
 
   if (validChannel === "ads" && destination === undefined) {
-    invalid(check, "destination", "is required for channel ads (the ad audience to add the member to)");
+    invalid(
+      check,
+      "destination",
+      "is required for channel ads (the id of the ad destination to add the member to or remove them from)",
+    );
   } else if (destination !== undefined) {
     if (validChannel && validChannel !== "ads") {
       invalid(check, "destination", `applies only to channel ads; channel ${validChannel} uses templateId`);
-    } else if (typeof destination !== "string" || destination.length === 0 || codePoints(destination) > 200) {
-      invalid(check, "destination", "must be a text of 1 to 200 characters");
+    } else if (typeof destination !== "string" || !IsUuid(destination)) {
+      invalid(
+        check,
+        "destination",
+        `${show(destination)} is not an ad destination id (a UUID, see GET /api/v1/ad-destinations)`,
+      );
+    } else if (validChannel && !ctx.adDestinations.has(destination.toLowerCase())) {
+      problem(check, "destination", `ad destination ${destination} does not exist in this workspace`);
     }
+  }
+  if (audienceAction !== undefined) {
+    if (validChannel && validChannel !== "ads") {
+      invalid(check, "audienceAction", `applies only to channel ads, not ${validChannel}`);
+    } else checkOneOf(check, "audienceAction", audienceAction, AUDIENCE_ACTIONS, "an audience action", false);
   }
   if (retry !== undefined) checkRetry(check, "retry", retry);
 }

@@ -13,6 +13,7 @@ import type {
   WorkflowProblem,
   WorkflowVersion,
 } from "@omneural/contracts/workflows";
+import { findAdDestinationsByIds } from "../ads/ad-destination.repository.ts";
 import { findAudience } from "../audiences/audience.repository.ts";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
@@ -35,7 +36,11 @@ import {
   listWorkflows,
   updateWorkflow,
 } from "./workflow.repository.ts";
-import { referencedTemplateIds, validateWorkflowGraph } from "./workflow-validation.ts";
+import {
+  referencedAdDestinationIds,
+  referencedTemplateIds,
+  validateWorkflowGraph,
+} from "./workflow-validation.ts";
 
 /** A new workflow starts as entry → exit, which is valid and can be built on. */
 export const STARTER_GRAPH: WorkflowGraph = {
@@ -173,8 +178,10 @@ export async function checkGraph(
   now = new Date(),
 ): Promise<{ ok: true; graph: WorkflowGraph } | { ok: false; errors: WorkflowProblem[] }> {
   const templates = await findTemplatesByIds(db, ws.id, referencedTemplateIds(graph));
+  const adDestinations = await findAdDestinationsByIds(db, ws.id, referencedAdDestinationIds(graph));
   const result = validateWorkflowGraph(graph, {
     templates: new Map(templates.map((t) => [t.id, { id: t.id, channel: t.channel }])),
+    adDestinations: new Map(adDestinations.map((d) => [d.id, { id: d.id }])),
   });
   if (!result.ok) return result;
   const errors: WorkflowProblem[] = [];

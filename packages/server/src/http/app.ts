@@ -9,6 +9,7 @@ import type { Logger } from "pino";
 import { installApiKeyAuth } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
 import { installErrorHandling } from "./problems.ts";
+import { adDestinationRoutes } from "./routes/ad-destinations.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
 import { contactRoutes } from "./routes/contacts.ts";
@@ -88,6 +89,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(workflowRoutes);
       await api.register(campaignRoutes);
       await api.register(outboxRoutes);
+      await api.register(adDestinationRoutes);
     },
     { prefix: "/api/v1" },
   );

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { loadConfig } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
-import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
+import { createDevInboxEmailChannel, createDevInboxMailChannel } from "@omneural/core/delivery/dev-inbox";
 import { TEST_KEYS } from "@omneural/core/security/keys";
 import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -66,6 +66,10 @@ interface World {
   templateId: string;
   workflowId: string;
   campaignId: string;
+  /** An ad destination with a stored access token (A's only). */
+  adDestinationId?: string;
+  /** A direct-mail piece in the dev inbox (A's only). */
+  outboxMailId?: string;
 }
 let a: World;
 let b: World;
@@ -273,6 +277,18 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       expect: NOT_FOUND,
     },
   ],
+  "GET /api/v1/templates/{id}/versions": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/templates/{id}/versions/{version}": () => [{ expect: NOT_FOUND }],
+  "POST /api/v1/templates/{id}/versions/{version}/restore": () => [{ expect: NOT_FOUND }],
+  "POST /api/v1/templates/{id}/test-send": () => [
+    { body: { to: "bea@globex.example" }, expect: NOT_FOUND },
+    {
+      about: "B's template for A's contact",
+      params: { id: b.templateId },
+      body: { to: "bea@globex.example", contactId: a.contactId },
+      expect: NOT_FOUND,
+    },
+  ],
   "POST /api/v1/templates/preview": () => [
     {
       about: "a draft for A's contact",
@@ -359,6 +375,18 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       expect: [200],
     },
   ],
+  "GET /api/v1/workspace/providers": () => [{ about: "B sees only its own", expect: [200] }],
+  "PUT /api/v1/workspace/providers/{channel}": () => [
+    {
+      about: "B sets its own",
+      params: { channel: "email" },
+      body: { provider: "smtp", settings: { host: "smtp.globex.example", port: 587 } },
+      expect: [200],
+    },
+  ],
+  "DELETE /api/v1/workspace/providers/{channel}": () => [
+    { about: "B removes its own, if any", params: { channel: "sms" }, expect: [200, 404] },
+  ],
   "GET /api/v1/workspace/delivery-policies": () => [{ expect: [200] }],
   "PUT /api/v1/workspace/delivery-policies/{channel}": () => [
     {
@@ -372,6 +400,27 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     { expect: [200] },
     { about: "filtered by A's recipient", query: { recipient: A_DATA.email }, expect: [200] },
   ],
+  "GET /api/v1/outbox/{id}/pdf": () => [{ expect: NOT_FOUND }],
+  "POST /api/v1/ad-destinations": () => [
+    {
+      about: "A's destination name is free in B",
+      body: { name: A_AD_NAME, platform: "csv" },
+      expect: [201],
+      check: (res) => eraseAsB(`/api/v1/ad-destinations/${res.json().id}`),
+    },
+  ],
+  "GET /api/v1/ad-destinations": () => [{ expect: [200] }],
+  "GET /api/v1/ad-destinations/{id}": () => [{ expect: NOT_FOUND }],
+  "PATCH /api/v1/ad-destinations/{id}": () => [
+    { body: { name: "Stolen" }, expect: NOT_FOUND },
+    {
+      about: "B's token on A's destination",
+      body: { credentials: { accessToken: "EAAB-b" } },
+      expect: NOT_FOUND,
+    },
+  ],
+  "DELETE /api/v1/ad-destinations/{id}": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/ad-destinations/{id}/members.csv": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/campaigns/{id}": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/launch": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/pause": () => [{ expect: NOT_FOUND }],
@@ -427,7 +476,9 @@ function objectsFor(path: string, parameter: string): string[] {
     "workflows/{id}": [a.workflowId],
     "versions/{version}": ["1"],
     "campaigns/{id}": [a.campaignId],
+    "ad-destinations/{id}": [a.adDestinationId!],
     "enrollments/{contactId}": [a.contactId],
+    "outbox/{id}": [a.outboxMailId!],
   };
   const objects = byKey[key];
   if (!objects) throw new Error(`no object of A's for ${key} in ${path}: add one to objectsFor`);
@@ -609,9 +660,14 @@ async function snapshotOfA() {
     version: await read(`/api/v1/workflows/${a.workflowId}/versions/1`),
     campaign: await read(`/api/v1/campaigns/${a.campaignId}`),
     enrollment: await read(`/api/v1/campaigns/${a.campaignId}/enrollments/${a.contactId}`),
+    adDestination: await read(`/api/v1/ad-destinations/${a.adDestinationId}`),
+    adMembers: await read(`/api/v1/ad-destinations/${a.adDestinationId}/members.csv`),
   };
 }
 
+const A_SMTP_PASSWORD = "acme-smtp-password-never-shown";
+const A_AD_NAME = "Acme secret audience";
+const A_AD_TOKEN = "EAAB-acme-secret-ads-token-0123456789";
 let before: Awaited<ReturnType<typeof snapshotOfA>>;
 let served: string[];
 
@@ -636,6 +692,33 @@ beforeAll(async () => {
     },
   });
   expect(sender.statusCode, sender.body).toBe(200);
+  const adDestination = await t.asA({
+    method: "POST",
+    url: "/api/v1/ad-destinations",
+    payload: {
+      name: A_AD_NAME,
+      platform: "meta",
+      audienceId: "6001",
+      credentials: { accessToken: A_AD_TOKEN },
+    },
+  });
+  expect(adDestination.statusCode, adDestination.body).toBe(201);
+  a.adDestinationId = adDestination.json().id;
+  await t.database.handle.pool.query(
+    `insert into ad_audience_members (workspace_id, destination_id, contact_id, added_at) values ($1, $2, $3, now())`,
+    [t.a.id, a.adDestinationId, a.contactId],
+  );
+  const provider = await t.asA({
+    method: "PUT",
+    url: "/api/v1/workspace/providers/email",
+    payload: {
+      provider: "smtp",
+      settings: { host: "smtp.acme-secret.example", port: 587, user: A_DATA.email },
+      secrets: { password: A_SMTP_PASSWORD },
+    },
+  });
+  expect(provider.statusCode, provider.body).toBe(200);
+  expect(provider.body).not.toContain(A_SMTP_PASSWORD);
   // Something in A's dev inbox, so that B's reads of the outbox have something to leak.
   const delivered = await createDevInboxEmailChannel(t.database.handle.db).send({
     workspaceId: t.a.id,
@@ -648,6 +731,25 @@ beforeAll(async () => {
     text: A_DATA.firstName,
   });
   expect(delivered.kind).toBe("sent");
+  const mailed = await createDevInboxMailChannel(t.database.handle.db).send({
+    workspaceId: t.a.id,
+    messageId: null,
+    idempotencyKey: `isolation:mail:${A_DATA.email}`,
+    layout: "letter",
+    to: {
+      name: A_DATA.firstName,
+      line1: "1 High St",
+      city: "Springfield",
+      region: "IL",
+      postalCode: "62701",
+      country: "US",
+    },
+    returnAddress: `${A_DATA.workspaceName}\n1 Market St\nSan Francisco, CA 94105`,
+    body: A_DATA.firstName,
+    purl: "http://omneural.test/r/7K3M9Q2XD4",
+  });
+  if (mailed.kind !== "sent") throw new Error(JSON.stringify(mailed));
+  a.outboxMailId = mailed.providerMessageId;
   const events = await t.asA({
     method: "POST",
     url: "/api/v1/events",
@@ -666,6 +768,10 @@ beforeAll(async () => {
 
   secrets = {
     ...A_DATA,
+    smtpPassword: A_SMTP_PASSWORD,
+    smtpHost: "smtp.acme-secret.example",
+    adDestinationName: A_AD_NAME,
+    adToken: A_AD_TOKEN,
     workspaceId: t.a.id,
     ...Object.fromEntries(Object.entries(a).map(([name, id]) => [name, id as string])),
   };

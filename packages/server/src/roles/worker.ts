@@ -2,10 +2,10 @@
 import type { Config } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 import { startDispatcher } from "@omneural/core/delivery/dispatcher";
-import { channelsFor } from "@omneural/core/delivery/email-channel";
+import { channelsFor, printBatchSettingsFor } from "@omneural/core/delivery/email-channel";
 import { startStepper } from "@omneural/core/engine/stepper";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
-import { buildTaskList, CRONTAB } from "@omneural/core/jobs/tasks";
+import { buildTaskList, crontabFor } from "@omneural/core/jobs/tasks";
 import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
 import { type Runner, run, Logger as WorkerLogger } from "graphile-worker";
@@ -32,14 +32,16 @@ export async function startWorker(
 ): Promise<WorkerRole> {
   const recovered = await recoverStalledImports(database.db);
   if (recovered.length) log.warn({ imports: recovered }, "requeued imports abandoned by a stopped worker");
+  // Direct mail by print batch: the daily cut-off job writes each workspace's batch.
+  const printBatch = printBatchSettingsFor(config);
   const runner: Runner = await run({
     connectionString: database.url,
     maxPoolSize: config.workerConcurrency + 2,
     concurrency: config.workerConcurrency,
     noHandleSignals: true,
     pollInterval: 1000,
-    taskList: buildTaskList(database),
-    crontab: CRONTAB,
+    taskList: buildTaskList(database, { printBatch }),
+    crontab: crontabFor({ printBatch }),
     logger: workerLogger(log.child({ role: "worker" })),
   });
   const stepper = startStepper(database.db, {
@@ -52,6 +54,7 @@ export async function startWorker(
     links: { publicUrl: config.publicUrl, key: keys.links },
     credentialsKey: keys.credentials,
     ...(config.redisUrl ? { redisUrl: config.redisUrl } : {}),
+    adsAllowHosts: config.adsAllowHosts,
     logger: log.child({ role: "dispatcher" }),
     maxPerSecond: { email: config.emailMaxPerSecond, sms: config.smsMaxPerSecond },
   });
@@ -62,6 +65,8 @@ export async function startWorker(
       email: channels.email.provider,
       sms: channels.sms?.provider,
       webhook: channels.webhook?.provider,
+      mail: channels.mail?.provider,
+      ...(printBatch ? { printBatchCutoffUtc: printBatch.cutoff } : {}),
     },
     "worker started",
   );

@@ -1,4 +1,5 @@
-import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
+import { createDevInboxEmailChannel, createDevInboxMailChannel } from "@omneural/core/delivery/dev-inbox";
+import { readPdf } from "@omneural/core/testing/pdf";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
@@ -59,5 +60,69 @@ describe("GET /api/v1/outbox", () => {
   it("shows another workspace nothing", async () => {
     const res = await t.asB({ method: "GET", url: "/api/v1/outbox" });
     expect(res.json()).toEqual({ data: [], nextCursor: null });
+  });
+});
+
+describe("GET /api/v1/outbox/{id}/pdf", () => {
+  let mailId: string;
+  beforeAll(async () => {
+    const sent = await createDevInboxMailChannel(t.database.handle.db).send({
+      workspaceId: t.a.id,
+      messageId: null,
+      idempotencyKey: "campaign:ada:letter:1:1",
+      layout: "postcard",
+      to: {
+        name: "Ada Lovelace",
+        line1: "12 Analytical Way",
+        city: "Springfield",
+        region: "IL",
+        postalCode: "62701",
+        country: "US",
+      },
+      returnAddress: "Acme\n1 Market St\nSan Francisco, CA 94105",
+      body: "Hello Ada!",
+      purl: "http://omneural.test/r/7K3M9Q2XD4",
+    });
+    if (sent.kind !== "sent") throw new Error(JSON.stringify(sent));
+    mailId = sent.providerMessageId;
+  });
+
+  it("lists the piece with its address block and page count, and serves its PDF", async () => {
+    const listed = await t.asA({ method: "GET", url: "/api/v1/outbox?channel=mail" });
+    expect(listed.json().data).toEqual([
+      expect.objectContaining({
+        id: mailId,
+        channel: "mail",
+        recipient: "Ada Lovelace, 12 Analytical Way, Springfield IL  62701",
+        content: expect.objectContaining({
+          layout: "postcard",
+          pages: 2,
+          purl: "http://omneural.test/r/7K3M9Q2XD4",
+        }),
+      }),
+    ]);
+    const res = await t.asA({ method: "GET", url: `/api/v1/outbox/${mailId}/pdf` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("application/pdf");
+    const pages = readPdf(res.rawPayload);
+    expect(pages).toHaveLength(2);
+    expect(pages[0]!.lines).toEqual(["Hello Ada!"]);
+    expect(pages[1]!.lines).toEqual(
+      expect.arrayContaining(["Ada Lovelace", "Springfield IL  62701", "http://omneural.test/r/7K3M9Q2XD4"]),
+    );
+  });
+
+  it("is not found for another workspace, for an entry that is not mail, and for an unknown id", async () => {
+    expect((await t.asB({ method: "GET", url: `/api/v1/outbox/${mailId}/pdf` })).statusCode).toBe(404);
+    const email = (await t.asA({ method: "GET", url: "/api/v1/outbox?channel=email&limit=1" })).json()
+      .data[0];
+    const notMail = await t.asA({ method: "GET", url: `/api/v1/outbox/${email.id}/pdf` });
+    expect(notMail.statusCode).toBe(404);
+    expect(notMail.json().code).toBe("NOT_FOUND");
+    const unknown = await t.asA({
+      method: "GET",
+      url: "/api/v1/outbox/0192f0c0-0000-7000-8000-000000000000/pdf",
+    });
+    expect(unknown.statusCode).toBe(404);
   });
 });

@@ -1,8 +1,11 @@
 /** /api/v1/outbox: the dev inbox. */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
+import { Uuid } from "@omneural/contracts/common";
 import { OutboxList, OutboxQuery } from "@omneural/contracts/outbox";
+import { outboxMailPdf } from "@omneural/core/delivery/dev-inbox";
 import { listOutboxPage } from "@omneural/core/delivery/outbox.service";
 import type { FastifyInstance } from "fastify";
+import Type from "typebox";
 import { problemResponses } from "../problems.ts";
 
 export async function outboxRoutes(base: FastifyInstance) {
@@ -21,5 +24,27 @@ export async function outboxRoutes(base: FastifyInstance) {
       },
     },
     async (request) => listOutboxPage(db, request.workspace, request.query),
+  );
+
+  app.get(
+    "/outbox/:id/pdf",
+    {
+      schema: {
+        tags: ["outbox"],
+        summary: "The PDF of a direct-mail piece in the dev inbox",
+        description:
+          "The letter or postcard as it would be printed: return address, recipient's address block, the rendered body and the PURL as a QR code.",
+        params: Type.Object({ id: Uuid }),
+        produces: ["application/pdf"],
+        response: { 200: Type.String({ description: "PDF" }), ...problemResponses(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const pdf = await outboxMailPdf(db, request.workspace, request.params.id);
+      return reply
+        .type("application/pdf")
+        .header("content-disposition", `inline; filename="mail-${request.params.id}.pdf"`)
+        .send(pdf as unknown as string);
+    },
   );
 }

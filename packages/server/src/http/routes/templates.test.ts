@@ -233,3 +233,108 @@ describe("templates API", () => {
     expect(draft.statusCode).toBe(404);
   });
 });
+
+describe("template versions", () => {
+  const versionsOf = async (id: string, query = "") =>
+    (await t.asA({ method: "GET", url: `/api/v1/templates/${id}/versions${query}` })).json();
+
+  it("records a version for the creation and each content change, newest first", async () => {
+    const made = await create({ name: "Versioned", channel: "sms", content: { body: "First" } });
+    expect(made.version).toBe(1);
+    const edited = await t.asA({
+      method: "PATCH",
+      url: `/api/v1/templates/${made.id}`,
+      payload: { content: { body: "Second" } },
+    });
+    expect(edited.json()).toMatchObject({ version: 2, content: { body: "Second" } });
+    const list = await versionsOf(made.id);
+    expect(list.data).toEqual([
+      {
+        templateId: made.id,
+        version: 2,
+        change: "edited",
+        restoredFrom: null,
+        actor: { source: "api", id: expect.any(String) },
+        createdAt: expect.any(String),
+      },
+      expect.objectContaining({ version: 1, change: "created", restoredFrom: null }),
+    ]);
+    expect(list.nextCursor).toBeNull();
+    const first = await t.asA({ method: "GET", url: `/api/v1/templates/${made.id}/versions/1` });
+    expect(first.statusCode).toBe(200);
+    expect(first.json()).toMatchObject({ version: 1, content: { body: "First" }, missing: [] });
+    const absent = await t.asA({ method: "GET", url: `/api/v1/templates/${made.id}/versions/9` });
+    expect(absent.statusCode).toBe(404);
+  });
+
+  it("makes no version for a PATCH that changes nothing, or only the name", async () => {
+    const made = await create({
+      name: "Steady",
+      channel: "email",
+      content: { subject: "Hi", html: "<p>Hi</p>", defaults: { firstName: "you" } },
+    });
+    const same = await t.asA({
+      method: "PATCH",
+      url: `/api/v1/templates/${made.id}`,
+      // The same content with its keys in another order, and the same name.
+      payload: {
+        name: "Steady",
+        content: { defaults: { firstName: "you" }, html: "<p>Hi</p>", subject: "Hi" },
+      },
+    });
+    expect(same.statusCode).toBe(200);
+    expect(same.json()).toMatchObject({ version: 1, updatedAt: made.updatedAt });
+    const renamed = await t.asA({
+      method: "PATCH",
+      url: `/api/v1/templates/${made.id}`,
+      payload: { name: "Steady renamed" },
+    });
+    expect(renamed.json()).toMatchObject({ name: "Steady renamed", version: 1 });
+    expect((await versionsOf(made.id)).data).toHaveLength(1);
+  });
+
+  it("restores an old version as a new one, and restoring the current content changes nothing", async () => {
+    const made = await create({ name: "Restorable", channel: "sms", content: { body: "One" } });
+    for (const body of ["Two", "Three"]) {
+      await t.asA({ method: "PATCH", url: `/api/v1/templates/${made.id}`, payload: { content: { body } } });
+    }
+    const restored = await t.asA({
+      method: "POST",
+      url: `/api/v1/templates/${made.id}/versions/1/restore`,
+    });
+    expect(restored.statusCode, restored.body).toBe(200);
+    expect(restored.json()).toMatchObject({ version: 4, content: { body: "One" } });
+    const again = await t.asA({ method: "POST", url: `/api/v1/templates/${made.id}/versions/4/restore` });
+    expect(again.json().version).toBe(4);
+    const list = await versionsOf(made.id);
+    expect(list.data.map((v: { version: number }) => v.version)).toEqual([4, 3, 2, 1]);
+    expect(list.data[0]).toMatchObject({ change: "restored", restoredFrom: 1 });
+    const fetched = await t.asA({ method: "GET", url: `/api/v1/templates/${made.id}` });
+    expect(fetched.json()).toMatchObject({ version: 4, content: { body: "One" } });
+  });
+
+  it("pages versions with the cursor of the previous page", async () => {
+    const made = await create({ name: "Paged", channel: "sms", content: { body: "v1" } });
+    for (const body of ["v2", "v3"]) {
+      await t.asA({ method: "PATCH", url: `/api/v1/templates/${made.id}`, payload: { content: { body } } });
+    }
+    const first = await versionsOf(made.id, "?limit=2");
+    expect(first.data.map((v: { version: number }) => v.version)).toEqual([3, 2]);
+    const second = await versionsOf(made.id, `?limit=2&cursor=${first.nextCursor}`);
+    expect(second).toMatchObject({ data: [{ version: 1 }], nextCursor: null });
+    const bad = await t.asA({ method: "GET", url: `/api/v1/templates/${made.id}/versions?cursor=nope` });
+    expect(bad.statusCode).toBe(400);
+  });
+
+  it("answers 404 to another workspace for every version endpoint", async () => {
+    for (const [method, url] of [
+      ["GET", `/api/v1/templates/${nudge}/versions`],
+      ["GET", `/api/v1/templates/${nudge}/versions/1`],
+      ["POST", `/api/v1/templates/${nudge}/versions/1/restore`],
+    ] as const) {
+      const response = await t.asB({ method, url });
+      expect(response.statusCode, `${method} ${url}`).toBe(404);
+      expect(response.body).not.toContain("trial ends soon");
+    }
+  });
+});
