@@ -524,9 +524,60 @@ export const CampaignDetail = Type.Intersect([
     counts: Type.Object({
       byState: Type.Record(Type.String(), Type.Integer()),
       byNode: Type.Array(NodeCount),
+      messages: Type.Record(Type.String(), Type.Record(Type.String(), Type.Integer()), {
+        description:
+          "Send-ledger rows per channel and status (queued, sending, sent, failed, skipped, unknown, cancelled). `unknown`: a process stopped mid-send and the provider cannot say whether it took the message",
+      }),
     }),
   }),
 ]);
+
+/** One row of the send ledger, with what became of it and why. */
+export const LedgerMessage = Type.Object({
+  id: Uuid,
+  idempotencyKey: Type.String(),
+  contactId: Uuid,
+  nodeId: Type.String(),
+  channel: Type.String(),
+  templateId: Nullable(Uuid),
+  status: Type.String(),
+  reason: Nullable(Type.String({ description: "Why it was skipped, failed, deferred or retried" })),
+  attempts: Type.Integer(),
+  provider: Nullable(Type.String()),
+  providerMessageId: Nullable(Type.String()),
+  queuedAt: Type.String({ format: "date-time" }),
+  nextAttemptAt: Nullable(Type.String({ format: "date-time" })),
+  sentAt: Nullable(Type.String({ format: "date-time" })),
+});
+export type LedgerMessage = Static<typeof LedgerMessage>;
+
+export const MESSAGE_STATUSES = [
+  "queued",
+  "sending",
+  "sent",
+  "failed",
+  "skipped",
+  "unknown",
+  "cancelled",
+] as const;
+
+export const CampaignMessagesQuery = Type.Object(
+  {
+    status: Type.Optional(Type.Union(MESSAGE_STATUSES.map((s) => Type.Literal(s)))),
+    channel: Type.Optional(
+      Type.Union(["email", "sms", "mail", "ads", "webhook"].map((c) => Type.Literal(c))),
+    ),
+    nodeId: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+  },
+  { additionalProperties: false },
+);
+
+export const CampaignMessageList = Type.Object({
+  data: Type.Array(LedgerMessage),
+  nextCursor: Nullable(Type.String()),
+});
 
 export const CampaignList = Type.Object({ data: Type.Array(Campaign), nextCursor: Nullable(Type.String()) });
 export const CampaignIdParams = Type.Object({ id: Uuid });
@@ -560,17 +611,8 @@ export const Enrollment = Type.Object({
   nodeEnteredAt: Type.String({ format: "date-time" }),
   error: Nullable(Type.String()),
   steps: Type.Array(EnrollmentStep, { description: "What happened at each step, oldest first" }),
-  messages: Type.Array(
-    Type.Object({
-      id: Uuid,
-      idempotencyKey: Type.String(),
-      nodeId: Type.String(),
-      channel: Type.String(),
-      templateId: Nullable(Uuid),
-      status: Type.String(),
-      queuedAt: Type.String({ format: "date-time" }),
-    }),
-    { description: "This member's rows in the send ledger for this campaign" },
-  ),
+  messages: Type.Array(LedgerMessage, {
+    description: "This member's rows in the send ledger for this campaign",
+  }),
 });
 export type Enrollment = Static<typeof Enrollment>;

@@ -206,12 +206,60 @@ export async function listEnrollmentMessages(
 ) {
   return db
     .selectFrom("messages")
-    .select(["id", "idempotency_key", "node_id", "channel", "template_id", "status", "queued_at"])
+    .select(LEDGER_COLUMNS)
     .where("workspace_id", "=", workspaceId)
     .where("campaign_id", "=", campaignId)
     .where("contact_id", "=", contactId)
     .orderBy("queued_at")
     .limit(500)
+    .execute();
+}
+
+const LEDGER_COLUMNS = [
+  "id",
+  "idempotency_key",
+  "contact_id",
+  "node_id",
+  "channel",
+  "template_id",
+  "status",
+  "reason",
+  "attempts",
+  "provider",
+  "provider_message_id",
+  "queued_at",
+  "next_attempt_at",
+  "sent_at",
+] as const;
+
+/** A campaign's ledger rows, newest first (keyset by id), optionally of one status, channel or node. */
+export async function listCampaignMessages(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  filter: { status?: string; channel?: string; nodeId?: string },
+  limit: number,
+  afterId?: string,
+) {
+  let query = db
+    .selectFrom("messages")
+    .select(LEDGER_COLUMNS)
+    .where("workspace_id", "=", workspaceId)
+    .where("campaign_id", "=", campaignId);
+  if (filter.status) query = query.where("status", "=", filter.status);
+  if (filter.channel) query = query.where("channel", "=", filter.channel);
+  if (filter.nodeId) query = query.where("node_id", "=", filter.nodeId);
+  if (afterId) query = query.where("id", "<", afterId);
+  return query.orderBy("id", "desc").limit(limit).execute();
+}
+
+export async function countMessagesByChannelAndStatus(db: Executor, workspaceId: string, campaignId: string) {
+  return db
+    .selectFrom("messages")
+    .select(["channel", "status", (eb) => eb.fn.countAll<number>().as("count")])
+    .where("workspace_id", "=", workspaceId)
+    .where("campaign_id", "=", campaignId)
+    .groupBy(["channel", "status"])
     .execute();
 }
 

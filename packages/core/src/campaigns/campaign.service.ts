@@ -3,7 +3,7 @@
  * audience set-based; pause, resume, cancel and retry change state in one statement each. Every action
  * is idempotent: repeating it changes nothing more.
  */
-import type { Campaign, CampaignCreate, Enrollment } from "@omneural/contracts/workflows";
+import type { Campaign, CampaignCreate, Enrollment, LedgerMessage } from "@omneural/contracts/workflows";
 import { findAudience } from "../audiences/audience.repository.ts";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
 import { findContactById } from "../contacts/contact.repository.ts";
@@ -18,6 +18,7 @@ import { findWorkflow } from "../workflows/workflow.repository.ts";
 import {
   analyzeEnrollments,
   cancelEnrollments,
+  countMessagesByChannelAndStatus,
   countsByNodeAndState,
   enrollContact,
   enrollWhere,
@@ -25,6 +26,7 @@ import {
   findCampaignByName,
   findEnrollment,
   insertCampaign,
+  listCampaignMessages,
   listCampaigns,
   listEnrollmentMessages,
   listEnrollmentSteps,
@@ -122,10 +124,52 @@ export async function getCampaign(db: Db, ws: WorkspaceContext, id: string) {
   const counts = await countsByNodeAndState(db, ws.id, id);
   const byState: Record<string, number> = {};
   for (const c of counts) byState[c.state] = (byState[c.state] ?? 0) + c.count;
+  const messages: Record<string, Record<string, number>> = {};
+  for (const m of await countMessagesByChannelAndStatus(db, ws.id, id)) {
+    messages[m.channel] = { ...messages[m.channel], [m.status]: Number(m.count) };
+  }
   return {
     ...toCampaign(row),
-    counts: { byState, byNode: counts.map((c) => ({ nodeId: c.node_id, state: c.state, count: c.count })) },
+    counts: {
+      byState,
+      byNode: counts.map((c) => ({ nodeId: c.node_id, state: c.state, count: c.count })),
+      messages,
+    },
   };
+}
+
+type LedgerRow = Awaited<ReturnType<typeof listCampaignMessages>>[number];
+
+function toLedgerMessage(m: LedgerRow): LedgerMessage {
+  return {
+    id: m.id,
+    idempotencyKey: m.idempotency_key,
+    contactId: m.contact_id,
+    nodeId: m.node_id,
+    channel: m.channel,
+    templateId: m.template_id,
+    status: m.status,
+    reason: m.reason,
+    attempts: m.attempts,
+    provider: m.provider,
+    providerMessageId: m.provider_message_id,
+    queuedAt: m.queued_at.toISOString(),
+    nextAttemptAt: m.next_attempt_at?.toISOString() ?? null,
+    sentAt: m.sent_at?.toISOString() ?? null,
+  };
+}
+
+/** A campaign's send-ledger rows with their outcome and reason: e.g. every `unknown` or `failed` one. */
+export async function listCampaignMessagesPage(
+  db: Db,
+  ws: WorkspaceContext,
+  id: string,
+  query: { status?: string; channel?: string; nodeId?: string; limit?: number; cursor?: string },
+) {
+  await requireCampaign(db, ws, id);
+  const limit = query.limit ?? 50;
+  const rows = await listCampaignMessages(db, ws.id, id, query, limit + 1, afterIdOf(query.cursor));
+  return pageOf(rows, limit, toLedgerMessage);
 }
 
 /**
@@ -332,15 +376,7 @@ export async function getEnrollment(
       })),
       ...cancelled,
     ],
-    messages: messages.map((m) => ({
-      id: m.id,
-      idempotencyKey: m.idempotency_key,
-      nodeId: m.node_id,
-      channel: m.channel,
-      templateId: m.template_id,
-      status: m.status,
-      queuedAt: m.queued_at.toISOString(),
-    })),
+    messages: messages.map(toLedgerMessage),
   };
 }
 

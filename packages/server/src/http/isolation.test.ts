@@ -422,6 +422,10 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   "DELETE /api/v1/ad-destinations/{id}": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/ad-destinations/{id}/members.csv": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/campaigns/{id}": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/campaigns/{id}/messages": () => [
+    { expect: NOT_FOUND },
+    { about: "A's failed rows", query: { status: "failed" }, expect: NOT_FOUND },
+  ],
   "POST /api/v1/campaigns/{id}/launch": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/pause": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/resume": () => [{ expect: NOT_FOUND }],

@@ -8,6 +8,8 @@ import {
   CampaignDetail,
   CampaignIdParams,
   CampaignList,
+  CampaignMessageList,
+  CampaignMessagesQuery,
   Enrollment,
   EnrollmentParams,
   RetryRequest,
@@ -19,6 +21,7 @@ import {
   getCampaign,
   getEnrollment,
   launchCampaign,
+  listCampaignMessagesPage,
   listCampaignsPage,
   pauseCampaign,
   resumeCampaign,
@@ -142,6 +145,22 @@ export async function campaignRoutes(base: FastifyInstance) {
       },
     },
     async (request) => enrollOne(db, request.workspace, request.params.id, request.body.contactId),
+  );
+
+  app.get(
+    "/campaigns/:id/messages",
+    {
+      schema: {
+        tags,
+        summary: "The campaign's send-ledger rows, with what became of each and why",
+        description:
+          "Newest first. Filter by status (e.g. `unknown`: a process stopped mid-send and the provider cannot say whether it took the message; `failed`, `skipped` with their reasons), channel or node.",
+        params: CampaignIdParams,
+        querystring: CampaignMessagesQuery,
+        response: { 200: CampaignMessageList, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => listCampaignMessagesPage(db, request.workspace, request.params.id, request.query),
   );
 
   app.get(

@@ -1,4 +1,6 @@
-import { drain } from "@omneural/core/testing/campaigns";
+import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
+import { dispatchBatch } from "@omneural/core/delivery/dispatcher";
+import { drain, TEST_LINKS } from "@omneural/core/testing/campaigns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
@@ -289,11 +291,40 @@ describe("campaigns API", () => {
     expect((await t.asA({ method: "POST", url: `/api/v1/campaigns/${id}/launch` })).json().changed).toBe(0);
 
     await drain(t.database.handle.db, t.a.id, id);
+    // The workspace has no sender identity yet: every email fails, each with the reason.
+    const db = t.database.handle.db;
+    await dispatchBatch(db, "email", {
+      links: TEST_LINKS,
+      channels: { email: createDevInboxEmailChannel(db) },
+    });
     const detail = await t.asA({ method: "GET", url: `/api/v1/campaigns/${id}` });
     expect(detail.json().counts).toEqual({
       byState: { active: 3 },
       byNode: [{ nodeId: "open", state: "active", count: 3 }],
+      messages: { email: { failed: 3 } },
     });
+    const failed = await t.asA({
+      method: "GET",
+      url: `/api/v1/campaigns/${id}/messages?status=failed&limit=2`,
+    });
+    expect(failed.statusCode).toBe(200);
+    expect(failed.json().data).toHaveLength(2);
+    expect(failed.json().data[0]).toMatchObject({
+      channel: "email",
+      status: "failed",
+      attempts: 1,
+      sentAt: null,
+    });
+    expect(failed.json().data[0].reason).toContain("PUT /api/v1/workspace/sender");
+    const rest = await t.asA({
+      method: "GET",
+      url: `/api/v1/campaigns/${id}/messages?status=failed&cursor=${failed.json().nextCursor}`,
+    });
+    expect(rest.json()).toMatchObject({ nextCursor: null });
+    expect(rest.json().data).toHaveLength(1);
+    const unknown = await t.asA({ method: "GET", url: `/api/v1/campaigns/${id}/messages?status=unknown` });
+    expect(unknown.json()).toEqual({ data: [], nextCursor: null });
+    expect((await t.asB({ method: "GET", url: `/api/v1/campaigns/${id}/messages` })).statusCode).toBe(404);
     const history = await t.asA({ method: "GET", url: `/api/v1/campaigns/${id}/enrollments/${contacts[0]}` });
     expect(history.statusCode).toBe(200);
     expect(history.json()).toMatchObject({ nodeId: "open", state: "active" });
