@@ -1,5 +1,5 @@
 /**
- * A workspace's own provider accounts: its SMTP server (with DKIM), its Twilio account. Secrets are
+ * A workspace's own provider accounts: its SMTP server (with DKIM), its Twilio and Lob accounts. Secrets are
  * write-only: stored encrypted, never returned; a response lists which are set.
  */
 import Type, { type Static } from "typebox";
@@ -61,6 +61,22 @@ export const TwilioSecrets = Type.Object(
   { additionalProperties: false },
 );
 
+export const LobSettings = Type.Object(
+  {
+    baseUrl: Type.Optional(
+      Type.String({ format: "uri", maxLength: 500, description: "Default https://api.lob.com" }),
+    ),
+    color: Type.Optional(Type.Boolean({ description: "Letters in colour (default false)" })),
+    postcardSize: Type.Optional(Type.Union([Type.Literal("4x6"), Type.Literal("6x9"), Type.Literal("6x11")])),
+  },
+  { additionalProperties: false },
+);
+
+export const LobSecrets = Type.Object(
+  { apiKey: Type.Optional(Type.Union([Type.String({ minLength: 8, maxLength: 200 }), Type.Null()])) },
+  { additionalProperties: false },
+);
+
 export const ProviderInput = Type.Union([
   Type.Object(
     {
@@ -78,17 +94,25 @@ export const ProviderInput = Type.Union([
     },
     { additionalProperties: false },
   ),
+  Type.Object(
+    {
+      provider: Type.Literal("lob"),
+      settings: LobSettings,
+      secrets: Type.Optional(LobSecrets),
+    },
+    { additionalProperties: false },
+  ),
 ]);
 export type ProviderInput = Static<typeof ProviderInput>;
 
-export const ProviderChannel = Type.Union([Type.Literal("email"), Type.Literal("sms")]);
+export const ProviderChannel = Type.Union([Type.Literal("email"), Type.Literal("sms"), Type.Literal("mail")]);
 export type ProviderChannel = Static<typeof ProviderChannel>;
 
 export const ProviderChannelParams = Type.Object({ channel: ProviderChannel });
 
 export const Provider = Type.Object({
   channel: ProviderChannel,
-  provider: Type.Union([Type.Literal("smtp"), Type.Literal("twilio")]),
+  provider: Type.Union([Type.Literal("smtp"), Type.Literal("twilio"), Type.Literal("lob")]),
   settings: Type.Record(Type.String(), Type.Unknown()),
   secretsSet: Type.Array(Type.String(), {
     description: "Names of the secrets stored (values are never returned)",
@@ -100,7 +124,7 @@ export type Provider = Static<typeof Provider>;
 export const ProviderList = Type.Object({
   data: Type.Array(Provider),
   defaults: Type.Object(
-    { email: Type.String(), sms: Type.String() },
+    { email: Type.String(), sms: Type.String(), mail: Type.String() },
     { description: "What a channel without a workspace provider uses: the installation's provider" },
   ),
 });

@@ -1,5 +1,5 @@
 /**
- * A workspace's own provider accounts (its SMTP server with DKIM, its Twilio account), and the resolver
+ * A workspace's own provider accounts (its SMTP server with DKIM, its Twilio and Lob accounts), and the resolver
  * the dispatcher asks for the channel of a workspace: the workspace's provider when it has one, the
  * installation's otherwise. Secrets are sealed with the credentials key, bound to workspace and channel,
  * and never leave this module except into the adapters.
@@ -11,16 +11,17 @@ import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { sealJson, unsealJson } from "../security/keys.ts";
 import { type FieldProblem, notFound, validationFailed } from "../shared/errors.ts";
-import type { EmailChannel, SmsChannel } from "./channel.ts";
+import type { EmailChannel, MailChannel, SmsChannel } from "./channel.ts";
 import type { DispatchChannels } from "./dispatcher.ts";
 import { CircuitBreaker } from "./guards.ts";
+import { createLobChannel } from "./lob-channel.ts";
 import { createSmtpChannel } from "./smtp-channel.ts";
 import { createTwilioSmsChannel } from "./twilio-sms-channel.ts";
 
 interface ProviderRow {
   workspace_id: string;
   channel: ProviderChannel;
-  provider: "smtp" | "twilio";
+  provider: "smtp" | "twilio" | "lob";
   settings: Record<string, unknown>;
   secrets: Buffer | null;
   secret_names: string[];
@@ -52,7 +53,11 @@ export async function listProviders(db: Db, ws: WorkspaceContext): Promise<Provi
   return (await selectProviders(db, ws.id)).map(toProvider);
 }
 
-const CHANNEL_OF: Record<ProviderInput["provider"], ProviderChannel> = { smtp: "email", twilio: "sms" };
+const CHANNEL_OF: Record<ProviderInput["provider"], ProviderChannel> = {
+  smtp: "email",
+  twilio: "sms",
+  lob: "mail",
+};
 
 /**
  * Sets the workspace's provider of a channel. Secrets given replace those stored, `null` removes one,
@@ -119,8 +124,10 @@ function providerProblems(input: ProviderInput, secrets: Secrets): FieldProblem[
         problems.push({ field: "secrets.dkimPrivateKey", message: "is not a PEM private key" });
       }
     }
-  } else if (!secrets.authToken) {
+  } else if (input.provider === "twilio" && !secrets.authToken) {
     problems.push({ field: "secrets.authToken", message: "is required" });
+  } else if (input.provider === "lob" && !secrets.apiKey) {
+    problems.push({ field: "secrets.apiKey", message: "is required" });
   }
   return problems;
 }
@@ -130,7 +137,7 @@ function buildChannel(
   row: ProviderRow,
   credentialsKey: Buffer,
   links: { statusCallbackBase: string },
-): EmailChannel | SmsChannel {
+): EmailChannel | SmsChannel | MailChannel {
   const secrets = row.secrets
     ? unsealJson<Secrets>(credentialsKey, row.secrets, context(row.workspace_id, row.channel))
     : {};
@@ -152,6 +159,15 @@ function buildChannel(
       ...(s.dkim && secrets.dkimPrivateKey
         ? { dkim: { ...s.dkim, privateKey: secrets.dkimPrivateKey } }
         : {}),
+    });
+  }
+  if (row.provider === "lob") {
+    const s = row.settings as { baseUrl?: string; color?: boolean; postcardSize?: "4x6" | "6x9" | "6x11" };
+    return createLobChannel({
+      baseUrl: s.baseUrl ?? "https://api.lob.com",
+      apiKey: secrets.apiKey ?? "",
+      ...(s.color !== undefined ? { color: s.color } : {}),
+      ...(s.postcardSize ? { postcardSize: s.postcardSize } : {}),
     });
   }
   const s = row.settings as { accountSid: string; baseUrl?: string };
@@ -206,7 +222,8 @@ export class ChannelResolver {
         statusCallbackBase: this.options.publicUrl,
       });
       if (row.channel === "email") channels.email = built as EmailChannel;
-      else channels.sms = built as SmsChannel;
+      else if (row.channel === "sms") channels.sms = built as SmsChannel;
+      else channels.mail = built as MailChannel;
     }
     if (cached) this.retire(cached.channels);
     this.cache.set(workspaceId, { checkedAt: nowMs, versions, channels });
@@ -228,7 +245,7 @@ export class ChannelResolver {
   }
 
   private retire(channels: DispatchChannels) {
-    for (const channel of [channels.email, channels.sms]) {
+    for (const channel of [channels.email, channels.sms, channels.mail]) {
       if (!channel || this.isDefault(channel)) continue;
       this.retired.add(channel);
       setTimeout(() => {
@@ -241,7 +258,7 @@ export class ChannelResolver {
   async close() {
     const open = new Set<{ close(): Promise<void> }>(this.retired);
     for (const { channels } of this.cache.values()) {
-      for (const channel of [channels.email, channels.sms]) {
+      for (const channel of [channels.email, channels.sms, channels.mail]) {
         if (channel && !this.isDefault(channel)) open.add(channel);
       }
     }

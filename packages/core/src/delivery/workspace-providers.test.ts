@@ -15,7 +15,9 @@ import { TEST_KEYS } from "../security/keys.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
-import { createDevInboxEmailChannel } from "./dev-inbox.ts";
+import { LOB_TEST_KEY, startLobServer } from "../testing/lob-server.ts";
+import { ADDRESS, mailTemplate, mailWorkspace, queueMail } from "../testing/mail.ts";
+import { createDevInboxEmailChannel, createDevInboxMailChannel } from "./dev-inbox.ts";
 import { dispatchBatch } from "./dispatcher.ts";
 import { ChannelResolver, listProviders, removeProvider, setProvider } from "./provider.service.ts";
 import { setSender } from "./sender.service.ts";
@@ -224,5 +226,66 @@ describe("a workspace's own SMTP provider", () => {
     await removeProvider(db, acme, "email");
     expect(await listProviders(db, acme)).toEqual([]);
     await expect(removeProvider(db, acme, "email")).rejects.toMatchObject({ code: "NOT_FOUND" });
+  });
+});
+
+describe("a workspace's own Lob account", () => {
+  it("sends its letters through it with its key; the installation's mail provider serves the others", async () => {
+    const db = database.handle.db;
+    const lob = await startLobServer();
+    const resolver = new ChannelResolver(
+      db,
+      { email: createDevInboxEmailChannel(db), mail: createDevInboxMailChannel(db) },
+      {
+        credentialsKey: TEST_KEYS.credentials,
+        publicUrl: TEST_LINKS.publicUrl,
+      },
+    );
+    try {
+      const own = await mailWorkspace(db);
+      const other = await mailWorkspace(db);
+      await expect(
+        setProvider(
+          db,
+          own,
+          "mail",
+          { provider: "lob", settings: { baseUrl: lob.baseUrl } },
+          TEST_KEYS.credentials,
+        ),
+      ).rejects.toMatchObject({ extra: { errors: [{ field: "secrets.apiKey" }] } });
+      const saved = await setProvider(
+        db,
+        own,
+        "mail",
+        { provider: "lob", settings: { baseUrl: lob.baseUrl }, secrets: { apiKey: LOB_TEST_KEY } },
+        TEST_KEYS.credentials,
+      );
+      expect(saved).toMatchObject({ channel: "mail", provider: "lob", secretsSet: ["apiKey"] });
+      for (const ws of [own, other]) {
+        const templateId = await mailTemplate(db, ws, "letter");
+        await queueMail(db, ws, templateId, [{ firstName: "Ada", ...ADDRESS }], T0);
+      }
+      const installation = { email: createDevInboxEmailChannel(db), mail: createDevInboxMailChannel(db) };
+      const r = await dispatchBatch(db, "mail", {
+        links: TEST_LINKS,
+        channels: installation,
+        resolver,
+        now: new Date(T0.getTime() + 60_000),
+      });
+      expect(r).toMatchObject({ sent: 2 });
+      expect(lob.received).toHaveLength(1);
+      expect(lob.received[0]!.headers.authorization).toBe(
+        `Basic ${Buffer.from(`${LOB_TEST_KEY}:`).toString("base64")}`,
+      );
+      const providers = await sql<{ workspace_id: string; provider: string }>`
+        select workspace_id, provider from messages where channel = 'mail' and status = 'sent'`.execute(db);
+      expect(Object.fromEntries(providers.rows.map((p) => [p.workspace_id, p.provider]))).toEqual({
+        [own.id]: "lob",
+        [other.id]: "dev-inbox",
+      });
+    } finally {
+      await resolver.close();
+      await lob.close();
+    }
   });
 });

@@ -113,6 +113,7 @@ export async function workspaceRoutes(base: FastifyInstance) {
         defaults: {
           email: config.smtpUrl ? "smtp" : "dev-inbox",
           sms: config.twilioUrl ? "twilio" : "dev-inbox",
+          mail: config.lobUrl ? "lob" : config.printBatchDir ? "print-batch" : "dev-inbox",
         },
       };
     },
@@ -125,7 +126,7 @@ export async function workspaceRoutes(base: FastifyInstance) {
         tags: ["workspace"],
         summary: "Use the workspace's own provider account for a channel",
         description:
-          "email: an SMTP server (with DKIM signing when settings.dkim and secrets.dkimPrivateKey are given); sms: a Twilio account. Secrets are stored encrypted; secrets not given are kept, null removes one. Dispatchers pick a change up within 10 seconds.",
+          "email: an SMTP server (with DKIM signing when settings.dkim and secrets.dkimPrivateKey are given); sms: a Twilio account; mail: a Lob account. Secrets are stored encrypted; secrets not given are kept, null removes one. Dispatchers pick a change up within 10 seconds.",
         params: ProviderChannelParams,
         body: ProviderInput,
         response: { 200: Provider, ...problemResponses(400, 401) },
