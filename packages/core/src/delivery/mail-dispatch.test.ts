@@ -5,7 +5,7 @@ import { TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 import { LOB_TEST_KEY, type LobServer, startLobServer } from "../testing/lob-server.ts";
 import { ADDRESS, mailLedger, mailTemplate, mailWorkspace, queueMail } from "../testing/mail.ts";
-import { qrModulesOf, qrModulesOnPage, readPdf } from "../testing/pdf.ts";
+import { qrModulesOf, qrModulesOnPage, readPdf, scanQrOnPage } from "../testing/pdf.ts";
 import type { MailChannel } from "./channel.ts";
 import { createDevInboxEmailChannel, createDevInboxMailChannel, outboxMailPdf } from "./dev-inbox.ts";
 import { dispatchBatch } from "./dispatcher.ts";
@@ -123,6 +123,8 @@ describe("prepareMail with the dev inbox", () => {
     expect(pages[0]!.lines.join(" ")).toContain("Your 20% discount awaits at");
     expect(pages[0]!.lines.join(" ")).not.toContain("Grace");
     expect(qrModulesOnPage(pages[0]!, qrModulesOf(purl).length)).toEqual(qrModulesOf(purl));
+    // And it scans: a QR decoder reads the PURL back from the page.
+    expect(scanQrOnPage(pages[0]!)).toBe(purl);
 
     // Each member has a code of their own.
     const grace = await purlsOf(ledger.get("Grace")!.id);

@@ -5,6 +5,7 @@
  * where it kerns: `[<416461204c6f> 15 <76> ...] TJ`.
  */
 import { inflateSync } from "node:zlib";
+import jsQR from "jsqr";
 import QRCode from "qrcode";
 
 export interface PdfPage {
@@ -94,4 +95,34 @@ export function qrModulesOf(text: string): boolean[][] {
   return Array.from({ length: modules.size }, (_, row) =>
     Array.from({ length: modules.size }, (_, col) => Boolean(modules.get(row, col))),
   );
+}
+
+/**
+ * Scans the QR code drawn on a page, as a phone would: its squares are rasterised (8 pixels a module,
+ * a 4-module quiet zone) and decoded by jsQR. Null when nothing decodes.
+ */
+export function scanQrOnPage(page: PdfPage): string | null {
+  const rects = page.rects;
+  if (rects.length === 0) return null;
+  const cell = Math.min(...rects.map((r) => r[3]));
+  const left = Math.min(...rects.map((r) => r[0]));
+  const right = Math.max(...rects.map((r) => r[0] + r[2]));
+  const size = Math.round((right - left) / cell);
+  const modules = qrModulesOnPage(page, size);
+  const scale = 8;
+  const quiet = 4;
+  const pixels = (size + 2 * quiet) * scale;
+  const image = new Uint8ClampedArray(pixels * pixels * 4).fill(255);
+  for (let row = 0; row < size; row++) {
+    for (let col = 0; col < size; col++) {
+      if (!modules[row]![col]) continue;
+      for (let y = 0; y < scale; y++) {
+        for (let x = 0; x < scale; x++) {
+          const offset = (((row + quiet) * scale + y) * pixels + (col + quiet) * scale + x) * 4;
+          image[offset] = image[offset + 1] = image[offset + 2] = 0;
+        }
+      }
+    }
+  }
+  return jsQR(image, pixels, pixels)?.data ?? null;
 }
