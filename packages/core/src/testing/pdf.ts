@@ -5,8 +5,12 @@
  * where it kerns: `[<416461204c6f> 15 <76> ...] TJ`.
  */
 import { inflateSync } from "node:zlib";
-import jsQR from "jsqr";
+import jsQRModule from "jsqr";
 import QRCode from "qrcode";
+
+// jsqr is CommonJS with an ES-style default export in its types: take the function either way.
+const jsQR = ((jsQRModule as unknown as { default?: typeof jsQRModule.default }).default ??
+  jsQRModule) as typeof jsQRModule.default;
 
 export interface PdfPage {
   width: number;
