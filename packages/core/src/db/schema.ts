@@ -7,6 +7,12 @@ type Json = ColumnType<
   string | Record<string, unknown> | undefined,
   string | Record<string, unknown>
 >;
+/** A jsonb column without a default: an insert must give it. */
+type RequiredJson = ColumnType<
+  Record<string, unknown>,
+  string | Record<string, unknown>,
+  string | Record<string, unknown>
+>;
 
 export type ConsentStatus = "subscribed" | "unsubscribed" | "bounced" | "complained" | "never_asked";
 
@@ -170,8 +176,39 @@ export interface TemplatesTable {
   name: string;
   channel: string;
   content: Json;
+  /** The number of the current content's version (template_versions). */
+  version: Generated<number>;
   created_at: Generated<Date>;
   updated_at: Generated<Date>;
+}
+
+/** 000011: every content a template has had, numbered; immutable. */
+export interface TemplateVersionsTable {
+  workspace_id: string;
+  template_id: string;
+  version: number;
+  content: RequiredJson;
+  change: "created" | "edited" | "restored" | "backfill";
+  /** Set exactly when `change` is `restored`. */
+  restored_from: number | null;
+  source: "api" | "ui" | "system" | null;
+  actor: string | null;
+  created_at: Generated<Date>;
+}
+
+/** 000011: the log of test sends, which their rate limit counts. */
+export interface TemplateTestSendsTable {
+  workspace_id: string;
+  id: string;
+  template_id: string;
+  template_version: number;
+  channel: "email" | "sms";
+  recipient: string;
+  actor: string | null;
+  sent_at: Date;
+  /** null until the provider answers: `sent`, or its reason for refusing. */
+  outcome: string | null;
+  provider_message_id: string | null;
 }
 
 export interface WorkflowsTable {
@@ -191,6 +228,8 @@ export interface WorkflowVersionsTable {
   version: number;
   graph: ColumnType<unknown, string, string>;
   published_at: Generated<Date>;
+  /** The template versions the graph's sends render: `{templateId: version}`. */
+  template_versions: ColumnType<Record<string, number>, string | undefined, string>;
 }
 
 export interface CampaignsTable {
@@ -253,6 +292,8 @@ export interface MessagesTable {
   provider_message_id: string | null;
   sent_at: Date | null;
   reason: string | null;
+  /** The pinned template version this send renders; null for rows queued before pinning. */
+  template_version: number | null;
 }
 
 export interface WorkspaceSendersTable {
@@ -288,11 +329,117 @@ export interface DeliveryPoliciesTable {
   updated_at: Generated<Date>;
 }
 
+/** 000008: the personal URL printed on a direct-mail piece, `${PUBLIC_URL}/r/{code}`. */
+export interface PurlsTable {
+  workspace_id: string;
+  code: string;
+  message_id: string;
+  contact_id: string;
+  campaign_id: string;
+  created_at: Generated<Date>;
+}
+
+export type PrintBatchStatus = "writing" | "written";
+
+/** 000008: one merged PDF and CSV manifest handed to the print shop. */
+export interface PrintBatchesTable {
+  workspace_id: string;
+  id: string;
+  status: ColumnType<PrintBatchStatus, PrintBatchStatus | undefined, PrintBatchStatus>;
+  cutoff_at: Date;
+  file_name: string;
+  pieces: number | null;
+  pages: number | null;
+  /** numeric(12, 2): pg returns it as a string. */
+  estimated_cost: ColumnType<string | null, string | number | null | undefined, string | number | null>;
+  currency: string | null;
+  pdf_path: string | null;
+  manifest_path: string | null;
+  created_at: Generated<Date>;
+  written_at: Date | null;
+}
+
+export type PrintPieceStatus = "pending" | "batched" | "printed" | "rejected";
+
+/** 000008: a rendered piece waiting for the next print-batch cut-off. */
+export interface PrintPiecesTable {
+  workspace_id: string;
+  id: string;
+  /** The send-ledger row; null for a piece sent outside a campaign. */
+  message_id: string | null;
+  idempotency_key: string;
+  piece: RequiredJson;
+  status: ColumnType<PrintPieceStatus, PrintPieceStatus | undefined, PrintPieceStatus>;
+  batch_id: string | null;
+  reason: string | null;
+  created_at: Generated<Date>;
+}
+
+/** 000009: a workspace's audience on an ad platform, or a CSV to download. */
+export interface AdDestinationsTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  platform: "meta" | "google" | "csv";
+  audience_id: string | null;
+  customer_id: string | null;
+  login_customer_id: string | null;
+  base_url: string | null;
+  /** Sealed with the credentials key; write-only. */
+  credentials: Buffer | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** 000009: who is in each ad destination; `removed_at` once taken out again. */
+export interface AdAudienceMembersTable {
+  workspace_id: string;
+  destination_id: string;
+  contact_id: string;
+  added_at: Date;
+  removed_at: Date | null;
+  message_id: string | null;
+}
+
+/** 000010: an SMS short link, `${PUBLIC_URL}/s/{code}`. */
+export interface ShortLinksTable {
+  code: string;
+  workspace_id: string;
+  message_id: string;
+  url: string;
+  created_at: Generated<Date>;
+}
+
+/** 000010: addresses not to be sent to again on a channel. */
+export interface SuppressionsTable {
+  workspace_id: string;
+  channel: "email" | "sms";
+  /** Email lowercased; phone in E.164. */
+  address: string;
+  reason: string;
+  source: "provider" | "bounce" | "complaint" | "manual";
+  message_id: string | null;
+  created_at: Generated<Date>;
+}
+
+/** 000012: a workspace's own provider account for a channel; secrets sealed, never returned. */
+export interface WorkspaceProvidersTable {
+  workspace_id: string;
+  channel: "email" | "sms" | "mail";
+  provider: "smtp" | "twilio" | "lob";
+  settings: Json;
+  secrets: Buffer | null;
+  secret_names: ColumnType<string[], string[] | undefined, string[]>;
+  updated_at: Generated<Date>;
+}
+
 export interface Database {
   delivery_policies: DeliveryPoliciesTable;
   workspace_senders: WorkspaceSendersTable;
   outbox: OutboxTable;
   templates: TemplatesTable;
+  template_versions: TemplateVersionsTable;
+  template_test_sends: TemplateTestSendsTable;
   workflows: WorkflowsTable;
   workflow_versions: WorkflowVersionsTable;
   campaigns: CampaignsTable;
@@ -312,6 +459,14 @@ export interface Database {
   imports: ImportsTable;
   import_chunks: ImportChunksTable;
   import_rejections: ImportRejectionsTable;
+  purls: PurlsTable;
+  print_batches: PrintBatchesTable;
+  print_pieces: PrintPiecesTable;
+  ad_destinations: AdDestinationsTable;
+  ad_audience_members: AdAudienceMembersTable;
+  short_links: ShortLinksTable;
+  suppressions: SuppressionsTable;
+  workspace_providers: WorkspaceProvidersTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;
@@ -320,6 +475,7 @@ export type WorkspaceRow = Selectable<WorkspacesTable>;
 export type ImportRow = Selectable<ImportsTable>;
 export type AudienceRow = Selectable<AudiencesTable>;
 export type TemplateRow = Selectable<TemplatesTable>;
+export type TemplateVersionRow = Selectable<TemplateVersionsTable>;
 export type WorkflowRow = Selectable<WorkflowsTable>;
 export type CampaignRow = Selectable<CampaignsTable>;
 export type EnrollmentRow = Selectable<EnrollmentsTable>;

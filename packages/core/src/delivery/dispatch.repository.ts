@@ -11,6 +11,8 @@ export interface ClaimedMessage {
   node_id: string;
   channel: string;
   template_id: string | null;
+  /** The template version pinned when the row was queued; null on rows queued before pinning. */
+  template_version: number | null;
   details: Record<string, unknown>;
   attempts: number;
 }
@@ -58,7 +60,7 @@ export async function claimDueMessages(
     ) due
     where m.workspace_id = due.workspace_id and m.id = due.id
     returning m.workspace_id, m.id, m.idempotency_key, m.campaign_id, m.contact_id, m.node_id, m.channel,
-              m.template_id, m.details, m.attempts`.execute(db);
+              m.template_id, m.template_version, m.details, m.attempts`.execute(db);
   return rows;
 }
 
@@ -80,6 +82,7 @@ export interface RecipientRow {
   attributes: Record<string, unknown>;
   email_consent: string;
   sms_consent: string;
+  mail_consent: string;
 }
 
 export async function selectRecipients(db: Executor, keys: { workspaceId: string; contactId: string }[]) {
@@ -87,12 +90,13 @@ export async function selectRecipients(db: Executor, keys: { workspaceId: string
   const { rows } = await sql<RecipientRow>`
     select c.workspace_id, c.id, c.external_id, c.email, c.phone, c.first_name, c.last_name, c.timezone,
            c.address_line1, c.address_line2, c.city, c.region, c.postal_code, c.country, c.attributes,
-           c.email_consent, c.sms_consent
+           c.email_consent, c.sms_consent, c.mail_consent
     from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.contactId)}::uuid[]) as k(w, c_id)
     join contacts c on c.workspace_id = k.w and c.id = k.c_id`.execute(db);
   return rows;
 }
 
+/** Templates' current content: for ledger rows queued before template versions were pinned. */
 export async function selectTemplates(db: Executor, keys: { workspaceId: string; templateId: string }[]) {
   if (keys.length === 0) return [];
   const { rows } = await sql<{

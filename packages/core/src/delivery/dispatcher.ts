@@ -10,6 +10,7 @@ import type { Db } from "../db/database.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
 import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
+import { selectTemplateVersions } from "../templates/template.repository.ts";
 import { templateRenderer } from "../templates/template.service.ts";
 import { trackEmail, trackSms } from "../tracking/rewrite.ts";
 import { unsubscribeToken } from "../tracking/tokens.ts";
@@ -168,12 +169,7 @@ export async function dispatchBatch(
   const recipients = new Map(
     (await selectRecipients(db, contactKeys)).map((r) => [`${r.workspace_id}:${r.id}`, r]),
   );
-  const templateKeys = claimed
-    .filter((m) => m.template_id !== null)
-    .map((m) => ({ workspaceId: m.workspace_id, templateId: m.template_id! }));
-  const templates = new Map(
-    (await selectTemplates(db, templateKeys)).map((t) => [`${t.workspace_id}:${t.id}`, t]),
-  );
+  const templateOf = await loadTemplates(db, claimed);
   const suppressed =
     kind === "email" || kind === "sms"
       ? await selectSuppressions(
@@ -236,9 +232,7 @@ export async function dispatchBatch(
     const suppression = address ? suppressed.get(`${message.workspace_id}:${address}`) : undefined;
     const facts: SendFacts = {
       recipient,
-      template: message.template_id
-        ? templates.get(`${message.workspace_id}:${message.template_id}`)
-        : undefined,
+      template: templateOf(message),
       sender: senders.get(message.workspace_id),
       everSent: (recentSends.get(key) ?? []).length > 0,
       links: options.links,
@@ -308,6 +302,46 @@ export async function dispatchBatch(
   const failure = settled.find((s) => s.status === "rejected");
   if (failure) throw (failure as PromiseRejectedResult).reason;
   return result;
+}
+
+/**
+ * What each claimed row renders: the template version pinned on the row when the stepper queued it, so
+ * that editing a template changes no queued or later message of a running campaign; or, for rows queued
+ * before versions were pinned, the template's current content. Two set-based queries per batch.
+ */
+async function loadTemplates(
+  db: Db,
+  claimed: ClaimedMessage[],
+): Promise<(message: ClaimedMessage) => SendFacts["template"]> {
+  const pinnedKey = (workspaceId: string, templateId: string, version: number) =>
+    `${workspaceId}:${templateId}:${version}`;
+  const currentKey = (workspaceId: string, templateId: string) => `${workspaceId}:${templateId}`;
+  const pinned = new Map<string, { workspaceId: string; templateId: string; version: number }>();
+  const current = new Map<string, { workspaceId: string; templateId: string }>();
+  for (const m of claimed) {
+    if (m.template_id === null) continue;
+    const key = { workspaceId: m.workspace_id, templateId: m.template_id };
+    if (m.template_version === null) current.set(currentKey(m.workspace_id, m.template_id), key);
+    else {
+      const version = m.template_version;
+      pinned.set(pinnedKey(m.workspace_id, m.template_id, version), { ...key, version });
+    }
+  }
+  const versions = new Map(
+    (await selectTemplateVersions(db, [...pinned.values()])).map((t) => [
+      pinnedKey(t.workspace_id, t.id, t.version),
+      t,
+    ]),
+  );
+  const latest = new Map(
+    (await selectTemplates(db, [...current.values()])).map((t) => [currentKey(t.workspace_id, t.id), t]),
+  );
+  return (m) => {
+    if (m.template_id === null) return undefined;
+    return m.template_version === null
+      ? latest.get(currentKey(m.workspace_id, m.template_id))
+      : versions.get(pinnedKey(m.workspace_id, m.template_id, m.template_version));
+  };
 }
 
 /** A provider's circuit breaker or rate limit holds the message back: deferred, not an attempt. */

@@ -13,7 +13,7 @@ import { templateRenderer } from "../templates/template.service.ts";
 import type { MailChannel, OutgoingMailPiece, SendResult } from "./channel.ts";
 import type { ClaimedMessage, Outcome, RecipientRow } from "./dispatch.repository.ts";
 import type { SendFacts } from "./dispatcher.ts";
-import { purlCodeForMessage, selectMailConsent } from "./mail.repository.ts";
+import { purlCodeForMessage } from "./mail.repository.ts";
 import { checkMailAddress } from "./print-batch.ts";
 import { newPurlCode, purlUrl } from "./purl.ts";
 
@@ -29,8 +29,7 @@ export async function prepareMail(
   if (!recipient) return { status: "skipped", reason: "the contact no longer exists" };
   const to = mailAddressOf(recipient);
   if (!hasAnyAddress(recipient)) return { status: "skipped", reason: "the contact has no postal address" };
-  // The dispatcher's recipient row carries email and SMS consent only; mail consent is read here, now.
-  const consent = (await selectMailConsent(db, message.workspace_id, message.contact_id)) ?? "never_asked";
+  const consent = recipient.mail_consent;
   if (!MAIL_CONSENTED.has(consent)) return { status: "skipped", reason: `mail consent is ${consent}` };
   const problem = checkMailAddress(to);
   if (problem) return { status: "failed", reason: `address incomplete: ${problem}` };

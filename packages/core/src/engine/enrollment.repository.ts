@@ -149,6 +149,8 @@ export interface LedgerRows {
   nodes: string[];
   channels: string[];
   templates: (string | null)[];
+  /** The pinned template version of each send (null: none, render the current content). */
+  templateVersions: (number | null)[];
   details: string[];
 }
 
@@ -162,12 +164,13 @@ export async function insertLedgerRows(
 ) {
   await sql`
     insert into messages (workspace_id, id, idempotency_key, campaign_id, contact_id, node_id, channel,
-                          template_id, details, queued_at)
+                          template_id, template_version, details, queued_at)
     select ${workspaceId}, u.id, u.key, ${campaignId}, u.contact_id, u.node_id, u.channel, u.template_id,
-           u.details, ${now}
+           u.template_version, u.details, ${now}
     from unnest(${rows.ids}::uuid[], ${rows.keys}::text[], ${rows.contacts}::uuid[], ${rows.nodes}::text[],
-                ${rows.channels}::text[], ${rows.templates}::uuid[], ${rows.details}::jsonb[])
-      as u(id, key, contact_id, node_id, channel, template_id, details)
+                ${rows.channels}::text[], ${rows.templates}::uuid[], ${rows.templateVersions}::int[],
+                ${rows.details}::jsonb[])
+      as u(id, key, contact_id, node_id, channel, template_id, template_version, details)
     on conflict (workspace_id, idempotency_key) do nothing`.execute(trx);
 }
 

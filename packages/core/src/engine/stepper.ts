@@ -27,6 +27,7 @@ import {
   type StepResult,
   transition,
 } from "../workflows/transition.ts";
+import { findVersion } from "../workflows/workflow.repository.ts";
 import {
   addToList,
   type ClaimedRow,
@@ -67,9 +68,36 @@ export interface StepBatchResult {
 export const DEFAULT_BATCH_SIZE = 1000;
 const DEFAULT_WORKER_ID = `${hostname()}:${process.pid}`;
 
-// Published versions never change, so compiled graphs are cached for the life of the process.
-const compiled = new Map<string, CompiledWorkflow>();
+/** A published workflow version as the stepper runs it. */
+export interface PublishedVersion {
+  workflow: CompiledWorkflow;
+  /** `{templateId: version}`: the template versions its sends render (copied onto each ledger row). */
+  templateVersions: Readonly<Record<string, number>>;
+}
+
+// Published versions never change, so they are cached, compiled, for the life of the process.
+const published = new Map<string, PublishedVersion>();
 const MAX_CACHED_VERSIONS = 500;
+
+export async function loadPublishedVersion(
+  db: Executor,
+  workspaceId: string,
+  workflowId: string,
+  version: number,
+): Promise<PublishedVersion> {
+  const key = `${workspaceId}:${workflowId}:${version}`;
+  const hit = published.get(key);
+  if (hit) return hit;
+  const row = await findVersion(db, workspaceId, workflowId, version);
+  if (!row) throw new Error(`workflow ${workflowId} has no version ${version}`);
+  const entry: PublishedVersion = {
+    workflow: compileWorkflow(row.graph as WorkflowGraph),
+    templateVersions: Object.freeze({ ...row.template_versions }),
+  };
+  if (published.size >= MAX_CACHED_VERSIONS) published.delete(published.keys().next().value as string);
+  published.set(key, entry);
+  return entry;
+}
 
 export async function loadWorkflowVersion(
   db: Executor,
@@ -77,21 +105,7 @@ export async function loadWorkflowVersion(
   workflowId: string,
   version: number,
 ): Promise<CompiledWorkflow> {
-  const key = `${workspaceId}:${workflowId}:${version}`;
-  const hit = compiled.get(key);
-  if (hit) return hit;
-  const row = await db
-    .selectFrom("workflow_versions")
-    .select("graph")
-    .where("workspace_id", "=", workspaceId)
-    .where("workflow_id", "=", workflowId)
-    .where("version", "=", version)
-    .executeTakeFirst();
-  if (!row) throw new Error(`workflow ${workflowId} has no version ${version}`);
-  const wf = compileWorkflow(row.graph as WorkflowGraph);
-  if (compiled.size >= MAX_CACHED_VERSIONS) compiled.delete(compiled.keys().next().value as string);
-  compiled.set(key, wf);
-  return wf;
+  return (await loadPublishedVersion(db, workspaceId, workflowId, version)).workflow;
 }
 
 /** Steps one batch of one campaign's due members. */
@@ -113,7 +127,12 @@ export async function stepCampaignBatch(
     const claimed = await claimDueEnrollments(trx, workspaceId, campaignId, now, batchSize);
     if (claimed.length === 0) return { status: campaign.status, ...empty };
 
-    const wf = await loadWorkflowVersion(trx, workspaceId, campaign.workflow_id, campaign.workflow_version);
+    const { workflow: wf, templateVersions } = await loadPublishedVersion(
+      trx,
+      workspaceId,
+      campaign.workflow_id,
+      campaign.workflow_version,
+    );
     const ids = claimed.map((r) => r.contact_id);
     const contacts = await loadContactFacts(trx, workspaceId, ids);
     const events = await loadEventFacts(trx, workspaceId, ids, wf, claimed);
@@ -190,7 +209,16 @@ export async function stepCampaignBatch(
       pending = retry;
     }
 
-    const written = await writeResults(trx, workspaceId, campaignId, workerId, now, members, results);
+    const written = await writeResults(
+      trx,
+      workspaceId,
+      campaignId,
+      workerId,
+      now,
+      members,
+      results,
+      templateVersions,
+    );
     return { status: campaign.status, claimed: claimed.length, ...written };
   });
 }
@@ -285,6 +313,7 @@ async function writeResults(
   now: Date,
   members: { state: MemberState }[],
   results: Map<string, StepResult>,
+  templateVersions: Readonly<Record<string, number>>,
 ) {
   const ids: string[] = [];
   const nodes: string[] = [];
@@ -329,7 +358,7 @@ async function writeResults(
     increments,
   });
   if (history.ids.length) await insertEnrollmentSteps(trx, workspaceId, campaignId, now, workerId, history);
-  if (sends.length) await insertMessages(trx, workspaceId, campaignId, now, sends);
+  if (sends.length) await insertMessages(trx, workspaceId, campaignId, now, sends, templateVersions);
   if (updates.length) await applyUpdates(trx, workspaceId, campaignId, now, updates);
   return { moved, failed, sends: sends.length };
 }
@@ -340,6 +369,7 @@ async function insertMessages(
   campaignId: string,
   now: Date,
   sends: { member: MemberState; effect: Exclude<Effect, { kind: "update" }> }[],
+  templateVersions: Readonly<Record<string, number>>,
 ) {
   const cols = {
     ids: [] as string[],
@@ -348,6 +378,7 @@ async function insertMessages(
     nodes: [] as string[],
     channels: [] as string[],
     templates: [] as (string | null)[],
+    templateVersions: [] as (number | null)[],
     details: [] as string[],
   };
   for (const { member, effect } of sends) {
@@ -358,6 +389,10 @@ async function insertMessages(
     if (effect.kind === "send") {
       cols.channels.push(effect.channel);
       cols.templates.push(effect.templateId);
+      // The version the workflow version pinned at publish (keys are lower-case, as ids are stored).
+      cols.templateVersions.push(
+        effect.templateId ? (templateVersions[effect.templateId.toLowerCase()] ?? null) : null,
+      );
       cols.details.push(
         JSON.stringify(
           effect.channel === "ads"
@@ -373,6 +408,7 @@ async function insertMessages(
     } else {
       cols.channels.push("webhook");
       cols.templates.push(null);
+      cols.templateVersions.push(null);
       cols.details.push(JSON.stringify({ url: effect.url, body: effect.body, retry: effect.retry }));
     }
   }

@@ -17,15 +17,31 @@ export const ERROR_CODES = {
   UNAUTHORIZED: { status: 401, title: "Missing or invalid API key" },
   NOT_FOUND: { status: 404, title: "Not found" },
   WORKFLOW_INVALID: { status: 422, title: "The workflow is not valid" },
+  TEST_SEND_REFUSED: { status: 422, title: "The test message cannot be sent" },
   IDENTITY_CONFLICT: { status: 409, title: "The identifier belongs to another contact" },
   CONFLICT: { status: 409, title: "The request conflicts with the current state" },
   PAYLOAD_TOO_LARGE: { status: 413, title: "The request body is too large" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: "Unsupported content type" },
+  RATE_LIMITED: { status: 429, title: "Too many requests" },
   DATABASE_UNAVAILABLE: { status: 503, title: "The database is unavailable" },
+  PROVIDER_UNAVAILABLE: {
+    status: 503,
+    title: "The provider did not take the message; try again later",
+  },
   INTERNAL: { status: 500, title: "Internal error" },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
+
+/**
+ * Extra members of the problem. `retryAfterSeconds` is not one: the HTTP layer sends it as the
+ * Retry-After header (429, 503).
+ */
+export interface ProblemExtra {
+  errors?: FieldProblem[];
+  retryAfterSeconds?: number;
+  [key: string]: unknown;
+}
 
 export class AppError extends Error {
   readonly status: number;
@@ -33,7 +49,7 @@ export class AppError extends Error {
   constructor(
     readonly code: ErrorCode,
     detail: string,
-    readonly extra: { errors?: FieldProblem[]; [key: string]: unknown } = {},
+    readonly extra: ProblemExtra = {},
   ) {
     super(detail);
     this.name = "AppError";

@@ -1,48 +1,9 @@
 /** SQL for templates, their versions and their test sends. */
-import { type ColumnType, type Generated, type Selectable, sql } from "kysely";
+import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
-import type { TemplateRow } from "../db/schema.ts";
+import type { TemplateRow, TemplateVersionRow } from "../db/schema.ts";
 
-// The tables of migration 000011, declared here until db/schema.ts lists them (move them there).
-type JsonColumn = ColumnType<Record<string, unknown>, string, string>;
-
-export interface TemplateVersionsTable {
-  workspace_id: string;
-  template_id: string;
-  version: number;
-  content: JsonColumn;
-  change: "created" | "edited" | "restored" | "backfill";
-  restored_from: number | null;
-  source: "api" | "ui" | "system" | null;
-  actor: string | null;
-  created_at: Generated<Date>;
-}
-
-export interface TemplateTestSendsTable {
-  workspace_id: string;
-  id: string;
-  template_id: string;
-  template_version: number;
-  channel: "email" | "sms";
-  recipient: string;
-  actor: string | null;
-  sent_at: Date;
-  outcome: string | null;
-  provider_message_id: string | null;
-}
-
-declare module "../db/schema.ts" {
-  interface TemplatesTable {
-    /** The number of the current content's version (template_versions). */
-    version: Generated<number>;
-  }
-  interface Database {
-    template_versions: TemplateVersionsTable;
-    template_test_sends: TemplateTestSendsTable;
-  }
-}
-
-export type TemplateVersionRow = Selectable<TemplateVersionsTable>;
+export type { TemplateVersionRow };
 
 export async function insertTemplate(
   db: Executor,

@@ -19,11 +19,13 @@ const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
 /** A real SMTP server on loopback: it refuses gone@ for good and busy@ for now. */
 const received: ParsedMail[] = [];
+const recipients: string[] = [];
 const server = new SMTPServer({
   authOptional: true,
   disabledCommands: ["STARTTLS"],
   logger: false,
   onRcptTo(address, _session, callback) {
+    recipients.push(address.address);
     if (address.address.startsWith("gone@")) {
       return callback(Object.assign(new Error("5.1.1 no such user"), { responseCode: 550 }));
     }
@@ -93,8 +95,10 @@ describe("sendTestMessage", () => {
       },
     );
     expect(outcome).toMatchObject({
-      kind: "sent",
-      value: { channel: "email", to: "qa@acme.example", subject: "[Test] Hello Ada", provider: "smtp" },
+      channel: "email",
+      to: "qa@acme.example",
+      subject: "[Test] Hello Ada",
+      provider: "smtp",
     });
     const mail = received.at(-1)!;
     expect(mail.subject).toBe("[Test] Hello Ada");
@@ -115,26 +119,61 @@ describe("sendTestMessage", () => {
       source: "bounce",
       messageId: null,
     });
-    const outcome = await sendTestMessage(db, ws, welcome, { to: "Bounced@acme.example" }, { email: smtp });
-    expect(outcome).toEqual({
-      kind: "refused",
-      field: "to",
-      reason: "bounced@acme.example is suppressed on email: hard bounce",
+    await expect(
+      sendTestMessage(db, ws, welcome, { to: "Bounced@acme.example" }, { email: smtp }),
+    ).rejects.toMatchObject({
+      code: "TEST_SEND_REFUSED",
+      message: "bounced@acme.example is suppressed on email: hard bounce",
+      extra: { errors: [{ field: "to" }] },
     });
   });
 
   it("refuses what the provider refuses, and reports a temporary failure as unavailable", async () => {
     const db = database.handle.db;
-    const gone = await sendTestMessage(db, ws, welcome, { to: "gone@acme.example" }, { email: smtp });
-    expect(gone).toMatchObject({ kind: "refused", reason: expect.stringContaining("smtp refused it") });
-    const busy = await sendTestMessage(db, ws, welcome, { to: "busy@acme.example" }, { email: smtp });
-    expect(busy).toMatchObject({ kind: "provider_unavailable" });
+    await expect(
+      sendTestMessage(db, ws, welcome, { to: "gone@acme.example" }, { email: smtp }),
+    ).rejects.toMatchObject({
+      code: "TEST_SEND_REFUSED",
+      message: expect.stringContaining("smtp refused it"),
+    });
+    await expect(
+      sendTestMessage(db, ws, welcome, { to: "busy@acme.example" }, { email: smtp }),
+    ).rejects.toMatchObject({ code: "PROVIDER_UNAVAILABLE", status: 503 });
     // Both were attempts: logged with the provider's answer, and counted by the rate limit.
     const log = await testSendsOf(ws.id);
     expect(log.slice(-2)).toEqual([
       { recipient: "gone@acme.example", outcome: expect.stringContaining("no such user") },
       { recipient: "busy@acme.example", outcome: expect.stringContaining("mailbox busy") },
     ]);
+  });
+
+  it("suppresses an address the provider refuses for good, and does not try it again", async () => {
+    const db = database.handle.db;
+    const to = "gone@globex.example";
+    await expect(sendTestMessage(db, ws, welcome, { to }, { email: smtp })).rejects.toMatchObject({
+      code: "TEST_SEND_REFUSED",
+      message: expect.stringContaining(`${to} is now suppressed on email`),
+      extra: { errors: [{ field: "to" }] },
+    });
+    const { rows } = await database.handle.pool.query(
+      "select channel, reason, source, message_id from suppressions where workspace_id = $1 and address = $2",
+      [ws.id, to],
+    );
+    expect(rows).toEqual([
+      { channel: "email", reason: expect.stringContaining("5.1.1"), source: "provider", message_id: null },
+    ]);
+    const tried = recipients.filter((r) => r === to).length;
+    expect(tried).toBe(1);
+    await expect(sendTestMessage(db, ws, welcome, { to }, { email: smtp })).rejects.toMatchObject({
+      message: expect.stringContaining(`${to} is suppressed on email`),
+    });
+    expect(recipients.filter((r) => r === to)).toHaveLength(tried);
+    // A temporary refusal suppresses nothing.
+    const busy = await database.handle.pool.query(
+      "select 1 from suppressions where workspace_id = $1 and address = 'busy@acme.example'",
+      [ws.id],
+    );
+    expect(busy.rows).toEqual([]);
   });
 
   it("limits test sends per workspace over a sliding window and says when the next one may go", async () => {
@@ -153,20 +192,20 @@ describe("sendTestMessage", () => {
     });
     const send = (seconds: number) =>
       sendTestMessage(db, other, template.id, { to: "qa@globex.example" }, deps(at(seconds)));
-    expect((await send(0)).kind).toBe("sent");
-    expect((await send(10)).kind).toBe("sent");
-    expect(await send(20)).toEqual({
-      kind: "rate_limited",
-      reason: "at most 2 test sends per minute per workspace",
-      retryAfterSeconds: 40,
+    expect((await send(0)).to).toBe("qa@globex.example");
+    expect((await send(10)).to).toBe("qa@globex.example");
+    await expect(send(20)).rejects.toMatchObject({
+      code: "RATE_LIMITED",
+      message: "at most 2 test sends per minute per workspace",
+      extra: { retryAfterSeconds: 40 },
     });
     // A refused request is not a send and takes no slot.
     const noContent = await createTemplate(db, other, { name: "Empty", channel: "email" });
-    expect(
-      (await sendTestMessage(db, other, noContent.id, { to: "qa@globex.example" }, deps(at(25)))).kind,
-    ).toBe("refused");
+    await expect(
+      sendTestMessage(db, other, noContent.id, { to: "qa@globex.example" }, deps(at(25))),
+    ).rejects.toMatchObject({ code: "TEST_SEND_REFUSED" });
     // The first send leaves the window at 60 s.
-    expect((await send(60)).kind).toBe("sent");
+    expect((await send(60)).to).toBe("qa@globex.example");
     expect(await testSendsOf(other.id)).toHaveLength(3);
   });
 });

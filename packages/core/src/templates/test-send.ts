@@ -4,7 +4,8 @@
  * would (the workspace's sender identity and postal address, through the workspace's provider), with
  * "[Test] " before an email's subject; it is not a message of the send ledger, so it never counts toward
  * frequency caps or reports. Each is logged in `template_test_sends`, which rate-limits them per
- * workspace so the endpoint cannot be used to send spam.
+ * workspace so the endpoint cannot be used to send spam. An address the provider refuses for good is
+ * suppressed, as a real send's would be.
  */
 import type {
   EmailContent,
@@ -22,9 +23,9 @@ import type {
   SendResult,
   SmsChannel,
 } from "../delivery/channel.ts";
-import { selectSenders, selectSuppressions } from "../delivery/dispatch.repository.ts";
+import { insertSuppression, selectSenders, selectSuppressions } from "../delivery/dispatch.repository.ts";
 import { emailFooter } from "../delivery/dispatcher.ts";
-import { notFound, validationFailed } from "../shared/errors.ts";
+import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { missingContent, type RenderContact, SAMPLE_CONTACT, TemplateRenderError } from "./render.ts";
 import {
@@ -56,6 +57,7 @@ export const TEST_SEND_LIMITS: readonly TestSendLimit[] = [
 ];
 
 export interface TestSendDeps {
+  /** The workspace's channels: its own provider's where it has one, the installation's otherwise. */
   email: EmailChannel;
   sms?: SmsChannel;
   /** The API key asking, logged with the send. */
@@ -65,26 +67,23 @@ export interface TestSendDeps {
   now?: Date;
 }
 
-/**
- * What became of a test send. Anything but `sent` is an answer for the caller, not a fault: `refused`
- * (the request cannot be sent as it stands: channel, sender identity, content, or the provider refused
- * the address), `rate_limited`, or `provider_unavailable` (try again later).
- */
-export type TestSendOutcome =
-  | { kind: "sent"; value: TemplateTestSend }
-  | { kind: "refused"; reason: string; field?: string }
-  | { kind: "rate_limited"; reason: string; retryAfterSeconds: number }
-  | { kind: "provider_unavailable"; reason: string; retryAfterSeconds?: number };
+/** The request cannot be sent as it stands: channel, sender identity, content, or the address. */
+const refused = (reason: string, field?: string) =>
+  new AppError("TEST_SEND_REFUSED", reason, field ? { errors: [{ field, message: reason }] } : {});
 
 const PREVIEW_CHARACTERS = 200;
 
+/**
+ * Sends it, or throws an AppError: TEST_SEND_REFUSED (422), RATE_LIMITED (429) or PROVIDER_UNAVAILABLE
+ * (503), with `retryAfterSeconds` when known; NOT_FOUND and VALIDATION_FAILED as any request.
+ */
 export async function sendTestMessage(
   db: Db,
   ws: WorkspaceContext,
   templateId: string,
   input: TemplateTestSendRequest,
   deps: TestSendDeps,
-): Promise<TestSendOutcome> {
+): Promise<TemplateTestSend> {
   const now = deps.now ?? new Date();
   const template = await findTemplate(db, ws.id, templateId);
   if (!template) throw notFound("template", templateId);
@@ -92,36 +91,30 @@ export async function sendTestMessage(
   const contact = await contactOf(db, ws, input);
   const channel = template.channel;
   if (channel !== "email" && channel !== "sms") {
-    return {
-      kind: "refused",
-      reason: `test sends are for email and SMS templates; a ${channel} template cannot be sent to one address. Preview it with POST /api/v1/templates/${templateId}/preview`,
-    };
+    throw refused(
+      `test sends are for email and SMS templates; a ${channel} template cannot be sent to one address. Preview it with POST /api/v1/templates/${templateId}/preview`,
+    );
   }
   const missing = missingContent(channel, template.content);
   if (missing.length > 0) {
-    return { kind: "refused", reason: `the template is not complete: it needs ${missing.join(", ")}` };
+    throw refused(`the template is not complete: it needs ${missing.join(", ")}`);
   }
   const to = normalizedRecipient(channel, input.to, ws.defaultCountry);
   const [sender] = await selectSenders(db, [ws.id]);
   if (channel === "email" && !sender) {
-    return {
-      kind: "refused",
-      reason:
-        "the workspace has no sender identity and postal address, which every email carries: set them with PUT /api/v1/workspace/sender",
-    };
+    throw refused(
+      "the workspace has no sender identity and postal address, which every email carries: set them with PUT /api/v1/workspace/sender",
+    );
   }
   if (channel === "sms" && !sender?.sms_from) {
-    return {
-      kind: "refused",
-      reason: "the workspace has no SMS sender number: set smsFrom with PUT /api/v1/workspace/sender",
-    };
+    throw refused("the workspace has no SMS sender number: set smsFrom with PUT /api/v1/workspace/sender");
   }
-  if (channel === "sms" && !deps.sms) return { kind: "refused", reason: "no SMS provider is configured" };
+  if (channel === "sms" && !deps.sms) throw refused("no SMS provider is configured");
   const suppressed = (await selectSuppressions(db, channel, [{ workspaceId: ws.id, address: to }])).get(
     `${ws.id}:${to}`,
   );
   if (suppressed) {
-    return { kind: "refused", field: "to", reason: `${to} is suppressed on ${channel}: ${suppressed}` };
+    throw refused(`${to} is suppressed on ${channel}: ${suppressed}`, "to");
   }
 
   const id = uuidv7(now.getTime());
@@ -170,11 +163,7 @@ export async function sendTestMessage(
     }
   } catch (error) {
     if (!(error instanceof TemplateRenderError)) throw error;
-    return {
-      kind: "refused",
-      field: error.field,
-      reason: `could not render: ${error.field}: ${error.message}`,
-    };
+    throw refused(`could not render: ${error.field}: ${error.message}`, error.field);
   }
 
   const limited = await reserveTestSend(db, deps.limits ?? TEST_SEND_LIMITS, now, {
@@ -187,32 +176,45 @@ export async function sendTestMessage(
     actor: deps.actor ?? null,
     sentAt: now,
   });
-  if (limited) return limited;
+  if (limited) {
+    throw new AppError("RATE_LIMITED", limited.reason, { retryAfterSeconds: limited.retryAfterSeconds });
+  }
 
   const result = await send();
   await recordTestSendOutcome(db, ws.id, id, {
     outcome: result.kind === "sent" ? "sent" : result.reason,
     providerMessageId: result.kind === "sent" ? result.providerMessageId : null,
   });
-  if (result.kind === "permanent")
-    return { kind: "refused", reason: `${provider} refused it: ${result.reason}` };
+  if (result.kind === "permanent") {
+    if (!result.suppress) throw refused(`${provider} refused it: ${result.reason}`);
+    // The address itself is bad: neither campaigns nor further test sends will try it again.
+    await insertSuppression(db, {
+      workspaceId: ws.id,
+      channel,
+      address: to,
+      reason: result.reason,
+      source: "provider",
+      messageId: null,
+    });
+    throw refused(
+      `${provider} refused it for good, so ${to} is now suppressed on ${channel}: ${result.reason}`,
+      "to",
+    );
+  }
   if (result.kind === "retryable") {
-    return {
-      kind: "provider_unavailable",
-      reason: `${provider} did not take it: ${result.reason}`,
-      ...(result.retryAfterMs ? { retryAfterSeconds: Math.ceil(result.retryAfterMs / 1000) } : {}),
-    };
+    throw new AppError(
+      "PROVIDER_UNAVAILABLE",
+      `${provider} did not take it: ${result.reason}`,
+      result.retryAfterMs ? { retryAfterSeconds: Math.ceil(result.retryAfterMs / 1000) } : {},
+    );
   }
   return {
-    kind: "sent",
-    value: {
-      channel,
-      to,
-      ...shown,
-      templateVersion: template.version,
-      provider,
-      providerMessageId: result.providerMessageId,
-    },
+    channel,
+    to,
+    ...shown,
+    templateVersion: template.version,
+    provider,
+    providerMessageId: result.providerMessageId,
   };
 }
 
@@ -245,7 +247,7 @@ async function reserveTestSend(
   limits: readonly TestSendLimit[],
   now: Date,
   row: Parameters<typeof insertTestSend>[1],
-): Promise<Extract<TestSendOutcome, { kind: "rate_limited" }> | undefined> {
+): Promise<{ reason: string; retryAfterSeconds: number } | undefined> {
   return db.transaction().execute(async (trx) => {
     await lockTestSends(trx, row.workspaceId);
     for (const limit of limits) {
@@ -258,7 +260,6 @@ async function reserveTestSend(
       // A slot frees when the oldest send of the window leaves it.
       const freeAt = (oldest ?? now).getTime() + limit.windowMs;
       return {
-        kind: "rate_limited" as const,
         reason: `at most ${limit.count} test sends per ${describeWindow(limit.windowMs)} per workspace`,
         retryAfterSeconds: Math.max(1, Math.ceil((freeAt - now.getTime()) / 1000)),
       };

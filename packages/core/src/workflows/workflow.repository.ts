@@ -71,30 +71,48 @@ export async function deleteWorkflow(db: Executor, workspaceId: string, id: stri
   await db.deleteFrom("workflows").where("workspace_id", "=", workspaceId).where("id", "=", id).execute();
 }
 
-export async function insertVersion(
-  db: Executor,
-  row: { workspaceId: string; workflowId: string; version: number; graph: unknown },
-) {
-  return db
-    .insertInto("workflow_versions")
-    .values({
-      workspace_id: row.workspaceId,
-      workflow_id: row.workflowId,
-      version: row.version,
-      graph: JSON.stringify(row.graph),
-    })
-    .returningAll()
-    .executeTakeFirstOrThrow();
+/**
+ * A published version: its graph, and the version of each template its send nodes use
+ * (`{templateId: version}`, migration 000013; read with raw SQL until db/schema.ts declares the column).
+ */
+export interface WorkflowVersionRow {
+  workspace_id: string;
+  workflow_id: string;
+  version: number;
+  graph: unknown;
+  template_versions: Record<string, number>;
+  published_at: Date;
 }
 
-export async function findVersion(db: Executor, workspaceId: string, workflowId: string, version: number) {
-  return db
-    .selectFrom("workflow_versions")
-    .selectAll()
-    .where("workspace_id", "=", workspaceId)
-    .where("workflow_id", "=", workflowId)
-    .where("version", "=", version)
-    .executeTakeFirst();
+export async function insertVersion(
+  db: Executor,
+  row: {
+    workspaceId: string;
+    workflowId: string;
+    version: number;
+    graph: unknown;
+    templateVersions: Record<string, number>;
+  },
+): Promise<WorkflowVersionRow> {
+  const { rows } = await sql<WorkflowVersionRow>`
+    insert into workflow_versions (workspace_id, workflow_id, version, graph, template_versions)
+    values (${row.workspaceId}, ${row.workflowId}, ${row.version}, ${JSON.stringify(row.graph)}::jsonb,
+            ${JSON.stringify(row.templateVersions)}::jsonb)
+    returning workspace_id, workflow_id, version, graph, template_versions, published_at`.execute(db);
+  return rows[0]!;
+}
+
+export async function findVersion(
+  db: Executor,
+  workspaceId: string,
+  workflowId: string,
+  version: number,
+): Promise<WorkflowVersionRow | undefined> {
+  const { rows } = await sql<WorkflowVersionRow>`
+    select workspace_id, workflow_id, version, graph, template_versions, published_at
+    from workflow_versions
+    where workspace_id = ${workspaceId} and workflow_id = ${workflowId} and version = ${version}`.execute(db);
+  return rows[0];
 }
 
 export async function listVersions(db: Executor, workspaceId: string, workflowId: string) {

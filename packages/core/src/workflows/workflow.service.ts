@@ -176,7 +176,10 @@ export async function checkGraph(
   ws: WorkspaceContext,
   graph: unknown,
   now = new Date(),
-): Promise<{ ok: true; graph: WorkflowGraph } | { ok: false; errors: WorkflowProblem[] }> {
+): Promise<
+  | { ok: true; graph: WorkflowGraph; templateVersions: Record<string, number> }
+  | { ok: false; errors: WorkflowProblem[] }
+> {
   const templates = await findTemplatesByIds(db, ws.id, referencedTemplateIds(graph));
   const adDestinations = await findAdDestinationsByIds(db, ws.id, referencedAdDestinationIds(graph));
   const result = validateWorkflowGraph(graph, {
@@ -235,7 +238,17 @@ export async function checkGraph(
   if (errors.length) return { ok: false, errors };
   // Goal and exit nodes may omit their (empty) outlets; published versions always carry them.
   for (const node of result.graph.nodes) node.outlets ??= {};
-  return result;
+  return { ...result, templateVersions: pinsOf(templates) };
+}
+
+/** `{templateId: version}` of these templates: what a published version pins. */
+function pinsOf(templates: { id: string; version: number }[]): Record<string, number> {
+  return Object.fromEntries(templates.map((t) => [t.id, t.version]));
+}
+
+/** The current version of each template the graph's send nodes name. */
+async function currentTemplateVersions(db: Executor, ws: WorkspaceContext, graph: unknown) {
+  return pinsOf(await findTemplatesByIds(db, ws.id, referencedTemplateIds(graph)));
 }
 
 export async function validateWorkflow(db: Db, ws: WorkspaceContext, id: string, graph?: unknown) {
@@ -259,8 +272,10 @@ function toVersion(row: {
 }
 
 /**
- * Publishes the draft as the next version. Idempotent: publishing a draft equal to the latest version
- * returns that version. An invalid draft is refused with every problem, each naming its node.
+ * Publishes the draft as the next version, pinning the current version of each template its send nodes
+ * use. Idempotent: publishing a draft equal to the latest version, while its templates are still at the
+ * versions that version pinned, returns that version; after a template edit it makes a new version with
+ * the new pins. An invalid draft is refused with every problem, each naming its node.
  */
 export async function publishWorkflow(
   db: Db,
@@ -271,7 +286,11 @@ export async function publishWorkflow(
     const row = await requireWorkflow(trx, ws, id, true);
     if (row.latest_version !== null) {
       const latest = await findVersion(trx, ws.id, id, row.latest_version);
-      if (latest && isDeepStrictEqual(latest.graph, row.graph))
+      if (
+        latest &&
+        isDeepStrictEqual(latest.graph, row.graph) &&
+        isDeepStrictEqual(latest.template_versions, await currentTemplateVersions(trx, ws, row.graph))
+      )
         return { version: toVersion(latest), created: false };
     }
     const checked = await checkGraph(trx, ws, row.graph);
@@ -288,6 +307,7 @@ export async function publishWorkflow(
       workflowId: id,
       version,
       graph: checked.graph,
+      templateVersions: checked.templateVersions,
     });
     await updateWorkflow(trx, ws.id, id, { latestVersion: version });
     return { version: toVersion(inserted), created: true };

@@ -80,8 +80,15 @@ export function installErrorHandling(app: FastifyInstance) {
       reply,
     ) => {
       if (error instanceof AppError) {
-        if (error.status >= 500) request.log.error({ err: error }, error.message);
-        return sendProblem(request, reply, error.code, error.message, error.extra);
+        // A provider that is down for now is worth a warning, not an error of ours.
+        if (error.code === "PROVIDER_UNAVAILABLE") request.log.warn({ err: error }, error.message);
+        else if (error.status >= 500) request.log.error({ err: error }, error.message);
+        const { retryAfterSeconds, ...extra } = error.extra;
+        if (retryAfterSeconds !== undefined) {
+          // Retry-After takes whole seconds (RFC 9110).
+          reply.header("retry-after", String(Math.max(0, Math.ceil(retryAfterSeconds))));
+        }
+        return sendProblem(request, reply, error.code, error.message, extra);
       }
       if (error.validation) {
         const errors = validationProblems(error);

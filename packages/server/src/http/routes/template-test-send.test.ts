@@ -1,4 +1,7 @@
-import { beforeAll, describe, expect, it } from "vitest";
+import type { AddressInfo } from "node:net";
+import { type ParsedMail, simpleParser } from "mailparser";
+import { SMTPServer } from "smtp-server";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
 // No SMTP_URL or TWILIO_URL: test sends go to the dev inbox, which GET /api/v1/outbox shows.
@@ -189,5 +192,88 @@ describe("POST /api/v1/templates/{id}/test-send", () => {
     expect(retryAfter).toBeLessThanOrEqual(60);
     // Workspace A's own limit is untouched.
     expect((await testSend(welcome, { to: "qa@acme.example" })).statusCode).toBe(200);
+  });
+});
+
+describe("POST /api/v1/templates/{id}/test-send with the workspace's own SMTP account", () => {
+  /** The workspace's SMTP server, on loopback: it has no mailbox gone@. */
+  const received: ParsedMail[] = [];
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["STARTTLS"],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      if (address.address.startsWith("gone@")) {
+        return callback(Object.assign(new Error("5.1.1 no such user"), { responseCode: 550 }));
+      }
+      callback();
+    },
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          received.push(mail);
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
+  });
+  afterAll(async () => {
+    // The app first: it holds a pooled connection to this server, which would keep it from closing.
+    await t.app.close();
+    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+  });
+
+  const useOwnSmtp = async () => {
+    const response = await t.asA({
+      method: "PUT",
+      url: "/api/v1/workspace/providers/email",
+      payload: {
+        provider: "smtp",
+        settings: { host: "127.0.0.1", port: (smtp.server.address() as AddressInfo).port },
+      },
+    });
+    expect(response.statusCode, response.body).toBe(200);
+  };
+
+  it("goes through it as soon as it is set, not through the installation's provider", async () => {
+    await setSender(t.asA);
+    // Before: the installation's provider (the dev inbox).
+    const before = await testSend(welcome, { to: "own@acme.example" });
+    expect(before.json()).toMatchObject({ provider: "dev-inbox" });
+    await useOwnSmtp();
+    const response = await testSend(welcome, { to: "own@acme.example" });
+    expect(response.statusCode, response.body).toBe(200);
+    expect(response.json()).toMatchObject({ provider: "smtp", subject: "[Test] Welcome, Ada" });
+    expect(received).toHaveLength(1);
+    expect(received[0]!.subject).toBe("[Test] Welcome, Ada");
+    expect(received[0]!.from?.text).toBe('"Acme News" <news@acme.example>');
+    expect(received[0]!.text).toContain("1 High St, Springfield");
+    // Not also put in the dev inbox.
+    const outbox = await t.asA({ method: "GET", url: "/api/v1/outbox?recipient=own@acme.example" });
+    expect(outbox.json().data).toHaveLength(1);
+  });
+
+  it("suppresses an address the server refuses for good (550 5.1.1), and refuses it from then on", async () => {
+    const refused = await testSend(welcome, { to: "gone@acme.example" });
+    expect(refused.statusCode).toBe(422);
+    expect(refused.json()).toMatchObject({
+      code: "TEST_SEND_REFUSED",
+      detail: expect.stringContaining("gone@acme.example is now suppressed on email"),
+      errors: [{ field: "to" }],
+    });
+    const { rows } = await t.database.handle.pool.query(
+      "select channel, reason, source from suppressions where workspace_id = $1 and address = $2",
+      [t.a.id, "gone@acme.example"],
+    );
+    expect(rows).toEqual([
+      { channel: "email", reason: expect.stringContaining("5.1.1"), source: "provider" },
+    ]);
+    const again = await testSend(welcome, { to: "gone@acme.example" });
+    expect(again.statusCode).toBe(422);
+    expect(again.json().detail).toContain("gone@acme.example is suppressed on email");
   });
 });
