@@ -39,6 +39,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate("deps", options.deps);
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
+  // An empty body sent with `Content-Type: application/json` (curl -H … -X POST, many HTTP clients) is
+  // read as no body, so that actions without one (publish, launch, pause …) work; routes that need a
+  // body still say so.
+  const parseJson = app.getDefaultJsonParser("error", "ignore");
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    if (typeof body === "string" && body.trim() === "") return done(null, undefined);
+    parseJson(request, body as string, done);
+  });
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });

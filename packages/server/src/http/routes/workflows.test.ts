@@ -71,10 +71,25 @@ describe("workflows API", () => {
     const published = await t.asA({ method: "POST", url: `/api/v1/workflows/${created.json().id}/publish` });
     expect(published.statusCode).toBe(201);
     expect(published.json()).toMatchObject({ version: 1 });
-    // Publishing an unchanged draft returns the same version.
-    const again = await t.asA({ method: "POST", url: `/api/v1/workflows/${created.json().id}/publish` });
+    // Publishing an unchanged draft returns the same version; an empty body sent as JSON (curl -H
+    // 'content-type: application/json' -X POST) is no body.
+    const again = await t.asA({
+      method: "POST",
+      url: `/api/v1/workflows/${created.json().id}/publish`,
+      headers: { "content-type": "application/json" },
+      payload: "",
+    });
     expect(again.statusCode).toBe(200);
     expect(again.json().version).toBe(1);
+    // A body that is there must still be JSON.
+    const broken = await t.asA({
+      method: "POST",
+      url: `/api/v1/workflows/${created.json().id}/publish`,
+      headers: { "content-type": "application/json" },
+      payload: "{not json",
+    });
+    expect(broken.statusCode).toBe(400);
+    expect(broken.json().code).toBe("INVALID_JSON");
   });
 
   it("refuses to publish an invalid draft, naming each node at fault", async () => {
