@@ -1,13 +1,11 @@
-import type { AddressInfo } from "node:net";
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
-import { type ParsedMail, simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
+import { useTestSmtpServer } from "../testing/smtp-server.ts";
 import {
   createDevInboxEmailChannel,
   createDevInboxSmsChannel,
@@ -24,34 +22,13 @@ const T0 = new Date("2026-03-02T10:00:00Z");
 const MINUTE = 60_000;
 const at = (ms: number) => new Date(T0.getTime() + ms);
 
-/** A real SMTP server that answers 451 while `outage` is on. */
-const received: ParsedMail[] = [];
-let outage = false;
-let port = 0;
-const server = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  logger: false,
-  onMailFrom(_address, _session, callback) {
-    if (outage) return callback(Object.assign(new Error("4.3.2 service unavailable"), { responseCode: 451 }));
-    callback();
-  },
-  onData(stream, _session, callback) {
-    simpleParser(stream)
-      .then((mail) => {
-        received.push(mail);
-        callback();
-      })
-      .catch(callback);
-  },
-});
+/** A real SMTP server that answers 451 while its `outage` is on. */
+const mailbox = useTestSmtpServer();
 
 let ws: WorkspaceContext;
 let templateId: string;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.server.address() as AddressInfo).port;
   const db = database.handle.db;
   ws = await newWorkspaceContext(db);
   templateId = (
@@ -64,9 +41,6 @@ beforeAll(async () => {
       },
     })
   ).id;
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 const oneSend = (): WorkflowGraph => ({
@@ -164,10 +138,10 @@ describe("dispatchEmailBatch", () => {
       email: `outage${i}@example.com`,
     }));
     const campaignId = await queuedEmails(people);
-    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
-    const before = received.length;
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port: mailbox.server.port });
+    const before = mailbox.server.received.length;
     try {
-      outage = true;
+      mailbox.server.outage = true;
       const down = await dispatchEmailBatch(database.handle.db, {
         links: TEST_LINKS,
         email: smtp,
@@ -192,7 +166,7 @@ describe("dispatchEmailBatch", () => {
         random: () => 0.5,
       });
       expect(second).toMatchObject({ claimed: 5, retried: 5 });
-      outage = false;
+      mailbox.server.outage = false;
       const up = await dispatchEmailBatch(database.handle.db, {
         links: TEST_LINKS,
         email: smtp,
@@ -210,11 +184,11 @@ describe("dispatchEmailBatch", () => {
         ).claimed,
       ).toBe(0);
     } finally {
-      outage = false;
+      mailbox.server.outage = false;
       await smtp.close();
     }
-    expect(received.length - before).toBe(5);
-    const recipients = received
+    expect(mailbox.server.received.length - before).toBe(5);
+    const recipients = mailbox.server.received
       .slice(before)
       .map((m) => (m.to as { value: { address: string }[] }).value[0]!.address);
     expect(new Set(recipients).size).toBe(5);
@@ -229,7 +203,7 @@ describe("dispatchEmailBatch", () => {
     // A dispatcher leased the row and died before recording the outcome.
     await sql`update messages set status = 'sending', attempts = 1, lease_until = ${at(MINUTE)}
               where campaign_id = ${smtpCampaign}`.execute(db);
-    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port: mailbox.server.port });
     try {
       const r = await dispatchEmailBatch(db, { links: TEST_LINKS, email: smtp, now: at(5 * MINUTE) });
       expect(r).toMatchObject({ expired: 1, claimed: 0 });
@@ -475,12 +449,12 @@ describe("dispatchEmailBatch", () => {
       email: `breaker${i}@example.com`,
     }));
     const campaignId = await queuedEmails(people);
-    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port: mailbox.server.port });
     const breaker = new CircuitBreaker(2, 60_000);
     const channels = { email: smtp };
-    const before = received.length;
+    const before = mailbox.server.received.length;
     try {
-      outage = true;
+      mailbox.server.outage = true;
       const down = await dispatchBatch(database.handle.db, "email", {
         links: TEST_LINKS,
         channels,
@@ -494,7 +468,7 @@ describe("dispatchEmailBatch", () => {
       const rows = await statuses(campaignId);
       expect(rows.filter((r) => r.reason?.includes("circuit breaker"))).toHaveLength(4);
       expect(rows.filter((r) => r.attempts === 0)).toHaveLength(4);
-      outage = false;
+      mailbox.server.outage = false;
       // After the pause, one trial goes; when it succeeds, the rest follow.
       const trial = await dispatchBatch(database.handle.db, "email", {
         links: TEST_LINKS,
@@ -513,10 +487,10 @@ describe("dispatchEmailBatch", () => {
         concurrency: 1,
       });
     } finally {
-      outage = false;
+      mailbox.server.outage = false;
       await smtp.close();
     }
     expect((await statuses(campaignId)).every((r) => r.status === "sent")).toBe(true);
-    expect(received.length - before).toBe(6);
+    expect(mailbox.server.received.length - before).toBe(6);
   });
 });

@@ -3,16 +3,14 @@
  * the ledger row, tracked links and an open pixel, the footer; and what a permanent refusal of an
  * address does to later sends (suppression). Email goes to a real SMTP server and is parsed back.
  */
-import type { AddressInfo } from "node:net";
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
-import { type ParsedMail, simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
+import { useTestSmtpServer } from "../testing/smtp-server.ts";
 import { type ClickToken, verifyToken } from "../tracking/tokens.ts";
 import { messageIdFor } from "./channel.ts";
 import { createDevInboxSmsChannel } from "./dev-inbox.ts";
@@ -23,37 +21,10 @@ import { createSmtpChannel } from "./smtp-channel.ts";
 const database = useTestDatabase();
 const T0 = new Date("2026-03-02T10:00:00Z");
 
-const received: ParsedMail[] = [];
-const server = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  logger: false,
-  onRcptTo(address, _session, callback) {
-    if (address.address.startsWith("gone@")) {
-      return callback(
-        Object.assign(new Error("5.1.1 <gone@example.com>: user unknown"), { responseCode: 550 }),
-      );
-    }
-    if (address.address.startsWith("policy@")) {
-      return callback(Object.assign(new Error("5.7.1 message refused by policy"), { responseCode: 554 }));
-    }
-    callback();
-  },
-  onData(stream, _session, callback) {
-    simpleParser(stream)
-      .then((mail) => {
-        received.push(mail);
-        callback();
-      })
-      .catch(callback);
-  },
-});
-let port = 0;
+const mailbox = useTestSmtpServer();
 let ws: WorkspaceContext;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.server.address() as AddressInfo).port;
   ws = await newWorkspaceContext(database.handle.db);
   await setSender(database.handle.db, ws, {
     fromName: "Acme",
@@ -62,9 +33,6 @@ beforeAll(async () => {
     postalAddress: "1 High Street\nSpringfield",
     smsFrom: "+14155550100",
   });
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 async function campaignTo(
@@ -120,7 +88,11 @@ describe("a marketing email as received", () => {
         </mj-column></mj-section></mj-body></mjml>`,
       },
     });
-    const smtp = createSmtpChannel({ host: "127.0.0.1", port, messageIdDomain: "acme.example" });
+    const smtp = createSmtpChannel({
+      host: "127.0.0.1",
+      port: mailbox.server.port,
+      messageIdDomain: "acme.example",
+    });
     try {
       const r = await dispatchBatch(database.handle.db, "email", {
         links: TEST_LINKS,
@@ -132,7 +104,7 @@ describe("a marketing email as received", () => {
       await smtp.close();
     }
     const [row] = await rowsOf(campaignId);
-    const mail = received.find((m) => m.subject === "Spring sale")!;
+    const mail = mailbox.server.received.find((m) => m.subject === "Spring sale")!;
     expect(mail.messageId).toBe(messageIdFor(row!.idempotency_key, "acme.example"));
 
     // RFC 8058: an HTTPS (here: PUBLIC_URL) one-click target and a mailto, and the Post header.
@@ -181,7 +153,7 @@ describe("a marketing email as received", () => {
         html: '<p>Hi</p><p><a href="{{ unsubscribe_url }}">Stop these emails</a></p>',
       },
     });
-    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port: mailbox.server.port });
     try {
       await dispatchBatch(database.handle.db, "email", {
         links: TEST_LINKS,
@@ -191,7 +163,7 @@ describe("a marketing email as received", () => {
     } finally {
       await smtp.close();
     }
-    const html = String(received.find((m) => m.subject === "Placed")!.html);
+    const html = String(mailbox.server.received.find((m) => m.subject === "Placed")!.html);
     expect(html.match(/\/u\//g)).toHaveLength(1);
     expect(html).toContain("Stop these emails");
   });
@@ -204,7 +176,7 @@ describe("suppression after a permanent refusal", () => {
       channel: "email",
       content,
     });
-    const smtp = createSmtpChannel({ host: "127.0.0.1", port });
+    const smtp = createSmtpChannel({ host: "127.0.0.1", port: mailbox.server.port });
     const dispatch = (minutes: number) =>
       dispatchBatch(database.handle.db, "email", {
         links: TEST_LINKS,

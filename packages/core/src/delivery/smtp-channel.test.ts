@@ -1,45 +1,11 @@
 import type { AddressInfo } from "node:net";
-import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { useTestSmtpServer } from "../testing/smtp-server.ts";
 import { messageIdFor, type OutgoingEmail } from "./channel.ts";
 import { createSmtpChannel } from "./smtp-channel.ts";
 
-/** A real SMTP server on loopback: it parses what it receives and answers as each recipient asks. */
-const received: ParsedMail[] = [];
-let port = 0;
-const server = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  logger: false,
-  onRcptTo(address, _session, callback) {
-    if (address.address.startsWith("gone@")) {
-      const error = Object.assign(new Error("5.1.1 no such user"), { responseCode: 550 });
-      return callback(error);
-    }
-    if (address.address.startsWith("busy@")) {
-      const error = Object.assign(new Error("4.2.1 mailbox busy, try later"), { responseCode: 451 });
-      return callback(error);
-    }
-    callback();
-  },
-  onData(stream, _session, callback) {
-    simpleParser(stream)
-      .then((mail) => {
-        received.push(mail);
-        callback();
-      })
-      .catch(callback);
-  },
-});
-
-beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.server.address() as AddressInfo).port;
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
+const smtp = useTestSmtpServer();
 
 const email = (to: string, key = `c:${to}:s1:1:1`): OutgoingEmail => ({
   workspaceId: "00000000-0000-4000-8000-000000000001",
@@ -55,11 +21,11 @@ const email = (to: string, key = `c:${to}:s1:1:1`): OutgoingEmail => ({
 
 describe("createSmtpChannel", () => {
   it("delivers with RFC 8058 one-click unsubscribe and a Message-ID derived from the idempotency key", async () => {
-    const channel = createSmtpChannel({ host: "127.0.0.1", port });
+    const channel = createSmtpChannel({ host: "127.0.0.1", port: smtp.server.port });
     try {
       const result = await channel.send(email("ada@example.com"));
       expect(result.kind).toBe("sent");
-      const mail = received.find((m) => m.subject === "Spring is here");
+      const mail = smtp.server.received.find((m) => m.subject === "Spring is here");
       expect(mail).toBeDefined();
       expect(mail!.messageId).toBe(messageIdFor("c:ada@example.com:s1:1:1", "acme.example"));
       const raw = mail!.headerLines.map((h) => h.line);
@@ -77,7 +43,7 @@ describe("createSmtpChannel", () => {
   });
 
   it("reports a 5xx rejection as permanent and a 4xx as retryable", async () => {
-    const channel = createSmtpChannel({ host: "127.0.0.1", port });
+    const channel = createSmtpChannel({ host: "127.0.0.1", port: smtp.server.port });
     try {
       const gone = await channel.send(email("gone@example.com"));
       expect(gone).toMatchObject({ kind: "permanent" });

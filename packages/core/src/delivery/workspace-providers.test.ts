@@ -4,12 +4,10 @@
  * workspace keeps the installation's provider.
  */
 import { generateKeyPairSync } from "node:crypto";
-import type { AddressInfo } from "node:net";
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import { dkimVerify } from "mailauth/lib/dkim/verify.js";
-import { SMTPServer } from "smtp-server";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { TEST_KEYS } from "../security/keys.ts";
 import { createTemplate } from "../templates/template.service.ts";
@@ -17,6 +15,7 @@ import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "../testing/
 import { useTestDatabase } from "../testing/database.ts";
 import { LOB_TEST_KEY, startLobServer } from "../testing/lob-server.ts";
 import { ADDRESS, mailTemplate, mailWorkspace, queueMail } from "../testing/mail.ts";
+import { useTestSmtpServer } from "../testing/smtp-server.ts";
 import { createDevInboxEmailChannel, createDevInboxMailChannel } from "./dev-inbox.ts";
 import { dispatchBatch } from "./dispatcher.ts";
 import { ChannelResolver, listProviders, removeProvider, setProvider } from "./provider.service.ts";
@@ -28,32 +27,11 @@ const { privateKey, publicKey } = generateKeyPairSync("rsa", { modulusLength: 20
 const PRIVATE_PEM = privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 const PUBLIC_DER = publicKey.export({ type: "spki", format: "der" }).toString("base64");
 
-const raws: { user: string | undefined; raw: Buffer }[] = [];
-const server = new SMTPServer({
-  disabledCommands: ["STARTTLS"],
-  allowInsecureAuth: true,
-  logger: false,
-  onAuth(auth, _session, callback) {
-    if (auth.username === "acme" && auth.password === "s3cret-smtp-password")
-      return callback(null, { user: "acme" });
-    callback(new Error("535 authentication failed"));
-  },
-  onData(stream, session, callback) {
-    const chunks: Buffer[] = [];
-    stream.on("data", (c: Buffer) => chunks.push(c));
-    stream.on("end", () => {
-      raws.push({ user: session.user as string | undefined, raw: Buffer.concat(chunks) });
-      callback();
-    });
-  },
-});
-let port = 0;
+const mailbox = useTestSmtpServer({ auth: { user: "acme", pass: "s3cret-smtp-password" } });
 let acme: WorkspaceContext;
 let globex: WorkspaceContext;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  port = (server.server.address() as AddressInfo).port;
   const db = database.handle.db;
   acme = await newWorkspaceContext(db, "Acme");
   globex = await newWorkspaceContext(db, "Globex");
@@ -63,9 +41,6 @@ beforeAll(async () => {
       postalAddress: "1 High Street",
     });
   }
-});
-afterAll(async () => {
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 async function queueOne(ws: WorkspaceContext, email: string) {
@@ -166,7 +141,7 @@ describe("a workspace's own SMTP provider", () => {
         provider: "smtp",
         settings: {
           host: "127.0.0.1",
-          port,
+          port: mailbox.server.port,
           user: "acme",
           dkim: { domainName: "acme.example", keySelector: "s1" },
         },
@@ -203,9 +178,9 @@ describe("a workspace's own SMTP provider", () => {
     } finally {
       await resolver.close();
     }
-    expect(raws).toHaveLength(1);
-    expect(raws[0]!.user).toBe("acme");
-    const verified = await dkimVerify(raws[0]!.raw, {
+    expect(mailbox.server.raws).toHaveLength(1);
+    expect(mailbox.server.raws[0]!.user).toBe("acme");
+    const verified = await dkimVerify(mailbox.server.raws[0]!.raw, {
       resolver: async (name: string, type: string) => {
         expect([name, type]).toEqual(["s1._domainkey.acme.example", "TXT"]);
         return [[`v=DKIM1; k=rsa; p=${PUBLIC_DER}`]];

@@ -1,6 +1,3 @@
-import type { AddressInfo } from "node:net";
-import { type ParsedMail, simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { EmailChannel } from "../delivery/channel.ts";
@@ -10,6 +7,7 @@ import { setSender } from "../delivery/sender.service.ts";
 import { createSmtpChannel } from "../delivery/smtp-channel.ts";
 import { newWorkspaceContext } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
+import { useTestSmtpServer } from "../testing/smtp-server.ts";
 import { createTemplate } from "./template.service.ts";
 import { sendTestMessage } from "./test-send.ts";
 
@@ -18,39 +16,14 @@ const T0 = new Date("2026-03-02T10:00:00Z");
 const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
 /** A real SMTP server on loopback: it refuses gone@ for good and busy@ for now. */
-const received: ParsedMail[] = [];
-const recipients: string[] = [];
-const server = new SMTPServer({
-  authOptional: true,
-  disabledCommands: ["STARTTLS"],
-  logger: false,
-  onRcptTo(address, _session, callback) {
-    recipients.push(address.address);
-    if (address.address.startsWith("gone@")) {
-      return callback(Object.assign(new Error("5.1.1 no such user"), { responseCode: 550 }));
-    }
-    if (address.address.startsWith("busy@")) {
-      return callback(Object.assign(new Error("4.2.1 mailbox busy"), { responseCode: 451 }));
-    }
-    callback();
-  },
-  onData(stream, _session, callback) {
-    simpleParser(stream)
-      .then((mail) => {
-        received.push(mail);
-        callback();
-      })
-      .catch(callback);
-  },
-});
+const mailbox = useTestSmtpServer();
 
 let smtp: EmailChannel;
 let ws: WorkspaceContext;
 let welcome: string;
 
 beforeAll(async () => {
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  smtp = createSmtpChannel({ host: "127.0.0.1", port: (server.server.address() as AddressInfo).port });
+  smtp = createSmtpChannel({ host: "127.0.0.1", port: mailbox.server.port });
   const db = database.handle.db;
   ws = await newWorkspaceContext(db);
   await setSender(db, ws, {
@@ -71,7 +44,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await smtp.close();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
 async function testSendsOf(workspaceId: string) {
@@ -100,7 +72,7 @@ describe("sendTestMessage", () => {
       subject: "[Test] Hello Ada",
       provider: "smtp",
     });
-    const mail = received.at(-1)!;
+    const mail = mailbox.server.received.at(-1)!;
     expect(mail.subject).toBe("[Test] Hello Ada");
     expect(mail.from?.text).toBe('"Acme" <news@acme.example>');
     expect(mail.html).toContain(
@@ -162,12 +134,12 @@ describe("sendTestMessage", () => {
     expect(rows).toEqual([
       { channel: "email", reason: expect.stringContaining("5.1.1"), source: "provider", message_id: null },
     ]);
-    const tried = recipients.filter((r) => r === to).length;
+    const tried = mailbox.server.recipients.filter((r) => r === to).length;
     expect(tried).toBe(1);
     await expect(sendTestMessage(db, ws, welcome, { to }, { email: smtp })).rejects.toMatchObject({
       message: expect.stringContaining(`${to} is suppressed on email`),
     });
-    expect(recipients.filter((r) => r === to)).toHaveLength(tried);
+    expect(mailbox.server.recipients.filter((r) => r === to)).toHaveLength(tried);
     // A temporary refusal suppresses nothing.
     const busy = await database.handle.pool.query(
       "select 1 from suppressions where workspace_id = $1 and address = 'busy@acme.example'",

@@ -1,6 +1,4 @@
-import type { AddressInfo } from "node:net";
-import { type ParsedMail, simpleParser } from "mailparser";
-import { SMTPServer } from "smtp-server";
+import { useTestSmtpServer } from "@omneural/core/testing/smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
@@ -197,34 +195,11 @@ describe("POST /api/v1/templates/{id}/test-send", () => {
 
 describe("POST /api/v1/templates/{id}/test-send with the workspace's own SMTP account", () => {
   /** The workspace's SMTP server, on loopback: it has no mailbox gone@. */
-  const received: ParsedMail[] = [];
-  const smtp = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    logger: false,
-    onRcptTo(address, _session, callback) {
-      if (address.address.startsWith("gone@")) {
-        return callback(Object.assign(new Error("5.1.1 no such user"), { responseCode: 550 }));
-      }
-      callback();
-    },
-    onData(stream, _session, callback) {
-      simpleParser(stream)
-        .then((mail) => {
-          received.push(mail);
-          callback();
-        })
-        .catch(callback);
-    },
-  });
+  const mailbox = useTestSmtpServer();
 
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", resolve));
-  });
   afterAll(async () => {
     // The app first: it holds a pooled connection to this server, which would keep it from closing.
     await t.app.close();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
   });
 
   const useOwnSmtp = async () => {
@@ -233,7 +208,7 @@ describe("POST /api/v1/templates/{id}/test-send with the workspace's own SMTP ac
       url: "/api/v1/workspace/providers/email",
       payload: {
         provider: "smtp",
-        settings: { host: "127.0.0.1", port: (smtp.server.address() as AddressInfo).port },
+        settings: { host: "127.0.0.1", port: mailbox.server.port },
       },
     });
     expect(response.statusCode, response.body).toBe(200);
@@ -248,10 +223,10 @@ describe("POST /api/v1/templates/{id}/test-send with the workspace's own SMTP ac
     const response = await testSend(welcome, { to: "own@acme.example" });
     expect(response.statusCode, response.body).toBe(200);
     expect(response.json()).toMatchObject({ provider: "smtp", subject: "[Test] Welcome, Ada" });
-    expect(received).toHaveLength(1);
-    expect(received[0]!.subject).toBe("[Test] Welcome, Ada");
-    expect(received[0]!.from?.text).toBe('"Acme News" <news@acme.example>');
-    expect(received[0]!.text).toContain("1 High St, Springfield");
+    expect(mailbox.server.received).toHaveLength(1);
+    expect(mailbox.server.received[0]!.subject).toBe("[Test] Welcome, Ada");
+    expect(mailbox.server.received[0]!.from?.text).toBe('"Acme News" <news@acme.example>');
+    expect(mailbox.server.received[0]!.text).toContain("1 High St, Springfield");
     // Not also put in the dev inbox.
     const outbox = await t.asA({ method: "GET", url: "/api/v1/outbox?recipient=own@acme.example" });
     expect(outbox.json().data).toHaveLength(1);
