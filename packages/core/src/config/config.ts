@@ -124,6 +124,23 @@ function amount(variable: string, fallback: number) {
   };
 }
 
+/** An optional secret of at least `minLength` characters. */
+function optionalSecret(variable: string, minLength: number) {
+  return (raw: string | undefined): string | undefined => {
+    if (raw === undefined || raw.trim() === "") return undefined;
+    if (raw.trim().length < minLength)
+      throw new ConfigError(variable, `must be at least ${minLength} characters`);
+    return raw.trim();
+  };
+}
+
+/** A comma-separated list of host names or addresses. */
+const hostList = (raw: string | undefined): readonly string[] =>
+  (raw ?? "")
+    .split(",")
+    .map((h) => h.trim())
+    .filter(Boolean);
+
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
 /** Every option, with its default. docs/configuration.md is written from this table. */
@@ -224,22 +241,14 @@ export const OPTIONS = {
     description:
       "Secret that signs every workflow webhook call (HMAC-SHA256 over timestamp and body, header Omneural-Signature). When unset, webhook nodes deliver to the dev inbox.",
     defaultText: "(unset: dev inbox)",
-    parse(raw) {
-      if (raw === undefined || raw.trim() === "") return undefined;
-      if (raw.trim().length < 16) throw new ConfigError("WEBHOOK_SECRET", "must be at least 16 characters");
-      return raw.trim();
-    },
+    parse: optionalSecret("WEBHOOK_SECRET", 16),
   } satisfies Option<string | undefined>,
   webhookAllowHosts: {
     variable: "WEBHOOK_ALLOW_HOSTS",
     description:
       "Comma-separated hosts or addresses webhook calls may reach although they are private, loopback or link-local (refused otherwise).",
     defaultText: "(none)",
-    parse: (raw) =>
-      (raw ?? "")
-        .split(",")
-        .map((h) => h.trim())
-        .filter(Boolean),
+    parse: hostList,
   } satisfies Option<readonly string[]>,
   lobUrl: {
     variable: "LOB_URL",
@@ -304,22 +313,14 @@ export const OPTIONS = {
     description:
       "Comma-separated hosts or addresses an ad destination's base URL (a Graph-API- or Google-Ads-API-compatible endpoint) may reach although they are private, loopback or link-local (refused otherwise).",
     defaultText: "(none)",
-    parse: (raw) =>
-      (raw ?? "")
-        .split(",")
-        .map((h) => h.trim())
-        .filter(Boolean),
+    parse: hostList,
   } satisfies Option<readonly string[]>,
   secretKey: {
     variable: "SECRET_KEY",
     description:
       "Signs the links in messages (tracked clicks, open pixel, unsubscribe) and encrypts stored provider credentials. At least 32 characters; every process of an installation needs the same one. When unset, a key is generated once and kept in $OMNEURAL_DATA_DIR/secret.key.",
     defaultText: "(unset: generated into the data directory)",
-    parse(raw) {
-      if (raw === undefined || raw.trim() === "") return undefined;
-      if (raw.trim().length < 32) throw new ConfigError("SECRET_KEY", "must be at least 32 characters");
-      return raw.trim();
-    },
+    parse: optionalSecret("SECRET_KEY", 32),
   } satisfies Option<string | undefined>,
   redisUrl: {
     variable: "REDIS_URL",

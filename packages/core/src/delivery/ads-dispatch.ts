@@ -50,7 +50,7 @@ import {
   type Outcome,
   recordOutcome,
 } from "./dispatch.repository.ts";
-import { type DispatchResult, retryDelayMs } from "./dispatcher.ts";
+import { type DispatchResult, emptyDispatchResult, retryDelayMs } from "./dispatcher.ts";
 import { CircuitBreaker } from "./guards.ts";
 import { recordInOutbox } from "./outbox.repository.ts";
 import { internalRangeOf, type ResolvedAddress } from "./webhook-channel.ts";
@@ -111,15 +111,7 @@ interface Group {
 
 export async function dispatchAdsBatch(db: Db, options: AdsDispatchOptions): Promise<DispatchResult> {
   const now = options.now ?? new Date();
-  const result: DispatchResult = {
-    claimed: 0,
-    sent: 0,
-    retried: 0,
-    deferred: 0,
-    failed: 0,
-    skipped: 0,
-    expired: 0,
-  };
+  const result = emptyDispatchResult();
   // Adding or removing a member again changes nothing, so an interrupted row is simply queued again.
   result.expired = await expireSendingLeases(db, "ads", now, true);
   const leaseUntil = new Date(now.getTime() + (options.leaseMs ?? DEFAULT_LEASE_MS));

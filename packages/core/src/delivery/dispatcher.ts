@@ -106,6 +106,16 @@ export interface DispatchResult {
   expired: number;
 }
 
+export const emptyDispatchResult = (): DispatchResult => ({
+  claimed: 0,
+  sent: 0,
+  retried: 0,
+  deferred: 0,
+  failed: 0,
+  skipped: 0,
+  expired: 0,
+});
+
 export type DispatchKind = "email" | "sms" | "webhook" | "mail";
 
 const DEFAULT_MAX_ATTEMPTS = 5;
@@ -148,15 +158,7 @@ export async function dispatchBatch(
 ): Promise<DispatchResult> {
   const now = options.now ?? new Date();
   const random = options.random ?? Math.random;
-  const result: DispatchResult = {
-    claimed: 0,
-    sent: 0,
-    retried: 0,
-    deferred: 0,
-    failed: 0,
-    skipped: 0,
-    expired: 0,
-  };
+  const result = emptyDispatchResult();
   const provider = providerOf(kind, options.channels);
   if (!provider) return result;
   result.expired = await expireSendingLeases(db, kind, now, provider.acceptsIdempotencyKey);
@@ -596,7 +598,8 @@ function prepareWebhook(message: ClaimedMessage, facts: SendFacts, channel: Webh
   return { send: () => channel.send(call), provider: channel.provider };
 }
 
-function toRenderContact(r: RecipientRow): RenderContact {
+/** The recipient as templates see it. */
+export function toRenderContact(r: RecipientRow): RenderContact {
   return {
     id: r.id,
     externalId: r.external_id,

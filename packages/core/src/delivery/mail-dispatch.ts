@@ -8,11 +8,10 @@
  */
 import type { MailContent } from "@omneural/contracts/templates";
 import type { Db } from "../db/database.ts";
-import type { RenderContact } from "../templates/render.ts";
 import { templateRenderer } from "../templates/template.service.ts";
 import type { MailChannel, OutgoingMailPiece, SendResult } from "./channel.ts";
 import type { ClaimedMessage, Outcome, RecipientRow } from "./dispatch.repository.ts";
-import type { SendFacts } from "./dispatcher.ts";
+import { type SendFacts, toRenderContact } from "./dispatcher.ts";
 import { purlCodeForMessage } from "./mail.repository.ts";
 import { checkMailAddress } from "./print-batch.ts";
 import { newPurlCode, purlUrl } from "./purl.ts";
@@ -56,7 +55,7 @@ export async function prepareMail(
   );
   const purl = purlUrl(facts.links.publicUrl, code);
   // A render error is thrown and becomes this row's failure (see the dispatcher's deliver).
-  const rendered = templateRenderer.renderMail(template.content as MailContent, renderContactOf(recipient), {
+  const rendered = templateRenderer.renderMail(template.content as MailContent, toRenderContact(recipient), {
     links: { purl },
   });
   const piece: OutgoingMailPiece = {
@@ -97,25 +96,4 @@ export function returnAddressOf(sender: { from_name: string | null; postal_addre
   const name = sender.from_name?.trim();
   if (!name || address.toLowerCase().startsWith(name.toLowerCase())) return address;
   return `${name}\n${address}`;
-}
-
-function renderContactOf(r: RecipientRow): RenderContact {
-  return {
-    id: r.id,
-    externalId: r.external_id,
-    email: r.email,
-    phone: r.phone,
-    firstName: r.first_name,
-    lastName: r.last_name,
-    timezone: r.timezone,
-    address: {
-      line1: r.address_line1,
-      line2: r.address_line2,
-      city: r.city,
-      region: r.region,
-      postalCode: r.postal_code,
-      country: r.country,
-    },
-    attributes: r.attributes,
-  };
 }
