@@ -225,18 +225,20 @@ export async function changeConsentByWorkflow(
   now: Date,
 ) {
   const column = sql.ref(`${channel}_consent`);
+  // The old value comes back through the UPDATE's join: a CTE read beside an UPDATE of the same row
+  // in one statement may run after it and then no longer sees the row (previous_status would be null).
   await sql`
     with previous as (
-      select ${column} as status from contacts
+      select id, ${column} as status from contacts
       where workspace_id = ${workspaceId} and id = ${contactId} for update
     ), changed as (
-      update contacts set ${column} = ${status}, updated_at = ${now}
-      where workspace_id = ${workspaceId} and id = ${contactId} and ${column} is distinct from ${status}
-      returning id
+      update contacts c set ${column} = ${status}, updated_at = ${now}
+      from previous p
+      where c.workspace_id = ${workspaceId} and c.id = p.id and p.status is distinct from ${status}
+      returning p.status as previous_status
     )
     insert into consent_changes (workspace_id, contact_id, channel, status, previous_status, source, actor, changed_at)
-    select ${workspaceId}, ${contactId}, ${channel}, ${status}, (select status from previous), 'workflow',
-           ${actor}, ${now}
+    select ${workspaceId}, ${contactId}, ${channel}, ${status}, previous_status, 'workflow', ${actor}, ${now}
     from changed`.execute(trx);
 }
 

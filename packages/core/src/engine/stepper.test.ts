@@ -355,9 +355,11 @@ describe("stepCampaignBatch", () => {
     expect(
       await count(sql<{ n: number }>`select count(*)::int as n from list_members where list_id = ${vipList}`),
     ).toBe(1);
-    const ledger = await sql<{ source: string; actor: string }>`
-      select source, actor from consent_changes where contact_id = ${contact}`.execute(db);
-    expect(ledger.rows).toEqual([{ source: "workflow", actor: `campaign:${campaign.id}` }]);
+    const ledger = await sql<{ source: string; actor: string; status: string; previous_status: string }>`
+      select source, actor, status, previous_status from consent_changes where contact_id = ${contact}`.execute(db);
+    expect(ledger.rows).toEqual([
+      { source: "workflow", actor: `campaign:${campaign.id}`, status: "subscribed", previous_status: "never_asked" },
+    ]);
   });
 
   it("marks a member failed at the node whose step threw, and retry resumes exactly there", async () => {
