@@ -15,7 +15,41 @@ export const REDACT_PATHS = [
   "smtpUrl",
   "twilioUrl",
   "webhookSecret",
+  "secretKey",
+  "redisUrl",
+  "lobUrl",
+  "*.authToken",
+  "*.accessToken",
+  "*.developerToken",
+  "*.dkimPrivateKey",
 ];
+
+/**
+ * The tokens in tracking and hook paths (/t/o, /t/c, /u, /s, /r, /hooks/email) act for a recipient or a
+ * workspace: request logs show the path with the token replaced.
+ */
+export function redactLinkTokens(url: string): string {
+  return url.replace(/^(\/(?:t\/[oc]|u|s|r|hooks\/email)\/)[^/?#]+/, "$1[token]");
+}
+
+interface LoggedRequest {
+  method?: string;
+  url?: string;
+  hostname?: string;
+  ip?: string;
+  socket?: { remotePort?: number };
+}
+
+/** What a request log line says of the request: never its headers, tokens in paths replaced. */
+function serializeRequest(req: LoggedRequest) {
+  return {
+    method: req.method,
+    url: req.url === undefined ? undefined : redactLinkTokens(req.url),
+    host: req.hostname,
+    remoteAddress: req.ip,
+    remotePort: req.socket?.remotePort,
+  };
+}
 
 export function createLogger(options: {
   level: string;
@@ -31,6 +65,7 @@ export function createLogger(options: {
     name: options.name ?? "omneural",
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
+    serializers: { req: serializeRequest },
   };
   if (pretty) {
     return pino({
