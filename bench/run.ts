@@ -8,6 +8,7 @@ const BENCHES: Record<string, string> = {
   engine: "./engine.ts",
   "engine-crash": "./engine-crash.ts",
   delivery: "./delivery.ts",
+  tracking: "./tracking.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);

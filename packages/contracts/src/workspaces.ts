@@ -31,10 +31,42 @@ export const Sender = Type.Object(
         Type.Null(),
       ]),
     ),
+    smsHelpText: Type.Optional(
+      Type.Union(
+        [
+          Type.String({
+            minLength: 1,
+            maxLength: 320,
+            description: "The answer to an inbound HELP text",
+          }),
+          Type.Null(),
+        ],
+        {
+          description:
+            'What a recipient who texts HELP gets back. Null or absent: "<workspace name>: Reply STOP to opt out, START to opt back in."',
+        },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
 export type Sender = Static<typeof Sender>;
+
+/** Where providers post to this workspace: the URLs to configure in Twilio and the email provider. */
+export const WorkspaceHooks = Type.Object({
+  twilioInbound: Type.String({
+    description:
+      'Twilio number\'s "A message comes in" webhook (HTTP POST): STOP/START/HELP keywords and replies',
+  }),
+  twilioStatus: Type.String({
+    description: "Twilio status callback (the dispatcher registers it with every SMS it sends)",
+  }),
+  emailFeedback: Type.String({
+    description:
+      "Email bounces and complaints: Amazon SES (through SNS), the SendGrid Event Webhook, or the generic JSON format (docs/responses.md). The URL carries this workspace's signed token: keep it private.",
+  }),
+});
+export type WorkspaceHooks = Static<typeof WorkspaceHooks>;
 
 const LocalTime = Type.String({ pattern: "^([01][0-9]|2[0-3]):[0-5][0-9]$", description: "HH:MM" });
 

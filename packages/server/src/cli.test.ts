@@ -28,8 +28,12 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   });
 }
 
-function startServer(): { child: ChildProcess; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [bin, "start"], {
+function startServer(args = ["start"]): {
+  child: ChildProcess;
+  output: () => string;
+  exited: Promise<number | null>;
+} {
+  const child = spawn(process.execPath, [bin, ...args], {
     env,
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
@@ -184,5 +188,37 @@ describe("omneural", () => {
     const code = await second.exited;
     expect(code, second.output()).toBe(0);
     expect(postmasterRunning()).toBe(false);
+  });
+
+  it("demo runs a whole campaign over all four channels on the dev inbox, then keeps serving", async () => {
+    const demo = startServer(["demo", "--contacts", "60", "--wait-seconds", "2"]);
+    try {
+      for (let i = 0; i < 1200 && !demo.output().includes("Done. Look around"); i++) {
+        // Polling a process we started is the one wait a test of a real binary needs.
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const output = demo.output();
+      expect(output, output).toContain("60/60 members through (100%)");
+      const last = output
+        .split("\n")
+        .filter((l) => l.includes("members through"))
+        .at(-1)!;
+      // Every channel sent something, and the demo's clicks went through the tracking redirect.
+      for (const channel of ["email", "sms", "mail", "ads"])
+        expect(last).toMatch(new RegExp(`${channel} [1-9]`));
+      expect(last).toMatch(/clicks [1-9]/);
+      expect(last).not.toContain("to send");
+      const key = /export KEY=(omn_\S+)/.exec(output)![1]!;
+      const campaigns = await fetch(`http://127.0.0.1:${port}/api/v1/campaigns`, {
+        headers: { authorization: `Bearer ${key}` },
+      });
+      expect(((await campaigns.json()) as { data: unknown[] }).data[0]).toMatchObject({
+        name: "Spring launch (demo)",
+        status: "completed",
+      });
+    } finally {
+      demo.child.kill("SIGINT");
+      expect(await demo.exited, demo.output()).toBe(0);
+    }
   });
 });

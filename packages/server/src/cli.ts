@@ -11,7 +11,9 @@ import { findWorkspace, listWorkspaces } from "@omneural/core/workspaces/workspa
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 import cliProgress from "cli-progress";
 import { Command, Option } from "commander";
+import { clickSomeEmails, type DemoOptions, demoProgress, formatProgress, seedDemo } from "./demo.ts";
 import { startApi } from "./roles/api.ts";
+import { startTracking } from "./roles/tracking.ts";
 import { startWorker } from "./roles/worker.ts";
 import { openRuntime, type Runtime } from "./runtime.ts";
 
@@ -88,7 +90,29 @@ function onShutdown(config: Config, log: Logger, stop: () => Promise<void>) {
   process.on("SIGTERM", handler);
 }
 
-async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) {
+interface Roles {
+  /** The HTTP API (which also serves the tracking endpoints). */
+  api: boolean;
+  /** Only the tracking endpoints, without the API. */
+  tracking?: boolean;
+  worker: boolean;
+}
+
+function applicationName(roles: Roles): string {
+  if (roles.api && roles.worker) return "omneural";
+  if (roles.api) return "omneural-api";
+  if (roles.tracking) return "omneural-tracking";
+  return "omneural-worker";
+}
+
+interface Started {
+  config: Config;
+  runtime: Runtime;
+  log: Logger;
+  url: string;
+}
+
+async function runRoles(roles: Roles, own: boolean, afterStart?: (started: Started) => Promise<void>) {
   const config = readConfig();
   const log = createLogger({ level: config.logLevel, format: config.logFormat });
   const started = Date.now();
@@ -98,30 +122,82 @@ async function runRoles(roles: { api: boolean; worker: boolean }, own: boolean) 
       own,
       startIfStopped: own,
       poolSize: config.databasePoolSize,
-      applicationName:
-        roles.api && roles.worker ? "omneural" : roles.api ? "omneural-api" : "omneural-worker",
+      applicationName: applicationName(roles),
     });
   } catch (error) {
     log.fatal((error as Error).message);
     process.exit(1);
   }
   const worker = roles.worker ? await startWorker(config, runtime.database, runtime.keys, log) : undefined;
-  const app = roles.api ? await startApi(config, runtime.database, runtime.keys, log) : undefined;
+  const http = roles.api
+    ? await startApi(config, runtime.database, runtime.keys, log)
+    : roles.tracking
+      ? await startTracking(config, runtime.database, runtime.keys, log)
+      : undefined;
   onShutdown(config, log, async () => {
-    await app?.close();
+    // The HTTP server stops taking requests and its response writer empties before the database closes.
+    await http?.stop();
     await worker?.stop();
     await runtime.close();
   });
   const database = runtime.cluster ? `embedded PostgreSQL in ${config.dataDir}` : "DATABASE_URL";
-  if (app) {
-    const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
+  const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${config.port}`;
+  if (roles.api) {
     log.info(
       { url, database, startupMs: Date.now() - started },
       `Omneural is running at ${url} (API docs: ${url}/api/docs)`,
     );
+  } else if (roles.tracking) {
+    log.info({ url, database, startupMs: Date.now() - started }, `tracking endpoints at ${url}`);
   } else {
     log.info({ database }, "worker running");
   }
+  if (afterStart) {
+    try {
+      await afterStart({ config, runtime, log, url });
+    } catch (error) {
+      log.error({ err: error }, (error as Error).message);
+    }
+  }
+}
+
+/** `omneural demo`: the product on the embedded default, plus a demo campaign run before your eyes. */
+async function runDemo(options: DemoOptions, { runtime, url }: Started) {
+  const db = runtime.database.db;
+  const out = (line = "") => process.stdout.write(`${line}\n`);
+  out();
+  out(
+    `Creating a demo workspace: ${options.contacts} contacts, templates for email, SMS, direct mail and ads…`,
+  );
+  const world = await seedDemo(db, runtime.keys, options);
+  out(
+    `Launched "Spring launch (demo)": email → wait ${options.waitSeconds} s for a click → clicked: SMS; else A/B: letter or retargeting ad.`,
+  );
+  out(
+    `About ${Math.round(options.clickShare * 100)}% of the emails get clicked through the real tracking redirect.`,
+  );
+  out();
+  const clicked = new Set<string>();
+  let clicks = 0;
+  let last = "";
+  for (;;) {
+    clicks += await clickSomeEmails(db, world, runtime.keys, url, options.clickShare, clicked);
+    const progress = await demoProgress(db, world);
+    const line = formatProgress(progress, clicks);
+    if (line !== last) out(`  ${line}`);
+    last = line;
+    if (progress.enrolled > 0 && progress.finished >= progress.enrolled && progress.pending === 0) break;
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+  }
+  out();
+  out("Done. Look around (the server keeps running; Ctrl-C stops it):");
+  out(`  export KEY=${world.apiKey}`);
+  out(`  curl -s -H "Authorization: Bearer $KEY" ${url}/api/v1/campaigns/${world.campaignId}`);
+  out(
+    `  curl -s -H "Authorization: Bearer $KEY" "${url}/api/v1/campaigns/${world.campaignId}/messages?status=skipped"`,
+  );
+  out(`  curl -s -H "Authorization: Bearer $KEY" "${url}/api/v1/outbox?channel=email&limit=1"`);
+  out(`  API docs: ${url}/api/docs`);
 }
 
 program
@@ -134,16 +210,47 @@ program
 program
   .command("start")
   .description(
-    "Run every role in one process (HTTP API and worker). Without DATABASE_URL, starts an embedded PostgreSQL.",
+    "Run every role in one process (HTTP API with the tracking endpoints, and worker). Without DATABASE_URL, starts an embedded PostgreSQL.",
   )
   .action(() => runRoles({ api: true, worker: true }, true));
 
 program
+  .command("demo")
+  .description(
+    "Run every role like `start`, then create a demo workspace and run a whole campaign on the dev-inbox providers, with time compressed, showing progress.",
+  )
+  .option("--contacts <n>", "contacts in the demo audience", "2000")
+  .option("--wait-seconds <n>", "how long members wait for a click", "20")
+  .option("--click-share <fraction>", "share of emails the demo clicks", "0.3")
+  .action((opts: { contacts: string; waitSeconds: string; clickShare: string }) => {
+    const options: DemoOptions = {
+      contacts: Number(opts.contacts),
+      waitSeconds: Number(opts.waitSeconds),
+      clickShare: Number(opts.clickShare),
+    };
+    if (!Number.isInteger(options.contacts) || options.contacts < 1 || options.contacts > 100_000) {
+      fail("--contacts must be a whole number from 1 to 100000");
+    }
+    if (!Number.isInteger(options.waitSeconds) || options.waitSeconds < 1 || options.waitSeconds > 3600) {
+      fail("--wait-seconds must be a whole number from 1 to 3600");
+    }
+    if (!(options.clickShare >= 0 && options.clickShare <= 1)) fail("--click-share must be between 0 and 1");
+    return runRoles({ api: true, worker: true }, true, (started) => runDemo(options, started));
+  });
+
+program
   .command("api")
   .description(
-    "Run only the HTTP API (for scale-out). Needs DATABASE_URL, or a running `omneural start` on the same data directory.",
+    "Run only the HTTP API, with the tracking endpoints (for scale-out). Needs DATABASE_URL, or a running `omneural start` on the same data directory.",
   )
   .action(() => runRoles({ api: true, worker: false }, false));
+
+program
+  .command("tracking")
+  .description(
+    "Run only the tracking endpoints (open pixel, clicks, SMS short links, PURLs, unsubscribe), the provider webhooks (/hooks) and /healthz on PORT (for scale-out). Needs DATABASE_URL, or a running `omneural start`.",
+  )
+  .action(() => runRoles({ api: false, tracking: true, worker: false }, false));
 
 program
   .command("worker")

@@ -294,6 +294,10 @@ export interface MessagesTable {
   reason: string | null;
   /** The pinned template version this send renders; null for rows queued before pinning. */
   template_version: number | null;
+  /** What the provider said after taking it (status callback, bounce); null until it says anything. */
+  delivery_status: "delivered" | "undelivered" | "failed" | "bounced" | null;
+  delivery_reason: string | null;
+  delivery_updated_at: Date | null;
 }
 
 export interface WorkspaceSendersTable {
@@ -303,6 +307,8 @@ export interface WorkspaceSendersTable {
   reply_to: string | null;
   postal_address: string;
   sms_from: string | null;
+  /** The answer to an inbound HELP; null: the default naming the workspace. */
+  sms_help_text: string | null;
   updated_at: Generated<Date>;
 }
 

@@ -155,6 +155,7 @@ export async function upsertSender(
     replyTo: string | null;
     postalAddress: string;
     smsFrom: string | null;
+    smsHelpText: string | null;
   },
 ) {
   return db
@@ -166,6 +167,7 @@ export async function upsertSender(
       reply_to: sender.replyTo,
       postal_address: sender.postalAddress,
       sms_from: sender.smsFrom,
+      sms_help_text: sender.smsHelpText,
     })
     .onConflict((oc) =>
       oc.column("workspace_id").doUpdateSet({
@@ -174,6 +176,7 @@ export async function upsertSender(
         reply_to: sender.replyTo,
         postal_address: sender.postalAddress,
         sms_from: sender.smsFrom,
+        sms_help_text: sender.smsHelpText,
         updated_at: new Date(),
       }),
     )

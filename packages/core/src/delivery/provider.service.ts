@@ -9,7 +9,7 @@ import type { Provider, ProviderChannel, ProviderInput } from "@omneural/contrac
 import { sql } from "kysely";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db, Executor } from "../db/database.ts";
-import { sealJson, unsealJson } from "../security/keys.ts";
+import { sealJson, UnsealError, unsealJson } from "../security/keys.ts";
 import { type FieldProblem, notFound, validationFailed } from "../shared/errors.ts";
 import type { EmailChannel, MailChannel, SmsChannel } from "./channel.ts";
 import type { DispatchChannels } from "./dispatcher.ts";
@@ -103,6 +103,31 @@ export async function removeProvider(db: Db, ws: WorkspaceContext, channel: Prov
   const result = await sql`
     delete from workspace_providers where workspace_id = ${ws.id} and channel = ${channel}`.execute(db);
   if (Number(result.numAffectedRows ?? 0) === 0) throw notFound(`${channel} provider of workspace`, ws.id);
+}
+
+/**
+ * The auth token of the workspace's own Twilio account, which signs the webhooks Twilio posts for it
+ * (`X-Twilio-Signature`): `none` when the workspace sends SMS through the installation's provider,
+ * `unreadable` when its stored secret cannot be opened (SECRET_KEY changed).
+ */
+export async function readWorkspaceTwilioAuthToken(
+  db: Executor,
+  workspaceId: string,
+  credentialsKey: Buffer,
+): Promise<{ kind: "own"; authToken: string } | { kind: "none" } | { kind: "unreadable" }> {
+  const [row] = (await selectProviders(db, workspaceId)).filter(
+    (r) => r.channel === "sms" && r.provider === "twilio",
+  );
+  if (!row) return { kind: "none" };
+  try {
+    const secrets = row.secrets
+      ? unsealJson<Secrets>(credentialsKey, row.secrets, context(workspaceId, "sms"))
+      : {};
+    return secrets.authToken ? { kind: "own", authToken: secrets.authToken } : { kind: "unreadable" };
+  } catch (error) {
+    if (error instanceof UnsealError) return { kind: "unreadable" };
+    throw error;
+  }
 }
 
 function providerProblems(input: ProviderInput, secrets: Secrets): FieldProblem[] {

@@ -14,6 +14,7 @@ function toSender(row: {
   reply_to: string | null;
   postal_address: string;
   sms_from: string | null;
+  sms_help_text: string | null;
 }): Sender {
   return {
     fromName: row.from_name,
@@ -21,6 +22,7 @@ function toSender(row: {
     replyTo: row.reply_to,
     postalAddress: row.postal_address,
     smsFrom: row.sms_from,
+    smsHelpText: row.sms_help_text,
   };
 }
 
@@ -37,6 +39,7 @@ export async function setSender(db: Db, ws: WorkspaceContext, input: Sender): Pr
     replyTo: input.replyTo?.trim().toLowerCase() || null,
     postalAddress: input.postalAddress.trim(),
     smsFrom: input.smsFrom?.trim() || null,
+    smsHelpText: input.smsHelpText?.trim() || null,
   });
   return toSender(row);
 }

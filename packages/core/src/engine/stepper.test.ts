@@ -356,9 +356,16 @@ describe("stepCampaignBatch", () => {
       await count(sql<{ n: number }>`select count(*)::int as n from list_members where list_id = ${vipList}`),
     ).toBe(1);
     const ledger = await sql<{ source: string; actor: string; status: string; previous_status: string }>`
-      select source, actor, status, previous_status from consent_changes where contact_id = ${contact}`.execute(db);
+      select source, actor, status, previous_status from consent_changes where contact_id = ${contact}`.execute(
+      db,
+    );
     expect(ledger.rows).toEqual([
-      { source: "workflow", actor: `campaign:${campaign.id}`, status: "subscribed", previous_status: "never_asked" },
+      {
+        source: "workflow",
+        actor: `campaign:${campaign.id}`,
+        status: "subscribed",
+        previous_status: "never_asked",
+      },
     ]);
   });
 

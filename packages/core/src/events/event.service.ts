@@ -1,11 +1,15 @@
-/** Event ingestion: a batch of up to 1,000 events in one transaction, idempotent by event id. */
+/**
+ * Event ingestion: a batch of up to 1,000 events in one transaction, idempotent by event id. A
+ * conversion event is also attributed to the message that led to it (a `message.converted` response).
+ */
 import { randomUUID } from "node:crypto";
 import type { EventBatchResult, EventInput } from "@omneural/contracts/events";
 import { queueMembershipCheck } from "../audiences/membership.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { normalizeEmail } from "../contacts/normalize.ts";
-import type { Db } from "../db/database.ts";
+import type { Db, Executor } from "../db/database.ts";
 import { wakeEnrollments } from "../engine/wake.ts";
+import { findLastSentMessages } from "../responses/response.repository.ts";
 import {
   findContactsByIdentities,
   insertEvents,
@@ -26,6 +30,54 @@ type Identified =
 
 /** How far in the future an occurredAt may lie (clock skew between systems). */
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
+
+/**
+ * Event types that are conversions: each new one is attributed to the contact's most recent message
+ * sent within CONVERSION_WINDOW_DAYS before it, as a `message.converted` event of that message's
+ * campaign, node and channel.
+ */
+export const CONVERSION_EVENT_TYPES: readonly string[] = ["purchase", "conversion", "order_completed"];
+
+/** How long after a message was sent a conversion is still credited to it. Per campaign later. */
+export const CONVERSION_WINDOW_DAYS = 7;
+
+/** The id of the `message.converted` event of a conversion: the same for every replay of it. */
+export const conversionEventId = (sourceEventId: string) => `converted:${sourceEventId}`;
+
+/** `message.converted` events for the new conversion events that follow a message of a campaign. */
+async function attributeConversions(trx: Executor, workspaceId: string, fresh: NewEventRow[]) {
+  const conversions = fresh.filter((e) => CONVERSION_EVENT_TYPES.includes(e.type));
+  const messages = await findLastSentMessages(
+    trx,
+    workspaceId,
+    conversions.map((e) => ({ contactId: e.contactId, at: e.occurredAt })),
+    CONVERSION_WINDOW_DAYS,
+  );
+  const rows: NewEventRow[] = [];
+  conversions.forEach((event, i) => {
+    const message = messages[i];
+    if (!message) return;
+    const { value, currency } = event.properties;
+    rows.push({
+      id: conversionEventId(event.id),
+      contactId: event.contactId,
+      type: "message.converted",
+      properties: {
+        campaignId: message.campaignId,
+        nodeId: message.nodeId,
+        messageId: message.messageId,
+        channel: message.channel,
+        sourceEventId: event.id,
+        sourceEventType: event.type,
+        ...(value !== undefined ? { value } : {}),
+        ...(currency !== undefined ? { currency } : {}),
+      },
+      occurredAt: event.occurredAt,
+    });
+  });
+  const inserted = await insertEvents(trx, workspaceId, rows);
+  return rows.filter((r) => inserted.has(r.id));
+}
 
 export async function recordEvents(
   db: Db,
@@ -128,7 +180,8 @@ export async function recordEvents(
     const touched = [...new Set(rows.filter((r) => inserted.has(r.id)).map((r) => r.contactId))];
     await queueMembershipCheck(trx, ws.id, touched, "event");
     const fresh = rows.filter((r) => inserted.has(r.id));
-    await wakeEnrollments(trx, ws.id, fresh, now);
+    const converted = await attributeConversions(trx, ws.id, fresh);
+    await wakeEnrollments(trx, ws.id, [...fresh, ...converted], now);
     rows.forEach((row, i) => {
       const result = results[rowIndex[i]!]!;
       if (inserted.has(row.id)) {

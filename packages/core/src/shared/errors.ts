@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   INVALID_JSON: { status: 400, title: "The request body is not valid JSON" },
   INVALID_CSV: { status: 400, title: "The CSV file cannot be imported" },
   UNAUTHORIZED: { status: 401, title: "Missing or invalid API key" },
+  WEBHOOK_SIGNATURE_INVALID: { status: 403, title: "The webhook's signature is missing or not valid" },
   NOT_FOUND: { status: 404, title: "Not found" },
   WORKFLOW_INVALID: { status: 422, title: "The workflow is not valid" },
   TEST_SEND_REFUSED: { status: 422, title: "The test message cannot be sent" },

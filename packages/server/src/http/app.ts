@@ -8,6 +8,7 @@ import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { installApiKeyAuth } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
+import { providerHookRoutes } from "./hooks/hooks.ts";
 import { installErrorHandling } from "./problems.ts";
 import { adDestinationRoutes } from "./routes/ad-destinations.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
@@ -20,6 +21,7 @@ import { outboxRoutes } from "./routes/outbox.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
+import { MAX_TOKEN_LENGTH, trackingRoutes } from "./tracking/routes.ts";
 import { validatorCompiler } from "./validation.ts";
 
 export interface BuildAppOptions {
@@ -27,11 +29,18 @@ export interface BuildAppOptions {
   logger?: Logger | false;
 }
 
-export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+/**
+ * The server every role's HTTP app starts from: request ids, the dependencies, validation, problem+json
+ * errors and the JSON body parser. `buildApp` adds the API and the tracking endpoints to it; the
+ * tracking role (tracking/app.ts) only the latter.
+ */
+export function createServer(options: BuildAppOptions): FastifyInstance {
   const common = {
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),
+    // A click token carries the link's URL (up to 2,000 bytes, about 2,700 characters in a token).
+    routerOptions: { maxParamLength: MAX_TOKEN_LENGTH },
   };
   const app = (options.logger
     ? Fastify({ ...common, loggerInstance: options.logger })
@@ -51,6 +60,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  return app;
+}
+
+export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
+  const app = createServer(options);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -82,6 +96,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(healthRoutes);
+  await app.register(trackingRoutes);
+  await app.register(providerHookRoutes, { prefix: "/hooks" });
   await app.register(
     async (api) => {
       await api.register(fastifyMultipart, {

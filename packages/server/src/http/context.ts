@@ -3,6 +3,7 @@
 import type { Config } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import type { DatabaseHandle } from "@omneural/core/db/database";
+import type { ResponseSink } from "@omneural/core/responses/response";
 import type { Keys } from "@omneural/core/security/keys";
 
 export interface AppDeps {
@@ -12,6 +13,11 @@ export interface AppDeps {
   jobsEnabled: boolean;
   /** Link-signing and credential keys (see security/keys.ts). */
   keys: Keys;
+  /**
+   * Where the tracking endpoints and webhooks hand responses (opens, clicks, unsubscribes …): the
+   * buffered ingest writer, which answers at once and writes in batches (responses/ingest.ts).
+   */
+  responses: ResponseSink;
 }
 
 declare module "fastify" {

@@ -10,6 +10,7 @@ import { randomUUID } from "node:crypto";
 import { loadConfig } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 import { createDevInboxEmailChannel, createDevInboxMailChannel } from "@omneural/core/delivery/dev-inbox";
+import { readEmailHookToken } from "@omneural/core/responses/email-feedback";
 import { TEST_KEYS } from "@omneural/core/security/keys";
 import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -43,6 +44,7 @@ const discovered = await (async () => {
       database: {} as DatabaseHandle,
       jobsEnabled: false,
       keys: TEST_KEYS,
+      responses: { record() {} },
     },
     logger: false,
   });
@@ -373,6 +375,17 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       about: "B sets its own",
       body: { fromAddress: "hello@b.example", postalAddress: "2 Other Road, Elsewhere" },
       expect: [200],
+    },
+  ],
+  "GET /api/v1/workspace/hooks": () => [
+    {
+      about: "B gets its own hook URLs, whose token names B only",
+      expect: [200],
+      check: (response) => {
+        const { emailFeedback } = response.json() as { emailFeedback: string };
+        expect(emailFeedback).not.toContain(t.a.id);
+        expect(readEmailHookToken(TEST_KEYS.links, emailFeedback.split("/").pop()!)).toBe(t.b.id);
+      },
     },
   ],
   "GET /api/v1/workspace/providers": () => [{ about: "B sees only its own", expect: [200] }],

@@ -1,21 +1,28 @@
-/** The API role: the HTTP server. */
+/** The API role: the HTTP server (the API under /api/v1 and the tracking endpoints at the root). */
 import type { Config } from "@omneural/core/config/config";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
-import type { FastifyInstance } from "fastify";
 import { buildApp } from "../http/app.ts";
+import { type HttpRole, openResponseIngest } from "./tracking.ts";
 
 export async function startApi(
   config: Config,
   database: DatabaseHandle,
   keys: Keys,
   log: Logger,
-): Promise<FastifyInstance> {
+): Promise<HttpRole> {
+  const responses = openResponseIngest(config, database, log);
   const app = await buildApp({
-    deps: { config, database, jobsEnabled: true, keys },
+    deps: { config, database, jobsEnabled: true, keys, responses },
     logger: log.child({ role: "api" }),
   });
   await app.listen({ host: config.host, port: config.port });
-  return app;
+  return {
+    app,
+    async stop() {
+      await app.close();
+      await responses.close();
+    },
+  };
 }

@@ -1,11 +1,23 @@
-/** An API on a fresh test database, with two workspaces to prove isolation. */
+/**
+ * An API on a fresh test database, with two workspaces to prove isolation. Responses from the tracking
+ * endpoints go to the real ingest writer (spooling into a temporary directory); `responses.recorded`
+ * lists what the endpoints handed it, `responses.flush()` writes them.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { loadConfig } from "@omneural/core/config/config";
+import { createResponseIngest } from "@omneural/core/responses/ingest";
+import type { ResponseInput } from "@omneural/core/responses/response";
 import { TEST_KEYS } from "@omneural/core/security/keys";
+import { createLogger } from "@omneural/core/shared/logger";
 import { useTestDatabase } from "@omneural/core/testing/database";
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { afterAll, beforeAll } from "vitest";
 import { buildApp } from "../http/app.ts";
+
+const silentLogger = createLogger({ level: "silent", format: "json", name: "test" });
 
 export interface TestWorkspace {
   id: string;
@@ -14,11 +26,30 @@ export interface TestWorkspace {
 
 export function useTestApp(env: Record<string, string> = {}) {
   const database = useTestDatabase();
-  const state: { app?: FastifyInstance; a?: TestWorkspace; b?: TestWorkspace } = {};
+  const state: {
+    app?: FastifyInstance;
+    a?: TestWorkspace;
+    b?: TestWorkspace;
+    ingest?: ReturnType<typeof createResponseIngest>;
+    spoolDir?: string;
+  } = {};
+  const recorded: ResponseInput[] = [];
   beforeAll(async () => {
     const config = loadConfig({ PUBLIC_URL: "http://omneural.test", ...env });
+    state.spoolDir = mkdtempSync(path.join(tmpdir(), "omneural-spool-"));
+    const ingest = createResponseIngest(database.handle.db, {
+      spoolDir: state.spoolDir,
+      logger: silentLogger,
+    });
+    state.ingest = ingest;
+    const responses = {
+      record(response: ResponseInput) {
+        recorded.push(response);
+        ingest.record(response);
+      },
+    };
     state.app = await buildApp({
-      deps: { config, database: database.handle, jobsEnabled: true, keys: TEST_KEYS },
+      deps: { config, database: database.handle, jobsEnabled: true, keys: TEST_KEYS, responses },
       logger: false,
     });
     const a = await createWorkspace(database.handle.db, {
@@ -36,6 +67,8 @@ export function useTestApp(env: Record<string, string> = {}) {
   });
   afterAll(async () => {
     await state.app?.close();
+    await state.ingest?.close();
+    if (state.spoolDir) rmSync(state.spoolDir, { recursive: true, force: true });
   });
   const call = (who: TestWorkspace | undefined, options: InjectOptions) =>
     state.app!.inject({
@@ -54,6 +87,11 @@ export function useTestApp(env: Record<string, string> = {}) {
     /** The second workspace (GB defaults). */
     get b() {
       return state.b!;
+    },
+    /** What the endpoints handed the response sink, in order; `flush()` writes it to the database. */
+    responses: {
+      recorded,
+      flush: () => state.ingest!.flush(),
     },
     asA: (options: InjectOptions) => call(state.a, options),
     asB: (options: InjectOptions) => call(state.b, options),

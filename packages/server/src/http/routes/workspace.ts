@@ -7,10 +7,12 @@ import {
   PolicyChannelParams,
   Sender,
   Workspace,
+  WorkspaceHooks,
 } from "@omneural/contracts/workspaces";
 import { getDeliveryPolicies, setDeliveryPolicy } from "@omneural/core/delivery/policy.service";
 import { listProviders, removeProvider, setProvider } from "@omneural/core/delivery/provider.service";
 import { getSender, setSender } from "@omneural/core/delivery/sender.service";
+import { emailHookToken } from "@omneural/core/responses/email-feedback";
 import { findWorkspace } from "@omneural/core/workspaces/workspace.repository";
 import type { FastifyInstance } from "fastify";
 import Type from "typebox";
@@ -64,6 +66,27 @@ export async function workspaceRoutes(base: FastifyInstance) {
       },
     },
     async (request) => setSender(app.deps.database.db, request.workspace, request.body),
+  );
+
+  app.get(
+    "/workspace/hooks",
+    {
+      schema: {
+        tags: ["workspace"],
+        summary: "The URLs providers post to for this workspace",
+        description:
+          "Set twilioInbound as the Twilio number's incoming-message webhook (HTTP POST) and emailFeedback as the email provider's bounce and complaint webhook (Amazon SES through SNS, SendGrid's Event Webhook, or the generic JSON format of docs/responses.md). The dispatcher registers twilioStatus with every SMS itself.",
+        response: { 200: WorkspaceHooks, ...problemResponses(401) },
+      },
+    },
+    async (request) => {
+      const base = app.deps.config.publicUrl.replace(/\/+$/, "");
+      return {
+        twilioInbound: `${base}/hooks/twilio/inbound`,
+        twilioStatus: `${base}/hooks/twilio/status`,
+        emailFeedback: `${base}/hooks/email/${emailHookToken(app.deps.keys.links, request.workspace.id)}`,
+      };
+    },
   );
 
   app.get(

@@ -1,0 +1,212 @@
+/**
+ * Tracking benchmark. In one process, two HTTP servers on loopback:
+ *   (a) baseline: a bare Fastify hello-world route;
+ *   (b) product: the tracking app (packages/server/src/http/tracking) answering click redirects
+ *       `GET /t/c/<token>` with valid signed tokens for real sent ledger rows, each click handed to
+ *       the response ingest, which writes it to PostgreSQL in batches while the load runs.
+ * and, to show what recording costs, (c) the same tracking app with a sink that discards responses.
+ * autocannon runs in a separate process (bench/tracking-load.ts) with the same number of requests and
+ * connections against each, after a warm-up; (a), (b) and (c) take turns for `--runs` rounds and
+ * medians are reported. After the runs the ingest is flushed and the click events in the database must equal the
+ * 2xx/3xx answers. Goals: (b) ≥ 50% of (a) req/s, p99 of (b) < 20 ms.
+ */
+import { execFile } from "node:child_process";
+import fs from "node:fs";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { loadConfig } from "@omneural/core/config/config";
+import { openDatabase } from "@omneural/core/db/database";
+import { createResponseIngest } from "@omneural/core/responses/ingest";
+import { TEST_KEYS } from "@omneural/core/security/keys";
+import { createLogger } from "@omneural/core/shared/logger";
+import { newWorkspaceContext } from "@omneural/core/testing/campaigns";
+import { seedSentEmails } from "@omneural/core/testing/responses";
+import { clickToken } from "@omneural/core/tracking/tokens";
+import { buildTrackingApp } from "@omneural/server/http/tracking/app";
+import Fastify, { type FastifyInstance } from "fastify";
+import { sql } from "kysely";
+import { argValue, benchDatabase, printReport, round } from "./lib.ts";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ok: number;
+  status4xx: number;
+  status5xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+}
+
+/** autocannon in its own process. */
+async function load(url: string, pathsFile: string, requests: number, connections: number) {
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(here, "tracking-load.ts"),
+      url,
+      pathsFile,
+      String(requests),
+      String(connections),
+    ],
+    { maxBuffer: 10 * 1024 * 1024 },
+  );
+  if (stderr.trim()) process.stderr.write(stderr);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
+}
+
+async function listen(app: FastifyInstance) {
+  await app.listen({ host: "127.0.0.1", port: 0 });
+  return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+
+export async function main(args: string[]) {
+  const requests = argValue(args, "--requests", 50_000);
+  const connections = argValue(args, "--connections", 10);
+  const runs = argValue(args, "--runs", 3);
+  const messages = argValue(args, "--messages", 2000);
+
+  const bench = await benchDatabase("tracking");
+  const handle = openDatabase(bench.url, { poolSize: 8 });
+  const spoolDir = fs.mkdtempSync(path.join(os.tmpdir(), "omneural-bench-spool-"));
+  const pathsFile = path.join(spoolDir, "..", `omneural-bench-paths-${process.pid}.json`);
+  const helloPathsFile = path.join(spoolDir, "..", `omneural-bench-hello-${process.pid}.json`);
+  const log = createLogger({ level: "warn", format: "json", name: "bench", destination: 2 });
+  const ingest = createResponseIngest(handle.db, { spoolDir, logger: log });
+  const hello = Fastify({ logger: false });
+  hello.get("/hello", async () => ({ hello: "world" }));
+  let tracking: FastifyInstance | undefined;
+  let discarding: FastifyInstance | undefined;
+  try {
+    const ws = await newWorkspaceContext(handle.db, "Tracking bench");
+    // Sent an hour ago: these clicks are a person's, not a scanner's right after delivery.
+    const sent = await seedSentEmails(handle.db, ws, messages, new Date(Date.now() - 60 * 60_000));
+    const paths = sent.messages.map(
+      (m, i) =>
+        `/t/c/${clickToken(TEST_KEYS.links, {
+          workspaceId: ws.id,
+          messageId: m.id,
+          index: i % 4,
+          url: `https://shop.example/spring/${i % 4}?utm_source=email&utm_campaign=spring`,
+        })}`,
+    );
+    fs.writeFileSync(pathsFile, JSON.stringify(paths));
+    fs.writeFileSync(helloPathsFile, JSON.stringify(["/hello"]));
+
+    const config = loadConfig({ PUBLIC_URL: "http://bench.omneural.test" });
+    tracking = await buildTrackingApp({
+      deps: { config, database: handle, jobsEnabled: false, keys: TEST_KEYS, responses: ingest },
+      logger: false,
+    });
+    discarding = await buildTrackingApp({
+      deps: { config, database: handle, jobsEnabled: false, keys: TEST_KEYS, responses: { record() {} } },
+      logger: false,
+    });
+    const helloUrl = await listen(hello);
+    const trackingUrl = await listen(tracking);
+    const discardingUrl = await listen(discarding);
+    console.error(
+      `${messages.toLocaleString()} sent messages; ${requests.toLocaleString()} requests per run over ${connections} connections, ${runs} runs`,
+    );
+
+    // Warm-up (JIT, connection pools), counted like any other click.
+    let clickAnswers = 0;
+    let clickFailures = 0;
+    const count = (r: LoadResult) => {
+      clickAnswers += r.ok;
+      clickFailures += r.status4xx + r.status5xx + r.errors + r.timeouts;
+    };
+    await load(helloUrl, helloPathsFile, Math.min(requests, 10_000), connections);
+    count(await load(trackingUrl, pathsFile, Math.min(requests, 10_000), connections));
+
+    await load(discardingUrl, pathsFile, Math.min(requests, 10_000), connections);
+
+    const helloRuns: LoadResult[] = [];
+    const clickRuns: LoadResult[] = [];
+    const discardRuns: LoadResult[] = [];
+    const serverCpuPerClick: number[] = [];
+    for (let run = 1; run <= runs; run++) {
+      const a = await load(helloUrl, helloPathsFile, requests, connections);
+      helloRuns.push(a);
+      const cpu = process.cpuUsage();
+      const b = await load(trackingUrl, pathsFile, requests, connections);
+      const used = process.cpuUsage(cpu);
+      serverCpuPerClick.push((used.user + used.system) / requests);
+      clickRuns.push(b);
+      count(b);
+      const c = await load(discardingUrl, pathsFile, requests, connections);
+      discardRuns.push(c);
+      const s = ingest.stats();
+      console.error(
+        `run ${run}: hello ${Math.round(a.requestsPerSecond)} req/s, p99 ${a.p99Ms} ms · clicks ${Math.round(b.requestsPerSecond)} req/s, p99 ${b.p99Ms} ms (${round(b.requestsPerSecond / a.requestsPerSecond, 2)}×; server CPU ${Math.round(serverCpuPerClick.at(-1)!)} µs a click) · clicks discarded ${Math.round(c.requestsPerSecond)} req/s, p99 ${c.p99Ms} ms · ingest: ${s.recorded} written, ${s.buffered} buffered, ${s.spooled} spooled`,
+      );
+    }
+
+    // Everything answered must be recorded, once.
+    const flushStarted = performance.now();
+    await ingest.flush();
+    const flushMs = performance.now() - flushStarted;
+    const { rows } = await sql<{ n: number; machine: number }>`
+      select count(*)::int as n, count(*) filter (where properties ? 'machine')::int as machine
+      from events where workspace_id = ${ws.id} and type = 'message.clicked'`.execute(handle.db);
+    const clickEvents = rows[0]!.n;
+    const stats = ingest.stats();
+
+    const helloRate = median(helloRuns.map((r) => r.requestsPerSecond));
+    const helloP99 = median(helloRuns.map((r) => r.p99Ms));
+    const clickRate = median(clickRuns.map((r) => r.requestsPerSecond));
+    const clickP99 = median(clickRuns.map((r) => r.p99Ms));
+    const discardRate = median(discardRuns.map((r) => r.requestsPerSecond));
+    const ratio = clickRate / helloRate;
+    const counted = clickEvents === clickAnswers && clickFailures === 0;
+    console.error(
+      `hello world ${Math.round(helloRate)} req/s (p99 ${helloP99} ms) · click redirects ${Math.round(clickRate)} req/s (p99 ${clickP99} ms): ${round(ratio, 2)}× (goal ≥ 0.5, p99 < 20 ms) · the same redirects with responses discarded ${Math.round(discardRate)} req/s (${round(discardRate / helloRate, 2)}×)`,
+    );
+    console.error(
+      `clicks answered 2xx/3xx: ${clickAnswers}, failed: ${clickFailures}; click events recorded: ${clickEvents} (${rows[0]!.machine} flagged as machine); final flush ${Math.round(flushMs)} ms; ingest ${JSON.stringify(stats)}`,
+    );
+    printReport({
+      bench: "tracking",
+      figures: {
+        clickRequestsPerSecond: Math.round(clickRate),
+        clickP99Ms: clickP99,
+        clickP50Ms: median(clickRuns.map((r) => r.p50Ms)),
+        clickServerCpuMicrosPerRequest: Math.round(median(serverCpuPerClick)),
+        clickDiscardedRequestsPerSecond: Math.round(discardRate),
+        clickAnswers,
+        clickEvents,
+        clickFailures,
+        spooled: stats.spooled,
+      },
+      baselines: { helloRequestsPerSecond: Math.round(helloRate), helloP99Ms: helloP99 },
+      ratios: { clickVsHello: round(ratio, 3), clickDiscardedVsHello: round(discardRate / helloRate, 3) },
+      goals: { clickVsHello: ">= 0.5", p99Ms: "< 20" },
+      met: ratio >= 0.5 && clickP99 < 20 && counted,
+    });
+  } finally {
+    await hello.close();
+    await tracking?.close();
+    await discarding?.close();
+    await ingest.close();
+    await handle.close();
+    await bench.close();
+    fs.rmSync(spoolDir, { recursive: true, force: true });
+    fs.rmSync(pathsFile, { force: true });
+    fs.rmSync(helloPathsFile, { force: true });
+  }
+}
