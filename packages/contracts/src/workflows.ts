@@ -616,3 +616,48 @@ export const Enrollment = Type.Object({
   }),
 });
 export type Enrollment = Static<typeof Enrollment>;
+
+/** Why a contact did or did not get a campaign's messages: its journey, its ledger rows, its responses. */
+export const ContactTraceQuery = Type.Object(
+  {
+    campaignId: Type.Optional(Uuid),
+  },
+  { additionalProperties: false },
+);
+
+export const TraceResponse = Type.Object({
+  id: Type.String(),
+  type: Type.String({ description: "message.opened, message.clicked, message.unsubscribed …" }),
+  occurredAt: Type.String({ format: "date-time" }),
+  properties: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export const ContactTrace = Type.Object({
+  contactId: Uuid,
+  consent: Type.Record(Type.String(), Type.String(), { description: "Per channel, now" }),
+  suppressions: Type.Array(
+    Type.Object({
+      channel: Type.String(),
+      address: Type.String(),
+      reason: Type.String(),
+      source: Type.String(),
+      createdAt: Type.String({ format: "date-time" }),
+    }),
+  ),
+  campaigns: Type.Array(
+    Type.Object({
+      campaignId: Uuid,
+      name: Type.String(),
+      status: Type.String(),
+      enrollment: Nullable(Enrollment),
+      responses: Type.Array(TraceResponse, {
+        description: "This contact's responses to this campaign's messages",
+      }),
+    }),
+    {
+      description:
+        "With campaignId: that campaign. Without: the 20 campaigns that most recently queued a message to the contact",
+    },
+  ),
+});
+export type ContactTrace = Static<typeof ContactTrace>;

@@ -435,6 +435,15 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   "DELETE /api/v1/ad-destinations/{id}": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/ad-destinations/{id}/members.csv": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/campaigns/{id}": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/contacts/{id}/trace": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "B's contact traced in A's campaign",
+      params: { id: b.contactId },
+      query: { campaignId: a.campaignId },
+      expect: NOT_FOUND,
+    },
+  ],
   "GET /api/v1/campaigns/{id}/messages": () => [
     { expect: NOT_FOUND },
     { about: "A's failed rows", query: { status: "failed" }, expect: NOT_FOUND },

@@ -9,6 +9,8 @@ import {
   ContactListQuery,
   ContactPatch,
 } from "@omneural/contracts/contacts";
+import { ContactTrace, ContactTraceQuery } from "@omneural/contracts/workflows";
+import { traceContact } from "@omneural/core/campaigns/trace.service";
 import {
   eraseContact,
   getContact,
@@ -71,6 +73,22 @@ export async function contactRoutes(base: FastifyInstance) {
       },
     },
     async (request) => getContact(db, request.workspace, request.params.id),
+  );
+
+  app.get(
+    "/contacts/:id/trace",
+    {
+      schema: {
+        tags,
+        summary: "Why this contact did or did not get a campaign's messages",
+        description:
+          "Per campaign: the member's journey (each step with its reason), each send-ledger row with its decision and reason (consent, suppression, quiet hours, frequency cap, provider answer) and each response; beside them the contact's consent now and the suppressions of its addresses. Without campaignId, the 20 campaigns that most recently queued a message to the contact.",
+        params: ContactIdParams,
+        querystring: ContactTraceQuery,
+        response: { 200: ContactTrace, ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request) => traceContact(db, request.workspace, request.params.id, request.query),
   );
 
   app.patch(
