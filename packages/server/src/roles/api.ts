@@ -4,25 +4,8 @@ import type { DatabaseHandle } from "@omneural/core/db/database";
 import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
 import { buildApp } from "../http/app.ts";
-import { type HttpRole, openResponseIngest } from "./tracking.ts";
+import { startHttpRole } from "./tracking.ts";
 
-export async function startApi(
-  config: Config,
-  database: DatabaseHandle,
-  keys: Keys,
-  log: Logger,
-): Promise<HttpRole> {
-  const responses = openResponseIngest(config, database, log);
-  const app = await buildApp({
-    deps: { config, database, jobsEnabled: true, keys, responses },
-    logger: log.child({ role: "api" }),
-  });
-  await app.listen({ host: config.host, port: config.port });
-  return {
-    app,
-    async stop() {
-      await app.close();
-      await responses.close();
-    },
-  };
+export function startApi(config: Config, database: DatabaseHandle, keys: Keys, log: Logger) {
+  return startHttpRole(config, database, keys, log, { name: "api", jobsEnabled: true, build: buildApp });
 }

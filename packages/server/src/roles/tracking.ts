@@ -14,6 +14,7 @@ import { createResponseIngest } from "@omneural/core/responses/ingest";
 import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
 import type { FastifyInstance } from "fastify";
+import type { BuildAppOptions } from "../http/app.ts";
 import { buildTrackingApp } from "../http/tracking/app.ts";
 
 export interface HttpRole {
@@ -29,16 +30,18 @@ export function openResponseIngest(config: Config, database: DatabaseHandle, log
   });
 }
 
-export async function startTracking(
+/** Serves an app built by `build` with its own response ingest; `stop` closes the app, then the ingest. */
+export async function startHttpRole(
   config: Config,
   database: DatabaseHandle,
   keys: Keys,
   log: Logger,
+  role: { name: string; jobsEnabled: boolean; build: (options: BuildAppOptions) => Promise<FastifyInstance> },
 ): Promise<HttpRole> {
   const responses = openResponseIngest(config, database, log);
-  const app = await buildTrackingApp({
-    deps: { config, database, jobsEnabled: false, keys, responses },
-    logger: log.child({ role: "tracking" }),
+  const app = await role.build({
+    deps: { config, database, jobsEnabled: role.jobsEnabled, keys, responses },
+    logger: log.child({ role: role.name }),
   });
   await app.listen({ host: config.host, port: config.port });
   return {
@@ -48,4 +51,12 @@ export async function startTracking(
       await responses.close();
     },
   };
+}
+
+export function startTracking(config: Config, database: DatabaseHandle, keys: Keys, log: Logger) {
+  return startHttpRole(config, database, keys, log, {
+    name: "tracking",
+    jobsEnabled: false,
+    build: buildTrackingApp,
+  });
 }
