@@ -134,3 +134,23 @@ export interface MailChannel {
   send(piece: OutgoingMailPiece): Promise<SendResult>;
   close(): Promise<void>;
 }
+
+/**
+ * A 2xx answer of an HTTP provider: sent, with the id found in `field` of its JSON body; retryable when
+ * there is none (the provider took it but the answer is unreadable: the idempotency key makes a second
+ * submission safe, a lost message is not).
+ */
+export function acceptedAnswer(status: number, text: string, field: string): SendResult {
+  let id: unknown;
+  try {
+    id = (JSON.parse(text) as Record<string, unknown>)[field];
+  } catch {
+    id = undefined;
+  }
+  if (typeof id === "string" && id !== "")
+    return { kind: "sent", providerMessageId: id, detail: `HTTP ${status}` };
+  return {
+    kind: "retryable",
+    reason: `HTTP ${status} without ${field === "sid" ? "a message sid" : `an ${field}`}`,
+  };
+}

@@ -10,7 +10,7 @@
  */
 import { getCountry } from "countries-and-timezones";
 import QRCode from "qrcode";
-import type { MailChannel, OutgoingMailPiece, SendResult } from "./channel.ts";
+import { acceptedAnswer, type MailChannel, type OutgoingMailPiece, type SendResult } from "./channel.ts";
 import { parseRetryAfter } from "./twilio-sms-channel.ts";
 
 export interface LobConfig {
@@ -199,18 +199,7 @@ export function classifyLobAnswer(
   retryAfter: string | null,
   nowMs: number,
 ): SendResult {
-  if (status >= 200 && status < 300) {
-    let id: unknown;
-    try {
-      id = (JSON.parse(text) as { id?: unknown }).id;
-    } catch {
-      id = undefined;
-    }
-    if (typeof id === "string" && id !== "")
-      return { kind: "sent", providerMessageId: id, detail: `HTTP ${status}` };
-    // Taken but unreadable: the idempotency key makes a second submission safe, a lost piece is not.
-    return { kind: "retryable", reason: `HTTP ${status} without an id` };
-  }
+  if (status >= 200 && status < 300) return acceptedAnswer(status, text, "id");
   const description = describeError(status, text);
   if (status === 408 || status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter, nowMs);

@@ -2,7 +2,7 @@
  * SMS over a Twilio-compatible REST API: `POST {baseUrl}/2010-04-01/Accounts/{sid}/Messages.json`,
  * form-encoded, HTTP Basic auth, with the ledger row's idempotency key in `I-Twilio-Idempotency-Token`.
  */
-import type { OutgoingSms, SendResult, SmsChannel } from "./channel.ts";
+import { acceptedAnswer, type OutgoingSms, type SendResult, type SmsChannel } from "./channel.ts";
 
 export interface TwilioSmsConfig {
   /** The API's origin, e.g. `https://api.twilio.com` (no default: a compatible provider has its own). */
@@ -70,19 +70,8 @@ export function classifyTwilioAnswer(
   retryAfter: string | null,
   nowMs: number,
 ): SendResult {
-  if (status >= 200 && status < 300) {
-    let sid: unknown;
-    try {
-      sid = (JSON.parse(text) as { sid?: unknown }).sid;
-    } catch {
-      sid = undefined;
-    }
-    if (typeof sid === "string" && sid !== "") {
-      return { kind: "sent", providerMessageId: sid, detail: `HTTP ${status}` };
-    }
-    // Accepted but unreadable: the idempotency token makes a second attempt safe, a lost message is not.
-    return { kind: "retryable", reason: `HTTP ${status} without a message sid` };
-  }
+  if (status >= 200 && status < 300) return acceptedAnswer(status, text, "sid");
+
   const { code, description } = describeError(status, text);
   if (status === 429 || status >= 500) {
     const retryAfterMs = parseRetryAfter(retryAfter, nowMs);
