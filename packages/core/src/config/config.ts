@@ -175,7 +175,8 @@ export const OPTIONS = {
   } satisfies Option<number>,
   publicUrl: {
     variable: "PUBLIC_URL",
-    description: "The URL recipients and browsers reach this server at (used in links).",
+    description:
+      "The URL recipients and browsers reach this server at: tracked links, the open pixel, unsubscribe links, SMS short links and PURLs in messages point here.",
     defaultText: "http://localhost:$PORT",
     parse(raw, env) {
       const fallback = `http://localhost:${integer("PORT", 3000, 0, 65535)(env.PORT)}`;
