@@ -1,8 +1,19 @@
 /** The `omneural` command line: every role and the one-off administration commands. */
 import fs from "node:fs";
 import path from "node:path";
+import { definitionsJsonSchema } from "@omneural/contracts/definitions";
 import { type Config, ConfigError, loadConfig } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
+import {
+  applyDefinitions,
+  exportDefinitions,
+  formatPlanEntry,
+} from "@omneural/core/definitions/definition.service";
+import {
+  formatProblem,
+  readDefinitionFile,
+  writeDefinitionFile,
+} from "@omneural/core/definitions/definition-file";
 import { getImport, parseMappingParam, receiveImport } from "@omneural/core/imports/import.service";
 import { runImportInThread } from "@omneural/core/imports/import-runner";
 import { AppError } from "@omneural/core/shared/errors";
@@ -437,6 +448,82 @@ importCommand
       });
     },
   );
+
+// Campaigns as code (docs/campaigns-as-code.md) --------------------------------------------------------
+
+/** Opens the runtime and finds the workspace of `--workspace`, or fails naming it. */
+async function withWorkspace(
+  workspaceId: string,
+  body: (db: Runtime["database"]["db"], ws: WorkspaceContext) => Promise<void>,
+) {
+  if (!/^[0-9a-f-]{36}$/i.test(workspaceId))
+    fail(`--workspace must be a workspace id (a UUID), got "${workspaceId}"`, 64);
+  const config = readConfig();
+  await withRuntime(config, commandLogger(config), async (runtime) => {
+    const { db } = runtime.database;
+    const row = await findWorkspace(db, workspaceId);
+    if (!row) fail(`workspace ${workspaceId} does not exist (list them with: omneural workspace list)`, 2);
+    await body(db, {
+      id: row.id,
+      defaultCountry: row.default_country,
+      defaultTimezone: row.default_timezone,
+    });
+  });
+}
+
+program
+  .command("apply")
+  .description(
+    "Create or update a workspace's templates, audiences, workflows and campaigns from a definitions file (idempotent by name); prints the plan. A file with an error changes nothing.",
+  )
+  .requiredOption("-f, --file <file>", "definitions file, YAML or JSON (see `omneural schema`)")
+  .requiredOption("--workspace <id>", "workspace id")
+  .option("--dry-run", "print the plan and change nothing")
+  .action(async (options: { file: string; workspace: string; dryRun?: boolean }) => {
+    const filePath = path.resolve(options.file);
+    if (!fs.existsSync(filePath) || !fs.statSync(filePath).isFile())
+      fail(`no such file: ${options.file}`, 66);
+    const read = readDefinitionFile(fs.readFileSync(filePath, "utf8"), options.file);
+    if (!read.ok) {
+      process.stderr.write(`${read.problems.map(formatProblem).join("\n")}\n`);
+      fail(`${options.file}: nothing was applied`, 65);
+    }
+    await withWorkspace(options.workspace, async (db, ws) => {
+      const result = await applyDefinitions(db, ws, read.source, { dryRun: options.dryRun === true });
+      if (!result.ok) {
+        process.stderr.write(`${result.problems.map(formatProblem).join("\n")}\n`);
+        fail(`${options.file}: nothing was applied`, 65);
+      }
+      const lines = result.plan.map(formatPlanEntry);
+      const changes = result.plan.filter((entry) => entry.op !== "=").length;
+      lines.push(
+        result.dryRun
+          ? `Dry run: ${changes} change(s) planned, nothing applied.`
+          : `Applied: ${changes} change(s).`,
+      );
+      process.stdout.write(`${lines.join("\n")}\n`);
+    });
+  });
+
+program
+  .command("export")
+  .description(
+    "Write a workspace's templates, audiences, workflows and campaigns to stdout, in the format `omneural apply` reads.",
+  )
+  .requiredOption("--workspace <id>", "workspace id")
+  .addOption(new Option("--format <format>", "output format").choices(["yaml", "json"]).default("yaml"))
+  .action(async (options: { workspace: string; format: "yaml" | "json" }) => {
+    await withWorkspace(options.workspace, async (db, ws) => {
+      process.stdout.write(writeDefinitionFile(await exportDefinitions(db, ws), options.format));
+    });
+  });
+
+program
+  .command("schema")
+  .description("Print the JSON Schema of definitions files (`omneural apply`, `omneural export`).")
+  .action(() => {
+    process.stdout.write(`${JSON.stringify(definitionsJsonSchema(), null, 2)}\n`);
+  });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`omneural: ${(error as Error).message}\n`);
