@@ -497,6 +497,15 @@ export const CampaignCreate = Type.Object(
     workflowVersion: Type.Optional(
       Type.Integer({ minimum: 1, description: "Default: the latest published version" }),
     ),
+    topicId: Type.Optional(
+      Nullable(
+        Type.String({
+          format: "uuid",
+          description:
+            "The subscription topic the campaign belongs to (default: none). Contacts who opted out of it are skipped at send time.",
+        }),
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -510,6 +519,7 @@ export const Campaign = Type.Object({
   audienceId: Uuid,
   workflowId: Uuid,
   workflowVersion: Type.Integer(),
+  topicId: Nullable(Uuid),
   status: Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s))),
   enrolled: Type.Integer(),
   createdAt: Type.String({ format: "date-time" }),

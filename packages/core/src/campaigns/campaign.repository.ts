@@ -13,6 +13,7 @@ export async function insertCampaign(
     workflowId: string;
     workflowVersion: number;
     wakeEventTypes: string[];
+    topicId?: string | null;
   },
 ): Promise<CampaignRow> {
   return db
@@ -25,6 +26,7 @@ export async function insertCampaign(
       workflow_id: row.workflowId,
       workflow_version: row.workflowVersion,
       wake_event_types: row.wakeEventTypes,
+      topic_id: row.topicId ?? null,
       launched_at: null,
       finished_at: null,
     })

@@ -14,6 +14,7 @@ import { loadWorkflowVersion } from "../engine/stepper.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
+import { findTopic } from "../topics/topic.repository.ts";
 import { findWorkflow } from "../workflows/workflow.repository.ts";
 import {
   analyzeEnrollments,
@@ -44,6 +45,7 @@ export function toCampaign(row: CampaignRow): Campaign {
     audienceId: row.audience_id,
     workflowId: row.workflow_id,
     workflowVersion: row.workflow_version,
+    topicId: row.topic_id,
     status: row.status as Campaign["status"],
     enrolled: row.enrolled,
     createdAt: row.created_at.toISOString(),
@@ -95,6 +97,10 @@ export async function createCampaign(db: Db, ws: WorkspaceContext, input: Campai
         },
       ]);
     }
+    const topicId = input.topicId ?? null;
+    if (topicId !== null && !(await findTopic(trx, ws.id, topicId))) {
+      throw validationFailed([{ field: "topicId", message: `topic ${topicId} does not exist` }]);
+    }
     const wf = await loadWorkflowVersion(trx, ws.id, workflow.id, version);
     const row = await insertCampaign(trx, {
       workspaceId: ws.id,
@@ -104,6 +110,7 @@ export async function createCampaign(db: Db, ws: WorkspaceContext, input: Campai
       workflowId: workflow.id,
       workflowVersion: version,
       wakeEventTypes: wf.wakeEventTypes,
+      topicId,
     });
     return toCampaign(row);
   });

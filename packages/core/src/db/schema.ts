@@ -246,6 +246,8 @@ export interface CampaignsTable {
   updated_at: Generated<Date>;
   launched_at: Date | null;
   finished_at: Date | null;
+  /** 000015: the subscription topic the campaign belongs to, if any. */
+  topic_id: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface EnrollmentsTable {
@@ -439,6 +441,24 @@ export interface WorkspaceProvidersTable {
   updated_at: Generated<Date>;
 }
 
+/** 000015: a subscription topic (newsletter, promotions…): name unique per workspace, any case. */
+export interface TopicsTable {
+  workspace_id: string;
+  id: string;
+  name: string;
+  description: string | null;
+  created_at: Generated<Date>;
+}
+
+/** 000015: a contact's choice for a topic; no row means subscribed. */
+export interface ContactTopicsTable {
+  workspace_id: string;
+  contact_id: string;
+  topic_id: string;
+  subscribed: boolean;
+  changed_at: Generated<Date>;
+}
+
 export interface Database {
   delivery_policies: DeliveryPoliciesTable;
   workspace_senders: WorkspaceSendersTable;
@@ -473,6 +493,8 @@ export interface Database {
   short_links: ShortLinksTable;
   suppressions: SuppressionsTable;
   workspace_providers: WorkspaceProvidersTable;
+  topics: TopicsTable;
+  contact_topics: ContactTopicsTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;
@@ -484,4 +506,5 @@ export type TemplateRow = Selectable<TemplatesTable>;
 export type TemplateVersionRow = Selectable<TemplateVersionsTable>;
 export type WorkflowRow = Selectable<WorkflowsTable>;
 export type CampaignRow = Selectable<CampaignsTable>;
+export type TopicRow = Selectable<TopicsTable>;
 export type EnrollmentRow = Selectable<EnrollmentsTable>;

@@ -96,6 +96,27 @@ export async function selectRecipients(db: Executor, keys: { workspaceId: string
   return rows;
 }
 
+/**
+ * Which claimed rows go to a contact who opted out of their campaign's topic: message id → the topic's
+ * name. One query per batch; a contact without a choice for the topic receives it.
+ */
+export async function selectTopicOptOuts(
+  db: Executor,
+  claimed: ClaimedMessage[],
+): Promise<Map<string, string>> {
+  if (claimed.length === 0) return new Map();
+  const { rows } = await sql<{ workspace_id: string; id: string; name: string }>`
+    select k.w as workspace_id, k.m_id as id, t.name
+    from unnest(${claimed.map((m) => m.workspace_id)}::uuid[], ${claimed.map((m) => m.id)}::uuid[],
+                ${claimed.map((m) => m.campaign_id)}::uuid[], ${claimed.map((m) => m.contact_id)}::uuid[])
+         as k(w, m_id, campaign, contact)
+    join campaigns c on c.workspace_id = k.w and c.id = k.campaign and c.topic_id is not null
+    join contact_topics ct on ct.workspace_id = k.w and ct.contact_id = k.contact and ct.topic_id = c.topic_id
+                          and not ct.subscribed
+    join topics t on t.workspace_id = k.w and t.id = c.topic_id`.execute(db);
+  return new Map(rows.map((r) => [`${r.workspace_id}:${r.id}`, r.name]));
+}
+
 /** Templates' current content: for ledger rows queued before template versions were pinned. */
 export async function selectTemplates(db: Executor, keys: { workspaceId: string; templateId: string }[]) {
   if (keys.length === 0) return [];

@@ -41,6 +41,7 @@ import {
   selectSenders,
   selectSuppressions,
   selectTemplates,
+  selectTopicOptOuts,
   selectWorkspaceTimezones,
 } from "./dispatch.repository.ts";
 import { CircuitBreaker, TokenBucket } from "./guards.ts";
@@ -182,6 +183,8 @@ export async function dispatchBatch(
             .filter((k): k is { workspaceId: string; address: string } => k.address !== null),
         )
       : new Map<string, string>();
+  // Topics are what people receive: webhooks to the customer's own systems are not subject to them.
+  const topicOptOuts = kind === "webhook" ? new Map<string, string>() : await selectTopicOptOuts(db, claimed);
   const workspaceIds = [...new Set(claimed.map((m) => m.workspace_id))];
   const workspaceChannels = new Map<string, DispatchChannels>();
   if (options.resolver) {
@@ -232,6 +235,7 @@ export async function dispatchBatch(
         : options.guards?.[kind];
     const address = recipient ? addressOf(kind, recipient) : null;
     const suppression = address ? suppressed.get(`${message.workspace_id}:${address}`) : undefined;
+    const optedOutOf = topicOptOuts.get(`${message.workspace_id}:${message.id}`);
     const facts: SendFacts = {
       recipient,
       template: templateOf(message),
@@ -243,6 +247,9 @@ export async function dispatchBatch(
     const outcome =
       (suppression !== undefined
         ? ({ status: "skipped", reason: `${address} is suppressed: ${suppression}` } as const)
+        : undefined) ??
+      (optedOutOf !== undefined
+        ? ({ status: "skipped", reason: `opted out of topic "${optedOutOf}"` } as const)
         : undefined) ??
       held ??
       (await guardHold(kind, guards, now)) ??

@@ -19,6 +19,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
 import { outboxRoutes } from "./routes/outbox.ts";
 import { templateRoutes } from "./routes/templates.ts";
+import { topicRoutes } from "./routes/topics.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
 import { MAX_TOKEN_LENGTH, trackingRoutes } from "./tracking/routes.ts";
@@ -115,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(campaignRoutes);
       await api.register(outboxRoutes);
       await api.register(adDestinationRoutes);
+      await api.register(topicRoutes);
     },
     { prefix: "/api/v1" },
   );

@@ -68,6 +68,8 @@ interface World {
   templateId: string;
   workflowId: string;
   campaignId: string;
+  /** The campaign's subscription topic. */
+  topicId: string;
   /** An ad destination with a stored access token (A's only). */
   adDestinationId?: string;
   /** A direct-mail piece in the dev inbox (A's only). */
@@ -91,6 +93,7 @@ const A_DATA = {
   subject: "Acme secret subject",
   workflowName: "Acme secret flow",
   campaignName: "Acme secret campaign",
+  topicName: "Acme secret topic",
   eventProperty: "acme-secret-sku",
 };
 
@@ -367,6 +370,11 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       body: { name: "Hijack", audienceId: b.listId, workflowId: a.workflowId },
       expect: [400, 404],
     },
+    {
+      about: "B's list and workflow with A's topic",
+      body: { name: "Hijack", audienceId: b.listId, workflowId: b.workflowId, topicId: a.topicId },
+      expect: [400, 404],
+    },
   ],
   "GET /api/v1/campaigns": () => [{ expect: [200] }],
   "GET /api/v1/workspace/sender": () => [{ about: "B sees only its own, if any", expect: [200, 404] }],
@@ -434,6 +442,33 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   ],
   "DELETE /api/v1/ad-destinations/{id}": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/ad-destinations/{id}/members.csv": () => [{ expect: NOT_FOUND }],
+  "POST /api/v1/topics": () => [
+    {
+      about: "A's topic name is free in B",
+      body: { name: A_DATA.topicName },
+      expect: [201],
+      check: (res) => eraseAsB(`/api/v1/topics/${res.json().id}`),
+    },
+  ],
+  "GET /api/v1/topics": () => [{ expect: [200] }],
+  "GET /api/v1/topics/{id}": () => [{ expect: NOT_FOUND }],
+  "PATCH /api/v1/topics/{id}": () => [{ body: { name: "Stolen" }, expect: NOT_FOUND }],
+  "DELETE /api/v1/topics/{id}": () => [{ expect: NOT_FOUND }],
+  "PUT /api/v1/contacts/{id}/topics/{topicId}": () => [
+    { body: { subscribed: false }, expect: NOT_FOUND },
+    {
+      about: "B's contact opted out of A's topic",
+      params: { id: b.contactId, topicId: a.topicId },
+      body: { subscribed: false },
+      expect: NOT_FOUND,
+    },
+    {
+      about: "A's contact opted out of B's topic",
+      params: { id: a.contactId, topicId: b.topicId },
+      body: { subscribed: false },
+      expect: NOT_FOUND,
+    },
+  ],
   "GET /api/v1/campaigns/{id}": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/contacts/{id}/trace": () => [
     { expect: NOT_FOUND },
@@ -503,6 +538,8 @@ function objectsFor(path: string, parameter: string): string[] {
     "versions/{version}": ["1"],
     "campaigns/{id}": [a.campaignId],
     "ad-destinations/{id}": [a.adDestinationId!],
+    "topics/{id}": [a.topicId],
+    "topics/{topicId}": [a.topicId],
     "enrollments/{contactId}": [a.contactId],
     "outbox/{id}": [a.outboxMailId!],
   };
@@ -636,12 +673,14 @@ async function buildWorld(who: "a" | "b", names: { email: string; prefix: string
   });
   const published = await call({ method: "POST", url: `/api/v1/workflows/${workflowId}/publish` });
   expect(published.statusCode, published.body).toBe(201);
+  const topicId = await created(who, "/api/v1/topics", { name: `${names.prefix} topic` });
   const campaignId = await created(who, "/api/v1/campaigns", {
     name: `${names.prefix} campaign`,
     audienceId: listId,
     workflowId,
+    topicId,
   });
-  return { contactId, segmentId, listId, templateId, workflowId, campaignId };
+  return { contactId, segmentId, listId, templateId, workflowId, campaignId, topicId };
 }
 
 async function launch(who: "a" | "b", campaignId: string) {
@@ -667,7 +706,9 @@ async function snapshotOfA() {
        (select count(*)::int from audiences where workspace_id = $1) as audiences,
        (select count(*)::int from templates where workspace_id = $1) as templates,
        (select count(*)::int from workflows where workspace_id = $1) as workflows,
-       (select count(*)::int from campaigns where workspace_id = $1) as campaigns`,
+       (select count(*)::int from campaigns where workspace_id = $1) as campaigns,
+       (select count(*)::int from topics where workspace_id = $1) as topics,
+       (select count(*)::int from contact_topics where workspace_id = $1) as contact_topics`,
     [t.a.id],
   );
   return {
@@ -685,6 +726,7 @@ async function snapshotOfA() {
     versions: await read(`/api/v1/workflows/${a.workflowId}/versions`),
     version: await read(`/api/v1/workflows/${a.workflowId}/versions/1`),
     campaign: await read(`/api/v1/campaigns/${a.campaignId}`),
+    topic: await read(`/api/v1/topics/${a.topicId}`),
     enrollment: await read(`/api/v1/campaigns/${a.campaignId}/enrollments/${a.contactId}`),
     adDestination: await read(`/api/v1/ad-destinations/${a.adDestinationId}`),
     adMembers: await read(`/api/v1/ad-destinations/${a.adDestinationId}/members.csv`),

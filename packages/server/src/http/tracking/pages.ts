@@ -99,20 +99,38 @@ function from(workspaceName: string | undefined): string {
   return workspaceName ? ` from ${workspaceName}` : "";
 }
 
-/** GET /u/<token>: nothing happens until the button is pressed. */
+/**
+ * GET /u/<token>: nothing happens until a button is pressed. A link from a campaign with a topic offers
+ * leaving just that topic (`scope=topic`) besides the whole channel.
+ */
 export function unsubscribeConfirmPage(options: {
   workspaceName: string | undefined;
   channel: PreferenceChannel;
   preferencesHref: string;
+  topic?: { name: string } | undefined;
 }): string {
   const what = `${CHANNEL_NOUN[options.channel]}${from(options.workspaceName)}`;
+  const topicForm = options.topic
+    ? html`<form method="post">
+<input type="hidden" name="confirm" value="unsubscribe">
+<input type="hidden" name="scope" value="topic">
+<button type="submit">Unsubscribe from ${options.topic.name} only</button>
+</form>
+<p class="muted">Or stop all ${CHANNEL_NOUN[options.channel]}:</p>
+`
+    : raw("");
   return layout(
     "Unsubscribe",
     html`<h1>Unsubscribe?</h1>
-<p>You will no longer receive ${what}.</p>
+${
+  options.topic
+    ? html`<p>This message was about ${options.topic.name}.</p>
+`
+    : raw("")
+}${topicForm}<p>You will no longer receive ${what}.</p>
 <form method="post">
 <input type="hidden" name="confirm" value="unsubscribe">
-<button type="submit">Unsubscribe</button>
+<button type="submit">${options.topic ? `Unsubscribe from all ${CHANNEL_NOUN[options.channel]}` : "Unsubscribe"}</button>
 </form>
 <p class="muted" style="margin-top:1.5rem"><a href="${options.preferencesHref}">Choose which messages you receive instead</a></p>`,
   );
@@ -132,6 +150,20 @@ export function unsubscribedPage(options: {
   );
 }
 
+/** After "unsubscribe from <topic> only": the channel is untouched. */
+export function topicUnsubscribedPage(options: {
+  workspaceName: string | undefined;
+  topic: { name: string };
+  preferencesHref: string;
+}): string {
+  return layout(
+    "Unsubscribed",
+    html`<h1>You are unsubscribed from ${options.topic.name}</h1>
+<p>You will no longer receive ${options.topic.name}${from(options.workspaceName)}. Other messages keep coming.</p>
+<p class="muted"><a href="${options.preferencesHref}">Manage all your preferences</a></p>`,
+  );
+}
+
 export function preferencesPage(preferences: Preferences, saved: boolean): string {
   const boxes = (Object.keys(CHANNEL_NOUN) as PreferenceChannel[]).map((channel) => {
     const checked = preferences.channels[channel].receiving ? raw(" checked") : raw("");
@@ -139,13 +171,25 @@ export function preferencesPage(preferences: Preferences, saved: boolean): strin
     return html`<label><input type="checkbox" name="${channel}" value="on"${checked}> ${noun[0]!.toUpperCase()}${noun.slice(1)}</label>
 `;
   });
+  // The topics shown are named in a hidden field, so that a topic made after the page was shown is not
+  // taken for one whose box was left unticked.
+  const topics = preferences.topics.length
+    ? html`<h2 style="font-size:1.1rem;margin:1.25rem 0 .5rem">Topics</h2>
+<input type="hidden" name="topics" value="${preferences.topics.map((t) => t.id).join(",")}">
+${preferences.topics.map((topic) => {
+  const checked = topic.receiving ? raw(" checked") : raw("");
+  const description = topic.description ? html`<br><span class="muted">${topic.description}</span>` : raw("");
+  return html`<label><input type="checkbox" name="topic:${topic.id}" value="on"${checked}> ${topic.name}${description}</label>
+`;
+})}`
+    : raw("");
   return layout(
     "Your preferences",
     html`<h1>What would you like to receive${from(preferences.workspaceName)}?</h1>
 ${saved ? html`<p role="status"><strong>Your preferences are saved.</strong></p>` : raw("")}
 <form method="post">
 <input type="hidden" name="save" value="preferences">
-${boxes}
+${boxes}${topics}
 <p style="margin-top:1rem"><button type="submit">Save</button></p>
 </form>`,
   );

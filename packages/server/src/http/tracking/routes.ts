@@ -15,6 +15,8 @@ import {
   type PreferenceChannel,
   readPreferences,
   savePreferences,
+  topicOfLink,
+  unsubscribeFromTopic,
 } from "@omneural/core/tracking/preferences.service";
 import { createShortLinkResolver } from "@omneural/core/tracking/short-link.service";
 import { type UnsubscribeToken, verifyToken } from "@omneural/core/tracking/tokens";
@@ -26,6 +28,7 @@ import {
   notFoundPage,
   preferencesPage,
   purlLandingPage,
+  topicUnsubscribedPage,
   unavailablePage,
   unsubscribeConfirmPage,
   unsubscribedPage,
@@ -214,6 +217,16 @@ export async function trackingRoutes(app: FastifyInstance) {
     }
   }
 
+  /** The topic of the link's campaign, if any; the page still works without it when the database does not answer. */
+  async function linkTopic(token: UnsubscribeToken) {
+    try {
+      return await topicOfLink(deps.database.db, token.workspaceId, token.messageId);
+    } catch (error) {
+      app.log.warn({ err: error }, "unsubscribe page without the link's topic");
+      return undefined;
+    }
+  }
+
   const preferencesHref = (request: FastifyRequest<TokenParams>) =>
     `${publicUrl}/u/${request.params.token}/preferences`;
 
@@ -229,6 +242,7 @@ export async function trackingRoutes(app: FastifyInstance) {
         workspaceName: await workspaceName(token.workspaceId),
         channel: token.channel,
         preferencesHref: preferencesHref(request),
+        topic: await linkTopic(token),
       }),
     );
   });
@@ -241,6 +255,26 @@ export async function trackingRoutes(app: FastifyInstance) {
     const fields = formFields(request.headers["content-type"], request.body);
     const oneClick = fields.get("List-Unsubscribe") === "One-Click";
     if (!oneClick && fields.get("confirm") !== "unsubscribe") return page(reply, 400, badRequestPage());
+    // "Unsubscribe from <topic> only" (the page's second button). One-click always leaves the channel:
+    // a mailbox provider's button promises the recipient no more of these messages.
+    if (!oneClick && fields.get("scope") === "topic") {
+      const topic = await unsubscribeFromTopic(
+        deps.database.db,
+        token.workspaceId,
+        token.contactId,
+        token.messageId,
+      );
+      if (!topic) return page(reply, 404, notFoundPage());
+      return page(
+        reply,
+        200,
+        topicUnsubscribedPage({
+          workspaceName: await workspaceName(token.workspaceId),
+          topic,
+          preferencesHref: preferencesHref(request),
+        }),
+      );
+    }
     record({
       workspaceId: token.workspaceId,
       messageId: token.messageId,
@@ -275,11 +309,20 @@ export async function trackingRoutes(app: FastifyInstance) {
     const { token } = checked;
     const fields = formFields(request.headers["content-type"], request.body);
     if (fields.get("save") !== "preferences") return page(reply, 400, badRequestPage());
-    const preferences = await savePreferences(deps.database.db, token.workspaceId, token.contactId, {
-      email: fields.get("email") === "on",
-      sms: fields.get("sms") === "on",
-      mail: fields.get("mail") === "on",
-    });
+    // Only the topics the page showed (named in `topics`) are changed.
+    const shown = (fields.get("topics") ?? "").split(",").filter((id) => id !== "");
+    const topics = new Map(shown.map((id) => [id, fields.get(`topic:${id}`) === "on"]));
+    const preferences = await savePreferences(
+      deps.database.db,
+      token.workspaceId,
+      token.contactId,
+      {
+        email: fields.get("email") === "on",
+        sms: fields.get("sms") === "on",
+        mail: fields.get("mail") === "on",
+      },
+      topics,
+    );
     if (!preferences) return page(reply, 404, notFoundPage());
     return page(reply, 200, preferencesPage(preferences, true));
   });
