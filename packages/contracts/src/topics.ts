@@ -58,3 +58,14 @@ export const ContactTopic = Type.Object({
   changedAt: Type.String({ format: "date-time" }),
 });
 export type ContactTopic = Static<typeof ContactTopic>;
+
+export const ContactTopicsList = Type.Object({
+  data: Type.Array(
+    Type.Object({
+      topicId: Uuid,
+      name: Type.String(),
+      subscribed: Type.Boolean({ description: "false only when the contact opted out of the topic" }),
+      changedAt: Nullable(Type.String({ format: "date-time", description: "null: never changed" })),
+    }),
+  ),
+});

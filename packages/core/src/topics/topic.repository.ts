@@ -121,3 +121,19 @@ export async function findTopicOfMessage(db: Executor, workspaceId: string, mess
     where m.workspace_id = ${workspaceId} and m.id = ${messageId}`.execute(db);
   return rows[0];
 }
+
+/** Every topic of the workspace with the contact's choice (no row: subscribed). */
+export async function listContactTopics(db: Executor, workspaceId: string, contactId: string) {
+  return db
+    .selectFrom("topics as t")
+    .leftJoin("contact_topics as ct", (join) =>
+      join
+        .onRef("ct.workspace_id", "=", "t.workspace_id")
+        .onRef("ct.topic_id", "=", "t.id")
+        .on("ct.contact_id", "=", contactId),
+    )
+    .select(["t.id", "t.name", "ct.subscribed", "ct.changed_at"])
+    .where("t.workspace_id", "=", workspaceId)
+    .orderBy("t.name")
+    .execute();
+}

@@ -16,6 +16,7 @@ import {
   findTopic,
   findTopicByName,
   insertTopic,
+  listContactTopics,
   listTopics,
   updateTopic,
   upsertContactTopic,
@@ -139,4 +140,18 @@ export async function setContactTopic(
     const row = await upsertContactTopic(trx, { workspaceId: ws.id, contactId, topicId, subscribed, now });
     return toContactTopic(row);
   });
+}
+
+/** The contact's choice for every topic of the workspace. */
+export async function getContactTopics(db: Db, ws: WorkspaceContext, contactId: string) {
+  if (!(await findContactById(db, ws.id, contactId))) throw notFound("contact", contactId);
+  const rows = await listContactTopics(db, ws.id, contactId);
+  return {
+    data: rows.map((r) => ({
+      topicId: r.id,
+      name: r.name,
+      subscribed: r.subscribed ?? true,
+      changedAt: r.changed_at?.toISOString() ?? null,
+    })),
+  };
 }

@@ -454,6 +454,7 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   "GET /api/v1/topics/{id}": () => [{ expect: NOT_FOUND }],
   "PATCH /api/v1/topics/{id}": () => [{ body: { name: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/topics/{id}": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/contacts/{id}/topics": () => [{ expect: NOT_FOUND }],
   "PUT /api/v1/contacts/{id}/topics/{topicId}": () => [
     { body: { subscribed: false }, expect: NOT_FOUND },
     {

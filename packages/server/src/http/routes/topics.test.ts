@@ -96,6 +96,20 @@ describe("PUT /api/v1/contacts/{id}/topics/{topicId}", () => {
     const out = await t.asA({ method: "PUT", url, payload: { subscribed: false } });
     expect(out.statusCode, out.body).toBe(200);
     expect(out.json()).toMatchObject({ contactId: contact.json().id, topicId: topic.id, subscribed: false });
+    const other = await newTopic("Webinars");
+    const choices = await t.asA({ method: "GET", url: `/api/v1/contacts/${contact.json().id}/topics` });
+    expect(choices.statusCode, choices.body).toBe(200);
+    const byName = Object.fromEntries(
+      (choices.json().data as { name: string; subscribed: boolean; topicId: string }[]).map((c) => [
+        c.name,
+        c,
+      ]),
+    );
+    expect(byName.Events).toMatchObject({ topicId: topic.id, subscribed: false });
+    expect(byName.Webinars).toMatchObject({ topicId: other.id, subscribed: true, changedAt: null });
+    expect(
+      (await t.asB({ method: "GET", url: `/api/v1/contacts/${contact.json().id}/topics` })).statusCode,
+    ).toBe(404);
     const back = await t.asA({ method: "PUT", url, payload: { subscribed: true } });
     expect(back.json().subscribed).toBe(true);
     const { rows } = await sql<{ n: number }>`

@@ -8,6 +8,7 @@ import {
   ContactTopic,
   ContactTopicChoice,
   ContactTopicParams,
+  ContactTopicsList,
   Topic,
   TopicCreate,
   TopicIdParams,
@@ -17,6 +18,7 @@ import {
 } from "@omneural/contracts/topics";
 import {
   createTopic,
+  getContactTopics,
   getTopic,
   listTopicsPage,
   patchTopic,
@@ -106,6 +108,19 @@ export async function topicRoutes(base: FastifyInstance) {
       await removeTopic(db, request.workspace, request.params.id);
       return { id: request.params.id, deleted: true as const };
     },
+  );
+
+  app.get(
+    "/contacts/:id/topics",
+    {
+      schema: {
+        tags,
+        summary: "A contact's choice for every topic",
+        params: TopicIdParams,
+        response: { 200: ContactTopicsList, ...problemResponses(401, 404) },
+      },
+    },
+    async (request) => getContactTopics(db, request.workspace, request.params.id),
   );
 
   app.put(
