@@ -482,12 +482,33 @@ export const Simulation = Type.Object({
 });
 export type Simulation = Static<typeof Simulation>;
 
-// ---- Campaigns (the core; scheduling and policies come later) ----
+// ---- Campaigns (the core and scheduling; policies come later) ----
 
-export const CAMPAIGN_STATUSES = ["draft", "running", "paused", "completed", "cancelled"] as const;
+export const CAMPAIGN_STATUSES = [
+  "draft",
+  "scheduled",
+  "running",
+  "paused",
+  "completed",
+  "cancelled",
+] as const;
 export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
 export const ENROLLMENT_STATES = ["active", "failed", "completed", "converted", "cancelled"] as const;
 export type EnrollmentState = (typeof ENROLLMENT_STATES)[number];
+
+/** A wall-clock start: each member enters at this date and time in their own timezone. */
+export const LocalStart = Type.Object(
+  {
+    date: Type.String({ pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}$", description: "YYYY-MM-DD" }),
+    time: LocalTime,
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Everyone at this local time in their own timezone (the contact's, else the workspace's default). Launch enrolls everyone at once; each member's entry is due at their moment. Not with `startAt`.",
+  },
+);
+export type LocalStart = Static<typeof LocalStart>;
 
 export const CampaignCreate = Type.Object(
   {
@@ -503,6 +524,25 @@ export const CampaignCreate = Type.Object(
           format: "uuid",
           description:
             "The subscription topic the campaign belongs to (default: none). Contacts who opted out of it are skipped at send time.",
+        }),
+      ),
+    ),
+    startAt: Type.Optional(
+      Nullable(
+        Type.String({
+          format: "date-time",
+          description:
+            "When the campaign starts (default: at launch). Launching before then makes it `scheduled`; the scheduler starts it then. Not with `startLocal`.",
+        }),
+      ),
+    ),
+    startLocal: Type.Optional(Nullable(LocalStart)),
+    endAt: Type.Optional(
+      Nullable(
+        Type.String({
+          format: "date-time",
+          description:
+            'When the campaign ends (default: never). Members still in it leave (`cancelled`, reason "the campaign ended"), queued sends are cancelled, and it becomes `completed`.',
         }),
       ),
     ),
@@ -525,6 +565,9 @@ export const Campaign = Type.Object({
   createdAt: Type.String({ format: "date-time" }),
   launchedAt: Nullable(Type.String({ format: "date-time" })),
   finishedAt: Nullable(Type.String({ format: "date-time" })),
+  startAt: Nullable(Type.String({ format: "date-time" })),
+  startLocal: Nullable(LocalStart),
+  endAt: Nullable(Type.String({ format: "date-time" })),
 });
 export type Campaign = Static<typeof Campaign>;
 

@@ -14,6 +14,9 @@ export async function insertCampaign(
     workflowVersion: number;
     wakeEventTypes: string[];
     topicId?: string | null;
+    startAt?: Date | null;
+    startLocal?: { date: string; time: string } | null;
+    endAt?: Date | null;
   },
 ): Promise<CampaignRow> {
   return db
@@ -27,6 +30,10 @@ export async function insertCampaign(
       workflow_version: row.workflowVersion,
       wake_event_types: row.wakeEventTypes,
       topic_id: row.topicId ?? null,
+      start_at: row.startAt ?? null,
+      start_local_date: row.startLocal?.date ?? null,
+      start_local_time: row.startLocal?.time ?? null,
+      end_at: row.endAt ?? null,
       launched_at: null,
       finished_at: null,
     })
@@ -81,6 +88,13 @@ export async function setCampaignStatus(
  * Enrolls every contact the predicate selects, in one INSERT … SELECT, in contact id order so the
  * primary key is appended to rather than split all over. Only for a campaign with no enrollment yet (a
  * draft, locked by the caller): there is nothing to conflict with.
+ *
+ * Each member is due now, or with `startLocal` at that wall-clock time in their own timezone (the
+ * contact's when PostgreSQL knows it, else the workspace's default). `(date + time) AT TIME ZONE tz`
+ * applies the zone's rules on that date, DST included: a local time that does not exist (the
+ * spring-forward gap, 02:30 on 2027-03-14 in New York) is read with the offset before the change, i.e.
+ * an hour later on the clock (03:30 EDT); one that happens twice (01:30 on 2027-11-07) is read as the
+ * second, standard-time occurrence (01:30 EST).
  */
 export async function enrollWhere(
   db: Executor,
@@ -89,12 +103,21 @@ export async function enrollWhere(
   entryNodeId: string,
   where: RawBuilder<boolean>,
   now: Date,
+  startLocal: { date: string; time: string } | null = null,
 ): Promise<number> {
+  const dueAt = startLocal
+    ? sql`(${startLocal.date}::date + ${startLocal.time}::time) at time zone coalesce(z.name, w.default_timezone)`
+    : sql`${now}::timestamptz`;
   const result = await sql`
     insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
                              node_entered_at, updated_at)
-    select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now}
+    select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${dueAt}, ${now}, ${now}, ${now}
     from contacts c
+    ${
+      startLocal
+        ? sql`join workspaces w on w.id = c.workspace_id left join pg_timezone_names z on z.name = c.timezone`
+        : sql``
+    }
     where c.workspace_id = ${workspaceId} and ${where}
     order by c.id`.execute(db);
   return Number(result.numAffectedRows ?? 0);
@@ -116,17 +139,65 @@ export async function enrollContact(
   return Number(result.numAffectedRows ?? 0) > 0;
 }
 
-/** Cancel: every member still in the campaign leaves, and sends not yet dispatched are dropped. */
-export async function cancelEnrollments(db: Executor, workspaceId: string, campaignId: string, now: Date) {
-  const result = await sql`
-    update enrollments set state = 'cancelled', due_at = null, updated_at = ${now}
-    where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and state in ('active', 'failed')`.execute(
-    db,
-  );
+/**
+ * Cancel: every member still in the campaign leaves, and sends not yet dispatched are dropped. With a
+ * `reason` (the campaign ended), each member's history gets a step saying so and the dropped sends carry
+ * it; without one (cancel), the member's journey shows the campaign's cancellation.
+ */
+export async function cancelEnrollments(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  now: Date,
+  reason?: string,
+) {
+  let exited: number;
+  if (reason) {
+    const { rows } = await sql<{ n: number }>`
+      with ended as (
+        update enrollments set state = 'cancelled', due_at = null, seq = seq + 1, updated_at = ${now}
+        where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and state in ('active', 'failed')
+        returning contact_id, node_id, seq
+      ), logged as (
+        insert into enrollment_steps (workspace_id, campaign_id, contact_id, seq, at, worker, trace)
+        select ${workspaceId}, ${campaignId}, contact_id, seq, ${now}, 'scheduler',
+               jsonb_build_array(jsonb_build_object('at', ${now.toISOString()}::text, 'nodeId', node_id,
+                 'nodeType', '', 'action', 'cancelled', 'reason', ${reason}::text))
+        from ended
+        returning 1
+      )
+      select count(*)::int as n from logged`.execute(db);
+    exited = rows[0]?.n ?? 0;
+  } else {
+    const result = await sql`
+      update enrollments set state = 'cancelled', due_at = null, updated_at = ${now}
+      where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and state in ('active', 'failed')`.execute(
+      db,
+    );
+    exited = Number(result.numAffectedRows ?? 0);
+  }
   await sql`
-    update messages set status = 'cancelled'
+    update messages set status = 'cancelled', reason = coalesce(${reason ?? null}::text, reason)
     where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and status = 'queued'`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+  return exited;
+}
+
+/** Campaigns whose `end_at` has passed and that have not finished, oldest end first. */
+export async function listCampaignsDueToEnd(db: Executor, now: Date, limit: number) {
+  const { rows } = await sql<{ workspace_id: string; id: string }>`
+    select workspace_id, id from campaigns
+    where end_at <= ${now} and status in ('scheduled', 'running', 'paused')
+    order by end_at limit ${limit}`.execute(db);
+  return rows;
+}
+
+/** Scheduled campaigns whose `start_at` has come (and whose end has not), earliest first. */
+export async function listCampaignsDueToStart(db: Executor, now: Date, limit: number) {
+  const { rows } = await sql<{ workspace_id: string; id: string }>`
+    select workspace_id, id from campaigns
+    where status = 'scheduled' and start_at <= ${now} and (end_at is null or end_at > ${now})
+    order by start_at limit ${limit}`.execute(db);
+  return rows;
 }
 
 /**

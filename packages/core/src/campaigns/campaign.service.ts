@@ -34,6 +34,7 @@ import {
   retryFailedEnrollments,
   setCampaignStatus,
 } from "./campaign.repository.ts";
+import { checkSchedule } from "./schedule.ts";
 
 /** Launches that enroll at least this many members refresh the planner's statistics of enrollments. */
 const ANALYZE_AFTER_ENROLLING = 10_000;
@@ -51,10 +52,21 @@ export function toCampaign(row: CampaignRow): Campaign {
     createdAt: row.created_at.toISOString(),
     launchedAt: row.launched_at?.toISOString() ?? null,
     finishedAt: row.finished_at?.toISOString() ?? null,
+    startAt: row.start_at?.toISOString() ?? null,
+    startLocal:
+      row.start_local_date && row.start_local_time
+        ? { date: row.start_local_date, time: row.start_local_time.slice(0, 5) }
+        : null,
+    endAt: row.end_at?.toISOString() ?? null,
   };
 }
 
-async function requireCampaign(db: Executor, ws: WorkspaceContext, id: string, forUpdate = false) {
+async function requireCampaign(
+  db: Executor,
+  ws: Pick<WorkspaceContext, "id">,
+  id: string,
+  forUpdate = false,
+) {
   const row = await findCampaign(db, ws.id, id, forUpdate);
   if (!row) throw notFound("campaign", id);
   return row;
@@ -64,8 +76,15 @@ function conflict(message: string): AppError {
   return new AppError("CONFLICT", message);
 }
 
-export async function createCampaign(db: Db, ws: WorkspaceContext, input: CampaignCreate): Promise<Campaign> {
+export async function createCampaign(
+  db: Db,
+  ws: WorkspaceContext,
+  input: CampaignCreate,
+  now = new Date(),
+): Promise<Campaign> {
   const name = cleanName(input.name);
+  const { schedule, problems } = checkSchedule(input, now);
+  if (problems.length > 0) throw validationFailed(problems);
   return db.transaction().execute(async (trx) => {
     if (await findCampaignByName(trx, ws.id, name)) {
       throw new AppError("CONFLICT", `a campaign named "${name}" already exists`, {
@@ -111,6 +130,7 @@ export async function createCampaign(db: Db, ws: WorkspaceContext, input: Campai
       workflowVersion: version,
       wakeEventTypes: wf.wakeEventTypes,
       topicId,
+      ...schedule,
     });
     return toCampaign(row);
   });
@@ -180,31 +200,65 @@ export async function listCampaignMessagesPage(
 }
 
 /**
- * Launch: enrolls every member of the audience at the entry node, due now, in one INSERT … SELECT from
- * the compiled audience, and starts the campaign. Launching a running, paused or finished campaign
- * changes nothing.
+ * Launch: enrolls every member of the audience at the entry node in one INSERT … SELECT from the
+ * compiled audience, and starts the campaign. Each member is due now, or with `startLocal` at that local
+ * time in their timezone. A campaign with a `startAt` still to come becomes `scheduled` and enrolls no
+ * one: the scheduler (`runCampaignSchedule`) launches it again when the time comes. Launching a running,
+ * paused, finished or not-yet-due scheduled campaign changes nothing. `started`: this call started it.
  */
-export async function launchCampaign(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+export async function launchCampaign(db: Db, ws: Pick<WorkspaceContext, "id">, id: string, now = new Date()) {
   const result = await db.transaction().execute(async (trx) => {
     const row = await requireCampaign(trx, ws, id, true);
     if (row.status === "cancelled") throw conflict(`campaign ${id} was cancelled; it cannot be launched`);
-    if (row.status !== "draft") return { campaign: toCampaign(row), changed: 0 };
+    const unchanged = { campaign: toCampaign(row), changed: 0, started: false };
+    if (row.status !== "draft" && row.status !== "scheduled") return unchanged;
     const audience = await findAudience(trx, ws.id, row.audience_id);
     if (!audience) throw conflict(`the audience ${row.audience_id} of campaign ${id} no longer exists`);
+    if (row.start_at && row.start_at > now) {
+      if (row.status === "scheduled") return unchanged;
+      const scheduled = await setCampaignStatus(trx, ws.id, id, "scheduled", now);
+      return { campaign: toCampaign(scheduled), changed: 0, started: false };
+    }
     const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
     const where = await compileForWorkspace(trx, ws.id, { kind: "audience", audienceId: audience.id }, now);
-    const enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now);
+    const startLocal =
+      row.start_local_date && row.start_local_time
+        ? { date: row.start_local_date, time: row.start_local_time }
+        : null;
+    const enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now, startLocal);
     const updated = await setCampaignStatus(trx, ws.id, id, "running", now, {
       launchedAt: now,
       enrolledDelta: enrolled,
     });
-    return { campaign: toCampaign(updated), changed: enrolled };
+    return { campaign: toCampaign(updated), changed: enrolled, started: true };
   });
   // A large launch changes the table's statistics at once: refresh them now rather than when autovacuum
   // gets to it, or the stepper's first batches are planned for a table that looks empty.
   if (result.changed >= ANALYZE_AFTER_ENROLLING) await analyzeEnrollments(db);
   return result;
 }
+
+/**
+ * End (the campaign's `endAt` has passed): members still in it leave with state `cancelled` and the
+ * reason "the campaign ended", queued sends are cancelled with that reason, and the campaign is
+ * `completed`. Does nothing to a campaign already finished, or whose end is still to come.
+ */
+export async function endCampaign(db: Db, ws: Pick<WorkspaceContext, "id">, id: string, now = new Date()) {
+  return db.transaction().execute(async (trx) => {
+    // FOR UPDATE waits for stepper batches in flight (they hold the row FOR SHARE), and for another
+    // scheduler ending the same campaign: the status check after it makes the second one a no-op.
+    const row = await requireCampaign(trx, ws, id, true);
+    const open = row.status === "scheduled" || row.status === "running" || row.status === "paused";
+    if (!open || !row.end_at || row.end_at > now) {
+      return { campaign: toCampaign(row), changed: 0, ended: false };
+    }
+    const exited = await cancelEnrollments(trx, ws.id, id, now, CAMPAIGN_ENDED);
+    const updated = await setCampaignStatus(trx, ws.id, id, "completed", now, { finishedAt: now });
+    return { campaign: toCampaign(updated), changed: exited, ended: true };
+  });
+}
+
+export const CAMPAIGN_ENDED = "the campaign ended";
 
 async function changeStatus(
   db: Db,
@@ -234,7 +288,11 @@ export function pauseCampaign(db: Db, ws: WorkspaceContext, id: string, now = ne
     id,
     ["running"],
     "paused",
-    { draft: `campaign ${id} has not been launched`, cancelled: `campaign ${id} was cancelled` },
+    {
+      draft: `campaign ${id} has not been launched`,
+      scheduled: `campaign ${id} is scheduled and has not started; cancel it to stop it`,
+      cancelled: `campaign ${id} was cancelled`,
+    },
     now,
   );
 }
@@ -246,7 +304,11 @@ export function resumeCampaign(db: Db, ws: WorkspaceContext, id: string, now = n
     id,
     ["paused"],
     "running",
-    { draft: `campaign ${id} has not been launched; launch it`, cancelled: `campaign ${id} was cancelled` },
+    {
+      draft: `campaign ${id} has not been launched; launch it`,
+      scheduled: `campaign ${id} is scheduled: it starts by itself at its startAt`,
+      cancelled: `campaign ${id} was cancelled`,
+    },
     now,
   );
 }
@@ -274,7 +336,8 @@ export async function retryCampaign(
     const row = await requireCampaign(trx, ws, id, true);
     if (row.status === "cancelled")
       throw conflict(`campaign ${id} was cancelled; its members cannot be retried`);
-    if (row.status === "draft") throw conflict(`campaign ${id} has not been launched`);
+    if (row.status === "draft" || row.status === "scheduled")
+      throw conflict(`campaign ${id} has not started`);
     if (contactId) {
       const enrollment = await findEnrollment(trx, ws.id, id, contactId);
       if (!enrollment) throw notFound("enrollment of contact", contactId);

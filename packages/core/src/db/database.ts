@@ -5,6 +5,9 @@ import type { Database } from "./schema.ts";
 
 // Return int8 (bigint) counts as numbers and leave timestamps as Date; numeric stays a string.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+// A calendar date (`date`, e.g. a campaign's local start day) is not an instant: keep "YYYY-MM-DD" as is
+// rather than let pg turn it into a Date at midnight in the process's timezone.
+pg.types.setTypeParser(pg.types.builtins.DATE, (value) => value);
 
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
@@ -45,4 +48,16 @@ export function openDatabase(
       await db.destroy();
     },
   };
+}
+
+/**
+ * A pg Pool for graphile-worker, owned by the caller: it survives connections dropped while the database
+ * stops (a pool graphile-worker made for itself can still be reporting one after `runner.stop()`,
+ * crashing the process), and the caller ends it after the runner has stopped.
+ */
+export function openJobQueuePool(url: string, max: number): pg.Pool {
+  const pool = new pg.Pool({ connectionString: url, max, application_name: "omneural-jobs" });
+  pool.on("error", () => undefined);
+  pool.on("connect", (client) => client.on("error", () => undefined));
+  return pool;
 }

@@ -248,6 +248,13 @@ export interface CampaignsTable {
   finished_at: Date | null;
   /** 000015: the subscription topic the campaign belongs to, if any. */
   topic_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 000016: when a `scheduled` campaign starts (null: at launch). */
+  start_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** 000016: the wall-clock start in each member's timezone (both null, or both set; not with start_at). */
+  start_local_date: ColumnType<string | null, string | null | undefined, string | null>;
+  start_local_time: ColumnType<string | null, string | null | undefined, string | null>;
+  /** 000016: when the campaign ends (null: never). */
+  end_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
 }
 
 export interface EnrollmentsTable {

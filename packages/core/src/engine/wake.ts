@@ -7,6 +7,7 @@ import type { Executor } from "../db/database.ts";
  * these event types, in the caller's transaction. It waits for (does not skip) rows a stepper holds:
  * that stepper may have read the member's events before this one, so the member must be looked at again
  * after its batch commits. Rows are locked in key order so that concurrent batches cannot deadlock.
+ * Members who have not taken their first step (seq 0) are left alone: they are due at their entry time.
  */
 export async function wakeEnrollments(
   db: Executor,
@@ -31,6 +32,9 @@ export async function wakeEnrollments(
       from (select distinct campaign_id, contact_id from targets) t
       where e.workspace_id = ${workspaceId} and e.campaign_id = t.campaign_id and e.contact_id = t.contact_id
         and e.state = 'active' and e.due_at > ${now}
+        -- Not a member still waiting at the entry for their local start (startLocal): an event must not
+        -- let them in early. Events before their entry are read when they step anyway.
+        and e.seq > 0
       returning 1
     )
     select count(*)::int as n from woken`.execute(db);

@@ -6,6 +6,7 @@ import {
   reevaluateContacts,
   refreshAllListenedAudiences,
 } from "../audiences/membership.ts";
+import { runCampaignSchedule } from "../campaigns/schedule.service.ts";
 import type { DatabaseHandle } from "../db/database.ts";
 import {
   type PrintBatchSettings,
@@ -17,13 +18,15 @@ import { runImportInThread } from "../imports/import-runner.ts";
 
 export const RECOVER_IMPORTS_JOB = "recover_stalled_imports";
 export const PRINT_BATCH_CUTOFF_JOB = "print_batch_cutoff";
+export const CAMPAIGN_SCHEDULE_JOB = "campaign_schedule";
 
 /**
- * Every minute: requeue imports whose worker died. Every hour: re-check listened segments in full
- * (rules relative to time change without any event).
+ * Every minute: requeue imports whose worker died; start and end campaigns on their schedule. Every
+ * hour: re-check listened segments in full (rules relative to time change without any event).
  */
 export const CRONTAB = [
   `* * * * * ${RECOVER_IMPORTS_JOB} ?max=1&jobKey=${RECOVER_IMPORTS_JOB}&jobKeyMode=replace`,
+  `* * * * * ${CAMPAIGN_SCHEDULE_JOB} ?max=1&jobKey=${CAMPAIGN_SCHEDULE_JOB}&jobKeyMode=replace`,
   `7 * * * * ${REFRESH_AUDIENCES_JOB} ?max=1&jobKey=${REFRESH_AUDIENCES_JOB}&jobKeyMode=replace`,
 ].join("\n");
 
@@ -58,6 +61,9 @@ export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {})
   const refreshAudiences: Task = async () => {
     await refreshAllListenedAudiences(handle.db);
   };
+  const campaignSchedule: Task = async () => {
+    await runCampaignSchedule(handle.db);
+  };
   const printBatchCutoff: Task = async (payload) => {
     if (!options.printBatch) return;
     // A cron run closes the cut-off it was scheduled for (a backfilled one too); a run queued by hand,
@@ -67,6 +73,7 @@ export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {})
   };
   return {
     [IMPORT_JOB]: importContacts,
+    [CAMPAIGN_SCHEDULE_JOB]: campaignSchedule,
     [PRINT_BATCH_CUTOFF_JOB]: printBatchCutoff,
     [RECOVER_IMPORTS_JOB]: recoverImports,
     [MEMBERSHIP_JOB]: membership,

@@ -1,6 +1,8 @@
 /** The worker role: the journey engine's stepper, and graphile-worker running jobs and the cron schedule. */
+
+import { runCampaignSchedule } from "@omneural/core/campaigns/schedule.service";
 import type { Config } from "@omneural/core/config/config";
-import type { DatabaseHandle } from "@omneural/core/db/database";
+import { type DatabaseHandle, openJobQueuePool } from "@omneural/core/db/database";
 import { startDispatcher } from "@omneural/core/delivery/dispatcher";
 import { channelsFor, printBatchSettingsFor } from "@omneural/core/delivery/email-channel";
 import { startStepper } from "@omneural/core/engine/stepper";
@@ -32,11 +34,14 @@ export async function startWorker(
 ): Promise<WorkerRole> {
   const recovered = await recoverStalledImports(database.db);
   if (recovered.length) log.warn({ imports: recovered }, "requeued imports abandoned by a stopped worker");
+  // Catch up at once on campaigns due to start or end while no worker ran; cron takes over from here.
+  const schedule = await runCampaignSchedule(database.db);
+  if (schedule.started.length || schedule.ended.length) log.info(schedule, "caught up on campaign schedules");
   // Direct mail by print batch: the daily cut-off job writes each workspace's batch.
   const printBatch = printBatchSettingsFor(config);
+  const jobsPool = openJobQueuePool(database.url, config.workerConcurrency + 2);
   const runner: Runner = await run({
-    connectionString: database.url,
-    maxPoolSize: config.workerConcurrency + 2,
+    pgPool: jobsPool,
     concurrency: config.workerConcurrency,
     noHandleSignals: true,
     pollInterval: 1000,
@@ -75,6 +80,7 @@ export async function startWorker(
       await stepper.stop();
       await dispatcher.stop();
       await runner.stop();
+      await jobsPool.end();
     },
   };
 }
