@@ -223,7 +223,7 @@ describe("the print-batch provider", () => {
     expect(after.get("Edsger")).toMatchObject({ status: "failed", reason: "print batch: missing city" });
     const { rows: pieces } = await sql<{ message_id: string; status: string; reason: string | null }>`
       select message_id, status, reason from print_pieces where batch_id = ${writing[0]!.id}
-      order by created_at, id`.execute(db);
+      order by status`.execute(db);
     expect(pieces).toEqual([
       { message_id: after.get("Grace")!.id, status: "printed", reason: null },
       { message_id: after.get("Edsger")!.id, status: "rejected", reason: "missing city" },
