@@ -116,3 +116,39 @@ export async function launchSendWaitSend(db: Db, ws: WorkspaceContext, members: 
 
 /** Link settings for dispatcher tests: links point at omneural.test and are signed with the test key. */
 export const TEST_LINKS = { publicUrl: "http://omneural.test", key: TEST_KEYS.links } as const;
+
+/**
+ * A static list of these contacts and a campaign entry → send(`channel`, `templateId`) → exit over it,
+ * launched and stepped at `at`: one queued ledger row each.
+ */
+export async function queueOneSend(
+  db: Db,
+  ws: WorkspaceContext,
+  contactIds: string[],
+  send: { channel: "email" | "sms" | "mail"; templateId: string },
+  at: Date,
+) {
+  const listId = uuidv7();
+  await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, ${listId}, 'list')`.execute(
+    db,
+  );
+  await sql`
+    insert into list_members (workspace_id, list_id, contact_id)
+    select ${ws.id}, ${listId}, id from unnest(${contactIds}::uuid[]) as c(id)`.execute(db);
+  const graph: WorkflowGraph = {
+    nodes: [
+      { id: "entry", type: "entry", outlets: { next: "send" } },
+      {
+        id: "send",
+        type: "send",
+        channel: send.channel,
+        templateId: send.templateId,
+        outlets: { next: "done" },
+      },
+      { id: "done", type: "exit", outlets: {} },
+    ],
+  };
+  const campaign = await launchGraph(db, ws, listId, graph, at);
+  await drain(db, ws.id, campaign.id, { now: at });
+  return campaign;
+}

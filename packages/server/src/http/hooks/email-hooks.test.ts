@@ -3,7 +3,6 @@
  * comes back to the workspace's hook URL in each format, and later sends to a bad address are skipped.
  */
 import { randomBytes } from "node:crypto";
-import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import type { EmailChannel } from "@omneural/core/delivery/channel";
 import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
@@ -11,7 +10,7 @@ import { dispatchBatch } from "@omneural/core/delivery/dispatcher";
 import { setSender } from "@omneural/core/delivery/sender.service";
 import { createSmtpChannel } from "@omneural/core/delivery/smtp-channel";
 import { createTemplate } from "@omneural/core/templates/template.service";
-import { drain, launchGraph, TEST_LINKS } from "@omneural/core/testing/campaigns";
+import { queueOneSend, TEST_LINKS } from "@omneural/core/testing/campaigns";
 import { useTestSmtpServer } from "@omneural/core/testing/smtp-server";
 import { sql } from "kysely";
 import pino from "pino";
@@ -69,24 +68,13 @@ async function sendEmail(ws: WorkspaceContext, contactIds: string[], at = T0, ch
     channel: "email",
     content: { subject: "Spring sale", html: "<p>Hello</p>" },
   });
-  const listId = crypto.randomUUID();
-  await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, ${listId}, 'list')`.execute(
+  const campaign = await queueOneSend(
     db(),
+    ws,
+    contactIds,
+    { channel: "email", templateId: template.id },
+    at,
   );
-  for (const id of contactIds) {
-    await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${id})`.execute(
-      db(),
-    );
-  }
-  const graph: WorkflowGraph = {
-    nodes: [
-      { id: "entry", type: "entry", outlets: { next: "send" } },
-      { id: "send", type: "send", channel: "email", templateId: template.id, outlets: { next: "done" } },
-      { id: "done", type: "exit", outlets: {} },
-    ],
-  };
-  const campaign = await launchGraph(db(), ws, listId, graph, at);
-  await drain(db(), ws.id, campaign.id, { now: at });
   const email =
     channel ??
     createSmtpChannel({ host: "127.0.0.1", port: smtp.server.port, messageIdDomain: "acme.example" });

@@ -6,7 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import { createDevInboxEmailChannel } from "@omneural/core/delivery/dev-inbox";
 import { dispatchBatch } from "@omneural/core/delivery/dispatcher";
@@ -16,7 +15,7 @@ import { createTwilioSmsChannel } from "@omneural/core/delivery/twilio-sms-chann
 import { SMS_KEYWORDS, twilioSignature } from "@omneural/core/responses/inbound-sms";
 import { TEST_KEYS } from "@omneural/core/security/keys";
 import { createTemplate } from "@omneural/core/templates/template.service";
-import { drain, launchGraph, TEST_LINKS } from "@omneural/core/testing/campaigns";
+import { queueOneSend, TEST_LINKS } from "@omneural/core/testing/campaigns";
 import { sql } from "kysely";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,24 +91,7 @@ async function sendSms(ws: WorkspaceContext, contactIds: string[], at = T0) {
     channel: "sms",
     content: { body: "Spring sale today" },
   });
-  const listId = crypto.randomUUID();
-  await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, ${listId}, 'list')`.execute(
-    db(),
-  );
-  for (const id of contactIds) {
-    await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${id})`.execute(
-      db(),
-    );
-  }
-  const graph: WorkflowGraph = {
-    nodes: [
-      { id: "entry", type: "entry", outlets: { next: "send" } },
-      { id: "send", type: "send", channel: "sms", templateId: template.id, outlets: { next: "done" } },
-      { id: "done", type: "exit", outlets: {} },
-    ],
-  };
-  const campaign = await launchGraph(db(), ws, listId, graph, at);
-  await drain(db(), ws.id, campaign.id, { now: at });
+  const campaign = await queueOneSend(db(), ws, contactIds, { channel: "sms", templateId: template.id }, at);
   const sms = createTwilioSmsChannel({
     baseUrl: twilioApi.baseUrl,
     accountSid: ACCOUNT_SID,
