@@ -510,6 +510,106 @@ export const LocalStart = Type.Object(
 );
 export type LocalStart = Static<typeof LocalStart>;
 
+const EventType = Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$" });
+
+export const ENTRY_MODES = ["once", "continuous", "event"] as const;
+export type EntryMode = (typeof ENTRY_MODES)[number];
+
+/** Who enters, and when. */
+export const CampaignEntry = Type.Object(
+  {
+    mode: Type.Union([Type.Literal("once"), Type.Literal("continuous"), Type.Literal("event")], {
+      description:
+        "`once`: the audience's members as of launch. `continuous`: those, then every contact who joins the audience later, as they qualify. `event`: each event of `eventType` (matching `where`) enrolls its contact; the event's properties are `event.*` in templates and conditions",
+    }),
+    eventType: Type.Optional(EventType),
+    where: Type.Optional(Type.Array(PropertyFilter, { maxItems: 20 })),
+  },
+  { additionalProperties: false },
+);
+export type CampaignEntry = Static<typeof CampaignEntry>;
+
+export const REENTRY_MODES = ["never", "after", "always"] as const;
+export type ReentryMode = (typeof REENTRY_MODES)[number];
+
+/** Whether a member who finished the campaign may enter it again (continuous and event entry). */
+export const CampaignReentry = Type.Object(
+  {
+    mode: Type.Union([Type.Literal("never"), Type.Literal("after"), Type.Literal("always")], {
+      description:
+        "`never` (default): once per contact. `after`: again once `afterDays` days have passed since their last entry. `always`: again whenever they qualify and are not in it now",
+    }),
+    afterDays: Type.Optional(Type.Integer({ minimum: 1, maximum: 3650 })),
+  },
+  { additionalProperties: false },
+);
+export type CampaignReentry = Static<typeof CampaignReentry>;
+
+/** Send-time policies of one campaign, on top of the workspace's per-channel defaults. */
+export const CampaignPolicies = Type.Object(
+  {
+    quietHours: Type.Optional(
+      Nullable(
+        Type.Object(
+          { from: LocalTime, to: LocalTime },
+          {
+            additionalProperties: false,
+            description:
+              "Hours when this campaign may send, in the recipient's local time, on every channel (overrides the workspace's; from > to spans midnight). Null: the workspace's",
+          },
+        ),
+      ),
+    ),
+    frequencyCap: Type.Optional(
+      Type.Union([Type.Literal("apply"), Type.Literal("exempt")], {
+        description:
+          "`apply` (default): this campaign's sends count against, and are held by, the workspace's frequency caps. `exempt`: transactional; neither held nor counted",
+      }),
+    ),
+    throughputPerHour: Type.Optional(
+      Type.Object(
+        {
+          email: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+          sms: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+          mail: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+          ads: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000_000 })),
+        },
+        {
+          additionalProperties: false,
+          description: "At most this many messages per hour per channel from this campaign; the rest wait",
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CampaignPolicies = Static<typeof CampaignPolicies>;
+
+/** What counts as a conversion for this campaign, and for how long after a message or entry. */
+export const CampaignGoal = Type.Object(
+  {
+    eventType: EventType,
+    windowDays: Type.Integer({ minimum: 1, maximum: 365, default: 7 }),
+  },
+  { additionalProperties: false },
+);
+export type CampaignGoal = Static<typeof CampaignGoal>;
+
+const campaignSettings = {
+  entry: Type.Optional(CampaignEntry),
+  reentry: Type.Optional(CampaignReentry),
+  policies: Type.Optional(CampaignPolicies),
+  holdoutPercent: Type.Optional(
+    Type.Number({
+      minimum: 0,
+      maximum: 50,
+      description:
+        "Share of members (0–50 %) enrolled but never contacted, to measure lift (default 0). Chosen by a hash of campaign and contact",
+    }),
+  ),
+  goal: Type.Optional(Nullable(CampaignGoal)),
+};
+
 export const CampaignCreate = Type.Object(
   {
     name: Type.String({ minLength: 1, maxLength: 200 }),
@@ -546,6 +646,7 @@ export const CampaignCreate = Type.Object(
         }),
       ),
     ),
+    ...campaignSettings,
   },
   { additionalProperties: false },
 );
@@ -568,6 +669,11 @@ export const Campaign = Type.Object({
   startAt: Nullable(Type.String({ format: "date-time" })),
   startLocal: Nullable(LocalStart),
   endAt: Nullable(Type.String({ format: "date-time" })),
+  entry: CampaignEntry,
+  reentry: CampaignReentry,
+  policies: CampaignPolicies,
+  holdoutPercent: Type.Number(),
+  goal: Nullable(CampaignGoal),
 });
 export type Campaign = Static<typeof Campaign>;
 

@@ -2,6 +2,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { CampaignRow, EnrollmentRow } from "../db/schema.ts";
+import { type CampaignSettings, DEFAULT_SETTINGS, settingsColumns } from "./settings.ts";
 
 export async function insertCampaign(
   db: Executor,
@@ -17,6 +18,7 @@ export async function insertCampaign(
     startAt?: Date | null;
     startLocal?: { date: string; time: string } | null;
     endAt?: Date | null;
+    settings?: CampaignSettings;
   },
 ): Promise<CampaignRow> {
   return db
@@ -34,6 +36,7 @@ export async function insertCampaign(
       start_local_date: row.startLocal?.date ?? null,
       start_local_time: row.startLocal?.time ?? null,
       end_at: row.endAt ?? null,
+      ...settingsColumns(row.settings ?? DEFAULT_SETTINGS),
       launched_at: null,
       finished_at: null,
     })

@@ -35,6 +35,7 @@ import {
   setCampaignStatus,
 } from "./campaign.repository.ts";
 import { checkSchedule } from "./schedule.ts";
+import { checkSettings, settingsOf } from "./settings.ts";
 
 /** Launches that enroll at least this many members refresh the planner's statistics of enrollments. */
 const ANALYZE_AFTER_ENROLLING = 10_000;
@@ -58,6 +59,7 @@ export function toCampaign(row: CampaignRow): Campaign {
         ? { date: row.start_local_date, time: row.start_local_time.slice(0, 5) }
         : null,
     endAt: row.end_at?.toISOString() ?? null,
+    ...settingsOf(row),
   };
 }
 
@@ -84,6 +86,8 @@ export async function createCampaign(
 ): Promise<Campaign> {
   const name = cleanName(input.name);
   const { schedule, problems } = checkSchedule(input, now);
+  const { settings, problems: settingProblems } = checkSettings(input);
+  problems.push(...settingProblems);
   if (problems.length > 0) throw validationFailed(problems);
   return db.transaction().execute(async (trx) => {
     if (await findCampaignByName(trx, ws.id, name)) {
@@ -131,6 +135,7 @@ export async function createCampaign(
       wakeEventTypes: wf.wakeEventTypes,
       topicId,
       ...schedule,
+      settings,
     });
     return toCampaign(row);
   });

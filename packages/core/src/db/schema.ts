@@ -255,6 +255,19 @@ export interface CampaignsTable {
   start_local_time: ColumnType<string | null, string | null | undefined, string | null>;
   /** 000016: when the campaign ends (null: never). */
   end_at: ColumnType<Date | null, Date | null | undefined, Date | null>;
+  /** 000017: `once`, `continuous` or `event`. */
+  entry_mode: ColumnType<string, string | undefined, string>;
+  entry_event_type: ColumnType<string | null, string | null | undefined, string | null>;
+  entry_where: ColumnType<unknown[], string | undefined, string>;
+  /** 000017: `never`, `after` (with reentry_after_days) or `always`. */
+  reentry_mode: ColumnType<string, string | undefined, string>;
+  reentry_after_days: ColumnType<number | null, number | null | undefined, number | null>;
+  /** 000017: the campaign's CampaignPolicies. */
+  policies: ColumnType<Record<string, unknown>, string | undefined, string>;
+  /** 000017: numeric(5,2), read as a string by pg. */
+  holdout_percent: ColumnType<string, number | undefined, number>;
+  goal_event_type: ColumnType<string | null, string | null | undefined, string | null>;
+  goal_window_days: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface EnrollmentsTable {
@@ -270,6 +283,10 @@ export interface EnrollmentsTable {
   node_entered_at: Generated<Date>;
   error: string | null;
   updated_at: Generated<Date>;
+  /** 000017: enrolled but never contacted (the campaign's holdout share). */
+  holdout: Generated<boolean>;
+  /** 000017: event entry: the event that enrolled the member this iteration. */
+  trigger_event: ColumnType<Record<string, unknown> | null, string | null | undefined, string | null>;
 }
 
 export interface EnrollmentStepsTable {
