@@ -2,6 +2,7 @@
 import { type RawBuilder, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { CampaignRow, EnrollmentRow } from "../db/schema.ts";
+import { holdoutSql } from "./holdout.ts";
 import { type CampaignSettings, DEFAULT_SETTINGS, settingsColumns } from "./settings.ts";
 
 export async function insertCampaign(
@@ -107,14 +108,16 @@ export async function enrollWhere(
   where: RawBuilder<boolean>,
   now: Date,
   startLocal: { date: string; time: string } | null = null,
+  holdoutPercent = 0,
 ): Promise<number> {
   const dueAt = startLocal
     ? sql`(${startLocal.date}::date + ${startLocal.time}::time) at time zone coalesce(z.name, w.default_timezone)`
     : sql`${now}::timestamptz`;
   const result = await sql`
     insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
-                             node_entered_at, updated_at)
-    select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${dueAt}, ${now}, ${now}, ${now}
+                             node_entered_at, updated_at, holdout)
+    select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${dueAt}, ${now}, ${now}, ${now},
+           ${holdoutSql(campaignId, sql`c.id`, holdoutPercent)}
     from contacts c
     ${
       startLocal
@@ -133,11 +136,13 @@ export async function enrollContact(
   contactId: string,
   entryNodeId: string,
   now: Date,
+  holdoutPercent = 0,
 ): Promise<boolean> {
   const result = await sql`
     insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
-                             node_entered_at, updated_at)
-    values (${workspaceId}, ${campaignId}, ${contactId}, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now})
+                             node_entered_at, updated_at, holdout)
+    values (${workspaceId}, ${campaignId}, ${contactId}, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now},
+            ${holdoutSql(campaignId, sql`${contactId}::uuid`, holdoutPercent)})
     on conflict do nothing`.execute(db);
   return Number(result.numAffectedRows ?? 0) > 0;
 }

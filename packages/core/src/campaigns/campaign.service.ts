@@ -230,7 +230,8 @@ export async function launchCampaign(db: Db, ws: Pick<WorkspaceContext, "id">, i
       row.start_local_date && row.start_local_time
         ? { date: row.start_local_date, time: row.start_local_time }
         : null;
-    const enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now, startLocal);
+    const holdout = Number(row.holdout_percent);
+    const enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now, startLocal, holdout);
     const updated = await setCampaignStatus(trx, ws.id, id, "running", now, {
       launchedAt: now,
       enrolledDelta: enrolled,
@@ -374,7 +375,15 @@ export async function enrollOne(
     }
     if (!(await findContactById(trx, ws.id, contactId))) throw notFound("contact", contactId);
     const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
-    const created = await enrollContact(trx, ws.id, id, contactId, wf.entryId, now);
+    const created = await enrollContact(
+      trx,
+      ws.id,
+      id,
+      contactId,
+      wf.entryId,
+      now,
+      Number(row.holdout_percent),
+    );
     const campaign = created
       ? await setCampaignStatus(trx, ws.id, id, row.status, now, { enrolledDelta: 1 })
       : row;
