@@ -18,6 +18,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
 import { outboxRoutes } from "./routes/outbox.ts";
+import { reportRoutes } from "./routes/reports.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
@@ -114,6 +115,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(templateRoutes);
       await api.register(workflowRoutes);
       await api.register(campaignRoutes);
+      await api.register(reportRoutes);
       await api.register(outboxRoutes);
       await api.register(adDestinationRoutes);
       await api.register(topicRoutes);

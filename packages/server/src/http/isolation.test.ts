@@ -484,6 +484,8 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     { expect: NOT_FOUND },
     { about: "A's failed rows", query: { status: "failed" }, expect: NOT_FOUND },
   ],
+  "GET /api/v1/campaigns/{id}/report": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/campaigns/{id}/report.csv": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/launch": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/pause": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/campaigns/{id}/resume": () => [{ expect: NOT_FOUND }],

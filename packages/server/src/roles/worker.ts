@@ -8,6 +8,7 @@ import { channelsFor, printBatchSettingsFor } from "@omneural/core/delivery/emai
 import { startStepper } from "@omneural/core/engine/stepper";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, crontabFor } from "@omneural/core/jobs/tasks";
+import { startReportFolder } from "@omneural/core/reports/report.service";
 import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
 import { type Runner, run, Logger as WorkerLogger } from "graphile-worker";
@@ -63,6 +64,7 @@ export async function startWorker(
     logger: log.child({ role: "dispatcher" }),
     maxPerSecond: { email: config.emailMaxPerSecond, sms: config.smsMaxPerSecond },
   });
+  const reportFolder = startReportFolder(database.db, { logger: log.child({ role: "reports" }) });
   log.info(
     {
       concurrency: config.workerConcurrency,
@@ -79,6 +81,7 @@ export async function startWorker(
     async stop() {
       await stepper.stop();
       await dispatcher.stop();
+      await reportFolder.stop();
       await runner.stop();
       await jobsPool.end();
     },
