@@ -9,6 +9,7 @@ const BENCHES: Record<string, string> = {
   "engine-crash": "./engine-crash.ts",
   delivery: "./delivery.ts",
   tracking: "./tracking.ts",
+  reports: "./reports.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);
