@@ -119,6 +119,22 @@ export const ReportHoldout = Type.Object({
   }),
 });
 
+export const ReportExperiment = Type.Object({
+  nodeId: Type.String(),
+  status: Type.Union([Type.Literal("testing"), Type.Literal("decided")]),
+  startedAt: Type.String({ format: "date-time" }),
+  decideAt: Type.String({ format: "date-time" }),
+  decidedAt: Nullable(Type.String({ format: "date-time" })),
+  winner: Nullable(Type.String()),
+  reason: Nullable(Type.String()),
+  statistics: Nullable(
+    Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        "Per variant members, successes, rate and interval; each comparison's z and p-value; whether the best was significant (see docs/workflows.md, Experiments)",
+    }),
+  ),
+});
+
 export const CampaignReport = Type.Object({
   campaignId: Uuid,
   name: Type.String(),
@@ -145,7 +161,7 @@ export const CampaignReport = Type.Object({
   byChannel: Type.Array(ReportChannel),
   timeSeries: Type.Array(ReportBucket),
   variants: Type.Array(ReportVariant),
-  experiments: Type.Array(Type.Record(Type.String(), Type.Unknown()), {
+  experiments: Type.Array(ReportExperiment, {
     description: "A/B experiments of split nodes: their decision and its statistics",
   }),
   holdout: Nullable(ReportHoldout),

@@ -214,6 +214,43 @@ export const ConditionNode = Type.Object(
   },
 );
 
+export const EXPERIMENT_METRICS = ["open", "click", "conversion"] as const;
+export type ExperimentMetric = (typeof EXPERIMENT_METRICS)[number];
+
+/** An A/B test on a split node: its branches are the variants, tested on a share, then the winner for all. */
+export const SplitExperiment = Type.Object(
+  {
+    testPercent: Type.Number({
+      minimum: 1,
+      maximum: 100,
+      description:
+        "Share of the members arriving during the test window who join the test (chosen by a hash of node and contact); the branch weights split it among the variants. The others wait at the node for the decision",
+    }),
+    /** How long the test runs, from the first member's arrival at the node; the winner is chosen then. */
+    window: Duration,
+    metric: Type.Union([Type.Literal("open"), Type.Literal("click"), Type.Literal("conversion")], {
+      description:
+        "What a variant is judged on: the share of its test members with a `message.opened`, `message.clicked` or `message.converted` of this campaign after they took it (machine opens and clicks excluded; conversion also counts a goal reached), holdout members left out",
+    }),
+    confidence: Type.Optional(
+      Type.Number({
+        minimum: 0.8,
+        maximum: 0.99,
+        default: 0.95,
+        description:
+          "The best variant wins when a two-proportion z-test against each other variant is significant at this level (default 0.95; Bonferroni-corrected with more than two variants)",
+      }),
+    ),
+    fallback: Type.String({
+      pattern: "^[A-Za-z0-9_-]{1,64}$",
+      description:
+        'The variant the others get when no difference is significant: a branch key, or "best" for the highest observed rate',
+    }),
+  },
+  { additionalProperties: false },
+);
+export type SplitExperiment = Static<typeof SplitExperiment>;
+
 export const SplitNode = Type.Object(
   {
     ...common,
@@ -225,12 +262,13 @@ export const SplitNode = Type.Object(
       ),
       { minItems: 2, maxItems: 20 },
     ),
+    experiment: Type.Optional(SplitExperiment),
     outlets: Outlets,
   },
   {
     additionalProperties: false,
     description:
-      "Weighted random branches, the same for a member every time (hash of node and contact). Outlets: the branch keys.",
+      "Weighted random branches, the same for a member every time (hash of node and contact). With `experiment`, an A/B test: the branches are variants sent to a test share, and when the test window ends the rest go to the winner. Outlets: the branch keys.",
   },
 );
 
@@ -651,6 +689,28 @@ export const CampaignCreate = Type.Object(
   { additionalProperties: false },
 );
 export type CampaignCreate = Static<typeof CampaignCreate>;
+
+/**
+ * A change to a campaign. A draft (or a scheduled campaign not yet started) takes any change. Once it has
+ * started, who it is for and what it runs stay fixed (audience, workflow version, entry, holdout, goal,
+ * start): members in flight stay on what they entered with. Its name, end, re-entry, topic and send
+ * policies may still change, and apply to what happens next.
+ */
+export const CampaignUpdate = Type.Object(
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    audienceId: Type.Optional(Uuid),
+    workflowId: Type.Optional(Uuid),
+    workflowVersion: Type.Optional(Type.Integer({ minimum: 1 })),
+    topicId: Type.Optional(Nullable(Uuid)),
+    startAt: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
+    startLocal: Type.Optional(Nullable(LocalStart)),
+    endAt: Type.Optional(Nullable(Type.String({ format: "date-time" }))),
+    ...campaignSettings,
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export type CampaignUpdate = Static<typeof CampaignUpdate>;
 
 export const NodeCount = Type.Object({ nodeId: Type.String(), state: Type.String(), count: Type.Integer() });
 

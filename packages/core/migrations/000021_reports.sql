@@ -269,3 +269,31 @@ end $$;
 
 create trigger report_events_inserted after insert on events
   referencing new table as new_rows for each statement execute function report_events_inserted();
+
+-- ---- goal conversions (lift against the holdout) ----
+
+create function report_conversions_inserted() returns trigger language plpgsql as $$
+begin
+  insert into report_deltas (workspace_id, campaign_id, metric, dim, segment, bucket, count)
+  select workspace_id, campaign_id, 'goal', '', case when holdout then 'holdout' else '' end,
+         date_trunc('hour', converted_at, 'UTC'), count(*)
+  from new_rows group by 1, 2, 3, 4, 5, 6;
+  return null;
+end $$;
+
+create trigger report_conversions_inserted after insert on campaign_conversions
+  referencing new table as new_rows for each statement execute function report_conversions_inserted();
+
+create function report_conversions_deleted() returns trigger language plpgsql as $$
+begin
+  insert into report_deltas (workspace_id, campaign_id, metric, dim, segment, bucket, count)
+  select o.workspace_id, o.campaign_id, 'goal', '', case when o.holdout then 'holdout' else '' end,
+         date_trunc('hour', o.converted_at, 'UTC'), -count(*)
+  from old_rows o
+  where exists (select 1 from campaigns c where c.workspace_id = o.workspace_id and c.id = o.campaign_id)
+  group by 1, 2, 3, 4, 5, 6;
+  return null;
+end $$;
+
+create trigger report_conversions_deleted after delete on campaign_conversions
+  referencing old table as old_rows for each statement execute function report_conversions_deleted();

@@ -2,13 +2,15 @@
  * Event-driven membership of listened-to segments. When a contact changes or an event arrives, a job
  * re-evaluates just those contacts against the workspace's listened segments and records who entered
  * and who left. An hourly job re-checks every listened segment in full, for rules relative to time
- * ("more than 90 days ago") that change without any event. None of this runs in a request.
+ * ("more than 90 days ago") that change without any event. None of this runs in a request. Contacts who
+ * enter an audience that a running continuous campaign enters from are queued to enter it (entry.ts).
  */
 import type { Rule } from "@omneural/contracts/audiences";
 import { type RawBuilder, sql } from "kysely";
+import { queueJoinedEntries } from "../campaigns/campaign.repository.ts";
 import type { Db, Executor } from "../db/database.ts";
 import type { AudienceRow } from "../db/schema.ts";
-import { listListenedSegments } from "./audience.repository.ts";
+import { listListenedSegments, updateAudience } from "./audience.repository.ts";
 import { compileForWorkspace } from "./audience.service.ts";
 
 export const MEMBERSHIP_JOB = "audience_membership";
@@ -47,7 +49,9 @@ async function applyMembership(
         where c.workspace_id = ${workspaceId} ${onlyContacts} and ${where}`;
     }),
   );
-  const { rows } = await sql<TransitionCounts>`
+  const { rows } = await sql<
+    TransitionCounts & { joined: { audienceId: string; transitionId: number; contactId: string }[] }
+  >`
     with current_members as materialized (${sql.join(branches, sql` union all `)}),
     entered as (
       insert into audience_members (workspace_id, audience_id, contact_id, entered_at)
@@ -64,15 +68,23 @@ async function applyMembership(
     log_entered as (
       insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
       select ${workspaceId}, audience_id, contact_id, 'entered', ${cause}, ${now} from entered
+      returning id, audience_id, contact_id
     ),
     log_departed as (
       insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
       select ${workspaceId}, audience_id, contact_id, 'left', ${cause}, ${now} from departed
     )
-    select (select count(*) from entered)::int as entered, (select count(*) from departed)::int as left`.execute(
-    db,
-  );
-  return rows[0] ?? { entered: 0, left: 0 };
+    select (select count(*) from entered)::int as entered, (select count(*) from departed)::int as left,
+      -- Entries into audiences a running continuous campaign enters from: those contacts enter it.
+      (select coalesce(json_agg(json_build_object('audienceId', l.audience_id, 'transitionId', l.id,
+                                                  'contactId', l.contact_id)), '[]'::json)
+       from log_entered l
+       where exists (select 1 from campaigns c
+                     where c.workspace_id = ${workspaceId} and c.audience_id = l.audience_id
+                       and c.entry_mode = 'continuous' and c.status = 'running')) as joined`.execute(db);
+  const { joined = [], ...counts } = rows[0] ?? { entered: 0, left: 0 };
+  await queueJoinedEntries(db, workspaceId, joined);
+  return counts;
 }
 
 /** Re-evaluates a whole listened segment (on listening start, definition change, and hourly). */
@@ -87,6 +99,16 @@ export async function refreshAudienceMembership(
     await sql`select pg_advisory_xact_lock(hashtext(${audience.id}))`.execute(trx);
     return applyMembership(trx, audience.workspace_id, [audience], cause, now);
   });
+}
+
+/**
+ * Starts listening to a segment inside the caller's transaction (a continuous campaign's launch): its
+ * current members are recorded now, so that only contacts who enter it later are logged as entering.
+ */
+export async function listenInTransaction(trx: Executor, audience: AudienceRow, now: Date) {
+  await updateAudience(trx, audience.workspace_id, audience.id, { listened: true });
+  await sql`select pg_advisory_xact_lock(hashtext(${audience.id}))`.execute(trx);
+  return applyMembership(trx, audience.workspace_id, [audience], "listening started", now);
 }
 
 /**

@@ -99,6 +99,10 @@ export async function setCampaignStatus(
  * spring-forward gap, 02:30 on 2027-03-14 in New York) is read with the offset before the change, i.e.
  * an hour later on the clock (03:30 EDT); one that happens twice (01:30 on 2027-11-07) is read as the
  * second, standard-time occurrence (01:30 EST).
+ *
+ * It records the count in the campaign's report itself: the per-row report trigger stays quiet for
+ * this one statement (see 000021_reports.sql), since a grouped count is far cheaper than a million
+ * trigger rows.
  */
 export async function enrollWhere(
   db: Executor,
@@ -113,7 +117,7 @@ export async function enrollWhere(
   const dueAt = startLocal
     ? sql`(${startLocal.date}::date + ${startLocal.time}::time) at time zone coalesce(z.name, w.default_timezone)`
     : sql`${now}::timestamptz`;
-  const result = await sql`
+  const insert = sql`
     insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
                              node_entered_at, updated_at, holdout)
     select ${workspaceId}, ${campaignId}, c.id, ${entryNodeId}, 'active', ${dueAt}, ${now}, ${now}, ${now},
@@ -125,8 +129,30 @@ export async function enrollWhere(
         : sql``
     }
     where c.workspace_id = ${workspaceId} and ${where}
-    order by c.id`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+    order by c.id`;
+  await sql`select set_config('omneural.bulk_enrollment', 'on', true)`.execute(db);
+  const segments: { holdout: boolean; n: number }[] = [];
+  if (holdoutPercent > 0) {
+    const { rows } = await sql<{ holdout: boolean; n: number }>`
+      with enrolled as (${insert} returning holdout)
+      select holdout, count(*)::int as n from enrolled group by holdout`.execute(db);
+    segments.push(...rows);
+  } else {
+    const result = await insert.execute(db);
+    segments.push({ holdout: false, n: Number(result.numAffectedRows ?? 0) });
+  }
+  await sql`select set_config('omneural.bulk_enrollment', '', true)`.execute(db);
+  const counted = segments.filter((s) => s.n > 0);
+  if (counted.length > 0) {
+    await sql`
+      insert into report_deltas (workspace_id, campaign_id, metric, node_id, dim, segment, bucket, count)
+      select ${workspaceId}, ${campaignId}, m.metric, ${entryNodeId}, m.dim, s.segment,
+             date_trunc('hour', ${now}::timestamptz, 'UTC'), s.n
+      from unnest(${counted.map((s) => (s.holdout ? "holdout" : ""))}::text[], ${counted.map((s) => s.n)}::int[])
+        as s(segment, n)
+      cross join (values ('entered', ''), ('members', 'active')) as m(metric, dim)`.execute(db);
+  }
+  return segments.reduce((sum, s) => sum + s.n, 0);
 }
 
 export async function enrollContact(
@@ -346,4 +372,254 @@ export async function countMessagesByChannelAndStatus(db: Executor, workspaceId:
 
 export async function analyzeEnrollments(db: Executor) {
   await sql`analyze enrollments`.execute(db);
+}
+
+// Entry after launch (entry.ts): continuous and event entry, re-entry, and the entering event. ------
+
+/** The job that enters contacts into running continuous and event campaigns (see entry.ts). */
+export const CAMPAIGN_ENTRY_JOB = "campaign_entry";
+const ENTRY_JOB_CHUNK = 1000;
+
+/**
+ * Queues entry for contacts who just entered audiences (audience transitions 'entered'), in the
+ * caller's transaction, for the audiences a running continuous campaign enters from. The list trigger
+ * of 000020_entry.sql queues the same payload for contacts added to a static list.
+ */
+export async function queueJoinedEntries(
+  db: Executor,
+  workspaceId: string,
+  joined: { audienceId: string; transitionId: number; contactId: string }[],
+) {
+  const byAudience = new Map<string, [number, string][]>();
+  for (const j of joined) {
+    const list = byAudience.get(j.audienceId) ?? [];
+    list.push([j.transitionId, j.contactId]);
+    byAudience.set(j.audienceId, list);
+  }
+  const payloads: string[] = [];
+  for (const [audienceId, rows] of byAudience) {
+    for (let i = 0; i < rows.length; i += ENTRY_JOB_CHUNK) {
+      payloads.push(JSON.stringify({ workspaceId, audienceId, joined: rows.slice(i, i + ENTRY_JOB_CHUNK) }));
+    }
+  }
+  if (!payloads.length) return;
+  await sql`
+    select graphile_worker.add_job(${CAMPAIGN_ENTRY_JOB}, p, max_attempts := 10)
+    from unnest(${payloads}::json[]) as p`.execute(db);
+}
+
+/**
+ * Queues entry for new events, in the caller's transaction, when a running event-entry campaign of the
+ * workspace enters on their type (one indexed look-up; no job otherwise).
+ */
+export async function queueEventEntries(
+  db: Executor,
+  workspaceId: string,
+  events: { id: string; type: string }[],
+) {
+  if (!events.length) return;
+  await sql`
+    select graphile_worker.add_job(${CAMPAIGN_ENTRY_JOB},
+             json_build_object('workspaceId', ${workspaceId}::text, 'events', json_agg(u.id order by u.n)),
+             max_attempts := 10)
+    from (
+      select u.id, u.n, (row_number() over (order by u.n) - 1) / ${ENTRY_JOB_CHUNK} as chunk
+      from unnest(${events.map((e) => e.id)}::text[], ${events.map((e) => e.type)}::text[])
+        with ordinality as u(id, type, n)
+      where u.type in (select entry_event_type from campaigns
+                       where workspace_id = ${workspaceId} and entry_mode = 'event' and status = 'running')
+    ) u
+    group by u.chunk`.execute(db);
+}
+
+/** The running continuous campaigns that enter from an audience. */
+export async function listContinuousCampaigns(db: Executor, workspaceId: string, audienceId: string) {
+  return db
+    .selectFrom("campaigns")
+    .select("id")
+    .where("workspace_id", "=", workspaceId)
+    .where("audience_id", "=", audienceId)
+    .where("entry_mode", "=", "continuous")
+    .where("status", "=", "running")
+    .execute();
+}
+
+/** The running event-entry campaigns of a workspace that enter on one of these event types. */
+export async function listEventCampaigns(db: Executor, workspaceId: string, types: string[]) {
+  if (!types.length) return [];
+  return db
+    .selectFrom("campaigns")
+    .select(["id", "entry_event_type", "entry_where", "launched_at"])
+    .where("workspace_id", "=", workspaceId)
+    .where("entry_mode", "=", "event")
+    .where("status", "=", "running")
+    .where("entry_event_type", "in", types)
+    .execute();
+}
+
+export async function selectEventsById(db: Executor, workspaceId: string, ids: string[]) {
+  if (!ids.length) return [];
+  const { rows } = await sql<{
+    id: string;
+    contact_id: string;
+    type: string;
+    properties: Record<string, unknown>;
+    occurred_at: Date;
+  }>`
+    select id, contact_id, type, properties, occurred_at from events
+    where workspace_id = ${workspaceId} and id = any(${ids}::text[])
+    order by occurred_at, id`.execute(db);
+  return rows;
+}
+
+/** Which of these contacts the predicate (a compiled audience) selects. */
+export async function selectContactsAmong(
+  db: Executor,
+  workspaceId: string,
+  contactIds: string[],
+  where: RawBuilder<boolean>,
+): Promise<Set<string>> {
+  if (!contactIds.length) return new Set();
+  const { rows } = await sql<{ id: string }>`
+    select c.id from contacts c
+    where c.workspace_id = ${workspaceId} and c.id = any(${contactIds}::uuid[]) and ${where}`.execute(db);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** The causes among these that already let someone into the campaign. */
+export async function findEntryCauses(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  causes: string[],
+): Promise<Set<string>> {
+  if (!causes.length) return new Set();
+  const { rows } = await sql<{ cause: string }>`
+    select cause from campaign_entries
+    where workspace_id = ${workspaceId} and campaign_id = ${campaignId} and cause = any(${causes}::text[])`.execute(
+    db,
+  );
+  return new Set(rows.map((r) => r.cause));
+}
+
+/**
+ * These contacts' enrollments in the campaign, locked until the caller commits (in key order, so that
+ * two entry jobs cannot deadlock; the stepper skips locked rows and wake-ups wait for them).
+ */
+export async function lockEnrollmentsOf(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  contactIds: string[],
+) {
+  if (!contactIds.length) return [];
+  const { rows } = await sql<{ contact_id: string; state: string; enrolled_at: Date; iteration: number }>`
+    select contact_id, state, enrolled_at, iteration from enrollments
+    where workspace_id = ${workspaceId} and campaign_id = ${campaignId}
+      and contact_id = any(${[...contactIds].sort()}::uuid[])
+    order by contact_id
+    for update`.execute(db);
+  return rows;
+}
+
+/** First entries: new enrollments due now at the entry node. Returns the contacts enrolled. */
+export async function insertEntrants(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  entryNodeId: string,
+  entrants: { contactId: string; event: object | null }[],
+  now: Date,
+  holdoutPercent: number,
+): Promise<Set<string>> {
+  if (!entrants.length) return new Set();
+  const { rows } = await sql<{ contact_id: string }>`
+    insert into enrollments (workspace_id, campaign_id, contact_id, node_id, state, due_at, enrolled_at,
+                             node_entered_at, updated_at, holdout, trigger_event)
+    select ${workspaceId}, ${campaignId}, u.contact_id, ${entryNodeId}, 'active', ${now}, ${now}, ${now}, ${now},
+           ${holdoutSql(campaignId, sql`u.contact_id`, holdoutPercent)}, u.event
+    from unnest(${entrants.map((e) => e.contactId)}::uuid[],
+                ${entrants.map((e) => (e.event ? JSON.stringify(e.event) : null))}::jsonb[]) as u(contact_id, event)
+    order by u.contact_id
+    on conflict do nothing
+    returning contact_id`.execute(db);
+  return new Set(rows.map((r) => r.contact_id));
+}
+
+/**
+ * Re-entry: finished enrollments start again at the entry node, due now, as iteration + 1, with their
+ * entering event replaced (holdout unchanged). `enrolled_at` becomes the time of this entry: goals,
+ * waits and re-entry delays count from it. Each gets a history row saying so.
+ */
+export async function reenterEnrollments(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  entryNodeId: string,
+  entrants: { contactId: string; event: object | null; reason: string }[],
+  now: Date,
+): Promise<{ contact_id: string; iteration: number }[]> {
+  if (!entrants.length) return [];
+  const { rows } = await sql<{ contact_id: string; iteration: number }>`
+    with u as (
+      select * from unnest(${entrants.map((e) => e.contactId)}::uuid[],
+                           ${entrants.map((e) => (e.event ? JSON.stringify(e.event) : null))}::jsonb[],
+                           ${entrants.map((e) => e.reason)}::text[]) as u(contact_id, event, reason)
+    ), reentered as (
+      update enrollments e set iteration = e.iteration + 1, node_id = ${entryNodeId}, state = 'active',
+        due_at = ${now}, enrolled_at = ${now}, node_entered_at = ${now}, error = null, seq = e.seq + 1,
+        trigger_event = u.event, updated_at = ${now}
+      from u
+      where e.workspace_id = ${workspaceId} and e.campaign_id = ${campaignId} and e.contact_id = u.contact_id
+        and e.state in ('completed', 'converted', 'cancelled', 'failed')
+      returning e.contact_id, e.iteration, e.seq, u.reason
+    ), logged as (
+      insert into enrollment_steps (workspace_id, campaign_id, contact_id, seq, at, worker, trace)
+      select ${workspaceId}, ${campaignId}, contact_id, seq, ${now}, 'entry',
+             jsonb_build_array(jsonb_build_object('at', ${now.toISOString()}::text, 'nodeId', ${entryNodeId}::text,
+               'nodeType', 'entry', 'action', 're-entered', 'reason', reason))
+      from reentered
+    )
+    select contact_id, iteration from reentered`.execute(db);
+  return rows;
+}
+
+export async function insertEntryCauses(
+  db: Executor,
+  workspaceId: string,
+  campaignId: string,
+  entries: { cause: string; contactId: string; iteration: number }[],
+  now: Date,
+) {
+  if (!entries.length) return;
+  await sql`
+    insert into campaign_entries (workspace_id, campaign_id, cause, contact_id, iteration, at)
+    select ${workspaceId}, ${campaignId}, u.cause, u.contact_id, u.iteration, ${now}
+    from unnest(${entries.map((e) => e.cause)}::text[], ${entries.map((e) => e.contactId)}::uuid[],
+                ${entries.map((e) => e.iteration)}::int[]) as u(cause, contact_id, iteration)
+    on conflict do nothing`.execute(db);
+}
+
+/** The entering event and iteration of the enrollments behind these ledger rows (those that have one). */
+export async function selectTriggerEvents(
+  db: Executor,
+  keys: { workspaceId: string; campaignId: string; contactId: string }[],
+) {
+  if (!keys.length) return [];
+  const { rows } = await sql<{
+    workspace_id: string;
+    campaign_id: string;
+    contact_id: string;
+    iteration: number;
+    trigger_event: { properties?: Record<string, unknown> };
+  }>`
+    select e.workspace_id, e.campaign_id, e.contact_id, e.iteration, e.trigger_event
+    from (select distinct * from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.campaignId)}::uuid[],
+                                        ${keys.map((k) => k.contactId)}::uuid[]) as k(workspace_id, campaign_id, contact_id)) k
+    -- Only event-entry campaigns' members have an entering event: the others cost no enrollment read.
+    join campaigns c on c.workspace_id = k.workspace_id and c.id = k.campaign_id and c.entry_mode = 'event'
+    join enrollments e on e.workspace_id = k.workspace_id and e.campaign_id = k.campaign_id
+      and e.contact_id = k.contact_id
+    where e.trigger_event is not null`.execute(db);
+  return rows;
 }

@@ -6,6 +6,7 @@
 import type { Campaign, CampaignCreate, Enrollment, LedgerMessage } from "@omneural/contracts/workflows";
 import { findAudience } from "../audiences/audience.repository.ts";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
+import { listenInTransaction } from "../audiences/membership.ts";
 import { findContactById } from "../contacts/contact.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db, Executor } from "../db/database.ts";
@@ -14,8 +15,6 @@ import { loadWorkflowVersion } from "../engine/stepper.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
-import { findTopic } from "../topics/topic.repository.ts";
-import { findWorkflow } from "../workflows/workflow.repository.ts";
 import {
   analyzeEnrollments,
   cancelEnrollments,
@@ -34,6 +33,8 @@ import {
   retryFailedEnrollments,
   setCampaignStatus,
 } from "./campaign.repository.ts";
+import { resolveCampaignReferences } from "./campaign-references.ts";
+import { assertEntryLaunchable } from "./entry.ts";
 import { checkSchedule } from "./schedule.ts";
 import { checkSettings, settingsOf } from "./settings.ts";
 
@@ -95,45 +96,16 @@ export async function createCampaign(
         errors: [{ field: "name", message: "is already used by another campaign" }],
       });
     }
-    if (!(await findAudience(trx, ws.id, input.audienceId))) {
-      throw validationFailed([
-        { field: "audienceId", message: `audience ${input.audienceId} does not exist` },
-      ]);
-    }
-    const workflow = await findWorkflow(trx, ws.id, input.workflowId);
-    if (!workflow) {
-      throw validationFailed([
-        { field: "workflowId", message: `workflow ${input.workflowId} does not exist` },
-      ]);
-    }
-    const version = input.workflowVersion ?? workflow.latest_version;
-    if (version === null) {
-      throw validationFailed([
-        { field: "workflowId", message: "the workflow has no published version yet: publish it first" },
-      ]);
-    }
-    if (version > (workflow.latest_version ?? 0)) {
-      throw validationFailed([
-        {
-          field: "workflowVersion",
-          message: `the workflow has no version ${version} (latest: ${workflow.latest_version})`,
-        },
-      ]);
-    }
-    const topicId = input.topicId ?? null;
-    if (topicId !== null && !(await findTopic(trx, ws.id, topicId))) {
-      throw validationFailed([{ field: "topicId", message: `topic ${topicId} does not exist` }]);
-    }
-    const wf = await loadWorkflowVersion(trx, ws.id, workflow.id, version);
+    const refs = await resolveCampaignReferences(trx, ws.id, input);
     const row = await insertCampaign(trx, {
       workspaceId: ws.id,
       id: uuidv7(),
       name,
       audienceId: input.audienceId,
-      workflowId: workflow.id,
-      workflowVersion: version,
-      wakeEventTypes: wf.wakeEventTypes,
-      topicId,
+      workflowId: refs.workflowId,
+      workflowVersion: refs.version,
+      wakeEventTypes: refs.wakeEventTypes,
+      topicId: refs.topicId,
       ...schedule,
       settings,
     });
@@ -210,6 +182,8 @@ export async function listCampaignMessagesPage(
  * time in their timezone. A campaign with a `startAt` still to come becomes `scheduled` and enrolls no
  * one: the scheduler (`runCampaignSchedule`) launches it again when the time comes. Launching a running,
  * paused, finished or not-yet-due scheduled campaign changes nothing. `started`: this call started it.
+ * Entry modes (entry.ts): `continuous` enrolls the audience too and takes those who join it later;
+ * `event` enrolls no one now. Settings that cannot run are refused naming the field.
  */
 export async function launchCampaign(db: Db, ws: Pick<WorkspaceContext, "id">, id: string, now = new Date()) {
   const result = await db.transaction().execute(async (trx) => {
@@ -218,20 +192,32 @@ export async function launchCampaign(db: Db, ws: Pick<WorkspaceContext, "id">, i
     const unchanged = { campaign: toCampaign(row), changed: 0, started: false };
     if (row.status !== "draft" && row.status !== "scheduled") return unchanged;
     const audience = await findAudience(trx, ws.id, row.audience_id);
-    if (!audience) throw conflict(`the audience ${row.audience_id} of campaign ${id} no longer exists`);
+    await assertEntryLaunchable(trx, row, audience, now);
+    if (!audience) return unchanged; // (assertEntryLaunchable refused it)
     if (row.start_at && row.start_at > now) {
       if (row.status === "scheduled") return unchanged;
       const scheduled = await setCampaignStatus(trx, ws.id, id, "scheduled", now);
       return { campaign: toCampaign(scheduled), changed: 0, started: false };
     }
-    const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
-    const where = await compileForWorkspace(trx, ws.id, { kind: "audience", audienceId: audience.id }, now);
-    const startLocal =
-      row.start_local_date && row.start_local_time
-        ? { date: row.start_local_date, time: row.start_local_time }
-        : null;
-    const holdout = Number(row.holdout_percent);
-    const enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now, startLocal, holdout);
+    const { entry } = settingsOf(row);
+    // Continuous entry follows the audience's transitions: a segment must be listened to, from now (in
+    // this transaction, so that its current members are not logged as entering the running campaign).
+    // A static list's additions are logged by the list trigger (000020_entry.sql).
+    if (entry.mode === "continuous" && audience.kind === "segment" && !audience.listened) {
+      await listenInTransaction(trx, audience, now);
+    }
+    let enrolled = 0;
+    // Event entry enrolls no one at launch: each matching event enrolls its contact (entry.ts).
+    if (entry.mode !== "event") {
+      const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
+      const where = await compileForWorkspace(trx, ws.id, { kind: "audience", audienceId: audience.id }, now);
+      const startLocal =
+        row.start_local_date && row.start_local_time
+          ? { date: row.start_local_date, time: row.start_local_time }
+          : null;
+      const holdout = Number(row.holdout_percent);
+      enrolled = await enrollWhere(trx, ws.id, id, wf.entryId, where, now, startLocal, holdout);
+    }
     const updated = await setCampaignStatus(trx, ws.id, id, "running", now, {
       launchedAt: now,
       enrolledDelta: enrolled,

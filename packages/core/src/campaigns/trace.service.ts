@@ -4,7 +4,7 @@
  * (consent, suppression, quiet hours, caps, provider answers), and every response; beside them the
  * contact's consent now and the suppressions of its addresses.
  */
-import type { ContactTrace } from "@omneural/contracts/workflows";
+import type { ContactTrace, Enrollment } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
@@ -59,6 +59,7 @@ export async function traceContact(
       if ((error as { code?: string }).code === "NOT_FOUND") return null;
       throw error;
     });
+    if (enrollment) await noteHoldout(db, ws.id, campaign.holdout_percent, enrollment);
     const responses = await db
       .selectFrom("events")
       .select(["id", "type", "occurred_at", "properties"])
@@ -99,4 +100,27 @@ export async function traceContact(
     })),
     campaigns,
   };
+}
+
+/**
+ * A holdout member's entry says so: the reason every one of their sends is skipped ("holdout") and
+ * why they still walk the workflow.
+ */
+async function noteHoldout(db: Db, workspaceId: string, percent: string, enrollment: Enrollment) {
+  const row = await db
+    .selectFrom("enrollments")
+    .select("holdout")
+    .where("workspace_id", "=", workspaceId)
+    .where("campaign_id", "=", enrollment.campaignId)
+    .where("contact_id", "=", enrollment.contactId)
+    .executeTakeFirst();
+  const entry = enrollment.steps[0]?.entries[0];
+  if (!row?.holdout || !entry) return;
+  enrollment.steps[0]!.entries.push({
+    at: entry.at,
+    nodeId: entry.nodeId,
+    nodeType: entry.nodeType,
+    action: "holdout",
+    reason: `in the campaign's holdout (${Number(percent)}% of members): walks the workflow, but every send is skipped so that the others' lift can be measured`,
+  });
 }

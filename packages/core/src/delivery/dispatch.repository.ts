@@ -1,6 +1,9 @@
 /** SQL of the dispatcher: leases on send-ledger rows, and the facts a send decision needs. */
+
+import type { CampaignPolicies } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import type { Executor } from "../db/database.ts";
+import { THROUGHPUT_WINDOW_MS, throughputDecision, throughputReason } from "./campaign-policies.ts";
 
 export interface ClaimedMessage {
   workspace_id: string;
@@ -37,7 +40,9 @@ export async function expireSendingLeases(db: Executor, channel: string, now: Da
 
 /**
  * Leases up to `limit` due rows of one channel (`sending`, one more attempt), oldest first, skipping
- * rows another dispatcher holds and rows of paused campaigns (they wait for resume).
+ * rows another dispatcher holds and rows of paused campaigns (they wait for resume). Rows of a campaign
+ * with a throughput limit on the channel go only while it has room in the rolling hour; the rest stay
+ * queued, deferred (see claimDueMessagesWithinLimits).
  */
 export async function claimDueMessages(
   db: Executor,
@@ -46,22 +51,146 @@ export async function claimDueMessages(
   leaseUntil: Date,
   limit: number,
 ): Promise<ClaimedMessage[]> {
-  const { rows } = await sql<ClaimedMessage>`
-    update messages m set status = 'sending', lease_until = ${leaseUntil}, attempts = m.attempts + 1
-    from (
-      select q.workspace_id, q.id from messages q
+  return (await claimDueMessagesWithinLimits(db, channel, now, leaseUntil, limit)).claimed;
+}
+
+interface DueRow {
+  workspace_id: string;
+  id: string;
+  campaign_id: string;
+  throughput: number | null;
+}
+
+/**
+ * The claim, in one transaction: lock the due rows (SKIP LOCKED), then, for campaigns with a throughput
+ * limit on this channel, take a transaction lock per campaign and channel and count its messages sent
+ * in the last hour or being sent now from the ledger. Two dispatchers claiming rows of the same campaign
+ * therefore count one after the other, each seeing the other's leases: together they never exceed the
+ * limit. Rows over the limit stay `queued` with `next_attempt_at` and the reason (not an attempt).
+ */
+export async function claimDueMessagesWithinLimits(
+  db: Executor,
+  channel: string,
+  now: Date,
+  leaseUntil: Date,
+  limit: number,
+): Promise<{ claimed: ClaimedMessage[]; deferred: number }> {
+  return db.transaction().execute(async (trx) => {
+    const { rows: due } = await sql<DueRow>`
+      select q.workspace_id, q.id, q.campaign_id,
+             (c.policies -> 'throughputPerHour' ->> ${channel})::int as throughput
+      from messages q
       join campaigns c on c.workspace_id = q.workspace_id and c.id = q.campaign_id
       where q.status = 'queued' and q.channel = ${channel}
         and coalesce(q.next_attempt_at, q.queued_at) <= ${now}
         and c.status in ('running', 'completed')
       order by coalesce(q.next_attempt_at, q.queued_at)
       limit ${limit}
-      for update of q skip locked
-    ) due
-    where m.workspace_id = due.workspace_id and m.id = due.id
-    returning m.workspace_id, m.id, m.idempotency_key, m.campaign_id, m.contact_id, m.node_id, m.channel,
-              m.template_id, m.template_version, m.details, m.attempts`.execute(db);
-  return rows;
+      for update of q skip locked`.execute(trx);
+    if (due.length === 0) return { claimed: [], deferred: 0 };
+
+    const limited = new Map<
+      string,
+      { workspaceId: string; campaignId: string; limit: number; rows: DueRow[] }
+    >();
+    for (const row of due) {
+      if (row.throughput === null) continue;
+      const key = `${row.workspace_id}:${row.campaign_id}`;
+      const entry = limited.get(key);
+      if (entry) entry.rows.push(row);
+      else
+        limited.set(key, {
+          workspaceId: row.workspace_id,
+          campaignId: row.campaign_id,
+          limit: row.throughput,
+          rows: [row],
+        });
+    }
+    const held = new Set<string>();
+    if (limited.size > 0) {
+      const campaigns = [...limited.values()];
+      // In key order, so that two claims locking several campaigns cannot deadlock.
+      const lockKeys = campaigns.map((c) => `throughput:${c.workspaceId}:${c.campaignId}:${channel}`);
+      await sql`
+        select pg_advisory_xact_lock(hashtextextended(k, 0)) from unnest(${lockKeys}::text[]) as k order by k`.execute(
+        trx,
+      );
+      const recent = await selectCampaignSendTimes(trx, channel, campaigns, now);
+      const deferrals: { workspaceId: string; id: string; until: Date; reason: string }[] = [];
+      for (const c of campaigns) {
+        const decision = throughputDecision(
+          c.limit,
+          recent.get(`${c.workspaceId}:${c.campaignId}`) ?? [],
+          c.rows.length,
+          now,
+        );
+        c.rows.slice(decision.admit).forEach((row, i) => {
+          held.add(row.id);
+          deferrals.push({
+            workspaceId: row.workspace_id,
+            id: row.id,
+            until: decision.deferUntil[i]!,
+            reason: throughputReason(c.limit),
+          });
+        });
+      }
+      if (deferrals.length > 0) {
+        await sql`
+          update messages m set next_attempt_at = d.until, reason = d.reason
+          from unnest(${deferrals.map((d) => d.workspaceId)}::uuid[], ${deferrals.map((d) => d.id)}::uuid[],
+                      ${deferrals.map((d) => d.until.toISOString())}::timestamptz[],
+                      ${deferrals.map((d) => d.reason)}::text[]) as d(workspace_id, id, until, reason)
+          where m.workspace_id = d.workspace_id and m.id = d.id`.execute(trx);
+      }
+    }
+
+    const admitted = due.filter((row) => !held.has(row.id));
+    if (admitted.length === 0) return { claimed: [], deferred: held.size };
+    const { rows } = await sql<ClaimedMessage>`
+      update messages m set status = 'sending', lease_until = ${leaseUntil}, attempts = m.attempts + 1
+      from unnest(${admitted.map((r) => r.workspace_id)}::uuid[], ${admitted.map((r) => r.id)}::uuid[])
+        as a(workspace_id, id)
+      where m.workspace_id = a.workspace_id and m.id = a.id
+      returning m.workspace_id, m.id, m.idempotency_key, m.campaign_id, m.contact_id, m.node_id, m.channel,
+                m.template_id, m.template_version, m.details, m.attempts`.execute(trx);
+    // In due order, as they were locked: rows to one contact are sent in this order.
+    const order = new Map(admitted.map((r, i) => [r.id, i]));
+    rows.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    return { claimed: rows, deferred: held.size };
+  });
+}
+
+/**
+ * When each of these campaigns' messages on this channel went in the hour before `now`: sent ones at
+ * their sent_at, ones being sent (leased) now at `now`. Keyed `workspace:campaign`.
+ */
+async function selectCampaignSendTimes(
+  trx: Executor,
+  channel: string,
+  campaigns: { workspaceId: string; campaignId: string }[],
+  now: Date,
+): Promise<Map<string, Date[]>> {
+  const since = new Date(now.getTime() - THROUGHPUT_WINDOW_MS);
+  const { rows } = await sql<{ workspace_id: string; campaign_id: string; at: Date }>`
+    select m.workspace_id, m.campaign_id, m.sent_at as at
+    from unnest(${campaigns.map((c) => c.workspaceId)}::uuid[], ${campaigns.map((c) => c.campaignId)}::uuid[])
+      as k(workspace_id, campaign_id)
+    join messages m on m.workspace_id = k.workspace_id and m.campaign_id = k.campaign_id
+    where m.status = 'sent' and m.channel = ${channel} and m.sent_at > ${since}
+    union all
+    select m.workspace_id, m.campaign_id, ${now}::timestamptz
+    from unnest(${campaigns.map((c) => c.workspaceId)}::uuid[], ${campaigns.map((c) => c.campaignId)}::uuid[])
+      as k(workspace_id, campaign_id)
+    join messages m on m.workspace_id = k.workspace_id and m.campaign_id = k.campaign_id
+    where m.status = 'sending' and m.channel = ${channel} and m.sent_at is null`.execute(trx);
+  const times = new Map<string, Date[]>();
+  for (const row of rows) {
+    const key = `${row.workspace_id}:${row.campaign_id}`;
+    const list = times.get(key);
+    if (list) list.push(new Date(row.at));
+    else times.set(key, [new Date(row.at)]);
+  }
+  return times;
 }
 
 export interface RecipientRow {
@@ -247,7 +376,10 @@ export async function upsertPolicy(
     .execute();
 }
 
-/** When each of these contacts was sent to on this channel since `since`, oldest first. */
+/**
+ * When each of these contacts was sent to on this channel since `since`, oldest first: every send
+ * (`sent`), and those the frequency cap counts (`capped`: not of a campaign exempt from it).
+ */
 export async function selectRecentSends(
   db: Executor,
   workspaceId: string,
@@ -255,12 +387,34 @@ export async function selectRecentSends(
   channel: string,
   since: Date,
 ) {
-  const { rows } = await sql<{ contact_id: string; sent: Date[] }>`
-    select contact_id, array_agg(sent_at order by sent_at) as sent from messages
-    where workspace_id = ${workspaceId} and contact_id = any(${contactIds}::uuid[]) and channel = ${channel}
-      and status = 'sent' and sent_at > ${since}
-    group by contact_id`.execute(db);
-  return new Map(rows.map((r) => [r.contact_id, r.sent.map((d) => new Date(d))]));
+  const { rows } = await sql<{ contact_id: string; sent: Date[]; capped: Date[] }>`
+    select m.contact_id, array_agg(m.sent_at order by m.sent_at) as sent,
+           coalesce(array_agg(m.sent_at order by m.sent_at)
+                      filter (where c.policies ->> 'frequencyCap' is distinct from 'exempt'), '{}') as capped
+    from messages m
+    join campaigns c on c.workspace_id = m.workspace_id and c.id = m.campaign_id
+    where m.workspace_id = ${workspaceId} and m.contact_id = any(${contactIds}::uuid[]) and m.channel = ${channel}
+      and m.status = 'sent' and m.sent_at > ${since}
+    group by m.contact_id`.execute(db);
+  return new Map(
+    rows.map((r) => [
+      r.contact_id,
+      { sent: r.sent.map((d) => new Date(d)), capped: r.capped.map((d) => new Date(d)) },
+    ]),
+  );
+}
+
+/** The send-time policies of these campaigns, keyed `workspace:campaign`. */
+export async function selectCampaignPolicies(
+  db: Executor,
+  keys: { workspaceId: string; campaignId: string }[],
+): Promise<Map<string, CampaignPolicies>> {
+  if (keys.length === 0) return new Map();
+  const { rows } = await sql<{ workspace_id: string; id: string; policies: CampaignPolicies }>`
+    select c.workspace_id, c.id, c.policies
+    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.campaignId)}::uuid[]) as k(w, c_id)
+    join campaigns c on c.workspace_id = k.w and c.id = k.c_id`.execute(db);
+  return new Map(rows.map((r) => [`${r.workspace_id}:${r.id}`, r.policies]));
 }
 
 export async function selectWorkspaceTimezones(db: Executor, workspaceIds: string[]) {

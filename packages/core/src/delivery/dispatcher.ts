@@ -6,6 +6,8 @@
  * leased (`sending`) in its own short transaction before the provider is called, and a lease that runs
  * out marks it `unknown` (see dispatch.repository.ts).
  */
+import type { CampaignPolicies } from "@omneural/contracts/workflows";
+import { triggerEventsOf } from "../campaigns/entry.ts";
 import type { Db } from "../db/database.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
@@ -16,6 +18,7 @@ import { trackEmail, trackSms } from "../tracking/rewrite.ts";
 import { unsubscribeToken } from "../tracking/tokens.ts";
 import { memberTimeZone } from "../workflows/local-time.ts";
 import { dispatchAdsBatch } from "./ads-dispatch.ts";
+import { campaignChannelPolicy, isCapExempt } from "./campaign-policies.ts";
 import type {
   EmailChannel,
   MailChannel,
@@ -28,13 +31,14 @@ import type {
 } from "./channel.ts";
 import {
   type ClaimedMessage,
-  claimDueMessages,
+  claimDueMessagesWithinLimits,
   expireSendingLeases,
   insertShortLinks,
   insertSuppression,
   type Outcome,
   type RecipientRow,
   recordOutcome,
+  selectCampaignPolicies,
   selectPolicies,
   selectRecentSends,
   selectRecipients,
@@ -164,8 +168,11 @@ export async function dispatchBatch(
   if (!provider) return result;
   result.expired = await expireSendingLeases(db, kind, now, provider.acceptsIdempotencyKey);
   const leaseUntil = new Date(now.getTime() + (options.leaseMs ?? 120_000));
-  const claimed = await claimDueMessages(db, kind, now, leaseUntil, options.batchSize ?? 100);
+  const claim = await claimDueMessagesWithinLimits(db, kind, now, leaseUntil, options.batchSize ?? 100);
+  const claimed = claim.claimed;
   result.claimed = claimed.length;
+  // Rows over their campaign's throughput limit were deferred at the claim, never leased.
+  result.deferred = claim.deferred;
   if (claimed.length === 0) return result;
 
   const contactKeys = claimed.map((m) => ({ workspaceId: m.workspace_id, contactId: m.contact_id }));
@@ -173,6 +180,7 @@ export async function dispatchBatch(
     (await selectRecipients(db, contactKeys)).map((r) => [`${r.workspace_id}:${r.id}`, r]),
   );
   const templateOf = await loadTemplates(db, claimed);
+  const eventOf = await triggerEventsOf(db, claimed);
   const suppressed =
     kind === "email" || kind === "sms"
       ? await selectSuppressions(
@@ -196,7 +204,19 @@ export async function dispatchBatch(
   // Policies apply to messages to people (email, SMS), not to calls to the customer's own systems.
   const policyChannel = kind === "webhook" ? undefined : kind;
   const policies = new Map<string, ChannelPolicy>();
+  // Per contact: sends the frequency cap counts (not those of exempt campaigns), and whether any was sent.
   const recentSends = new Map<string, Date[]>();
+  const everSentTo = new Set<string>();
+  const campaignPolicies = policyChannel
+    ? await selectCampaignPolicies(db, [
+        ...new Map(
+          claimed.map((m) => [
+            `${m.workspace_id}:${m.campaign_id}`,
+            { workspaceId: m.workspace_id, campaignId: m.campaign_id },
+          ]),
+        ).values(),
+      ])
+    : new Map<string, CampaignPolicies>();
   if (policyChannel) {
     for (const w of workspaceIds) policies.set(w, DEFAULT_POLICIES[policyChannel]);
     for (const row of await selectPolicies(db, workspaceIds, policyChannel))
@@ -207,8 +227,9 @@ export async function dispatchBatch(
       if (days === 0) continue;
       const contacts = claimed.filter((m) => m.workspace_id === workspaceId).map((m) => m.contact_id);
       const since = new Date(now.getTime() - days * 86_400_000);
-      for (const [contactId, sent] of await selectRecentSends(db, workspaceId, contacts, kind, since)) {
-        recentSends.set(`${workspaceId}:${contactId}`, sent);
+      for (const [contactId, sends] of await selectRecentSends(db, workspaceId, contacts, kind, since)) {
+        recentSends.set(`${workspaceId}:${contactId}`, sends.capped);
+        if (sends.sent.length > 0) everSentTo.add(`${workspaceId}:${contactId}`);
       }
     }
   }
@@ -216,7 +237,10 @@ export async function dispatchBatch(
   const dispatchOne = async (message: ClaimedMessage) => {
     const key = `${message.workspace_id}:${message.contact_id}`;
     const recipient = recipients.get(key);
-    const policy = policies.get(message.workspace_id);
+    const ownPolicies = campaignPolicies.get(`${message.workspace_id}:${message.campaign_id}`);
+    const workspacePolicy = policies.get(message.workspace_id);
+    // The campaign's sending hours replace the workspace's; an exempt campaign is outside the cap.
+    const policy = workspacePolicy && campaignChannelPolicy(workspacePolicy, ownPolicies);
     const held =
       recipient && policy
         ? policyHold(
@@ -239,8 +263,9 @@ export async function dispatchBatch(
     const facts: SendFacts = {
       recipient,
       template: templateOf(message),
+      event: eventOf(message),
       sender: senders.get(message.workspace_id),
-      everSent: (recentSends.get(key) ?? []).length > 0,
+      everSent: everSentTo.has(key),
       links: options.links,
       now,
     };
@@ -268,8 +293,9 @@ export async function dispatchBatch(
     }
     if (outcome.status === "sent") {
       result.sent++;
-      // Later rows of the same batch to the same contact count this one against the cap.
-      recentSends.set(key, [...(recentSends.get(key) ?? []), now]);
+      // Later rows of the same batch to the same contact count this one against the cap, unless exempt.
+      if (!isCapExempt(ownPolicies)) recentSends.set(key, [...(recentSends.get(key) ?? []), now]);
+      everSentTo.add(key);
     } else if (outcome.status === "queued") result.retried++;
     else if (outcome.status === "deferred") result.deferred++;
     else if (outcome.status === "failed") result.failed++;
@@ -423,6 +449,8 @@ export interface SendFacts {
         sms_from: string | null;
       }
     | undefined;
+  /** The properties of the event that enrolled the member (event entry): `event.*` in templates. */
+  event?: Record<string, unknown>;
   /** Whether this contact was ever sent a message on this channel (SMS: the opt-out line goes on the first). */
   everSent: boolean;
   links: LinkSettings;
@@ -517,6 +545,7 @@ async function prepareEmail(message: ClaimedMessage, facts: SendFacts, channel: 
   })}`;
   const rendered = await templateRenderer.renderEmail(template.content, toRenderContact(recipient), {
     links: { unsubscribe_url: unsubscribeUrl },
+    event: facts.event,
   });
   const footer = emailFooter(rendered.html, rendered.text, sender.postal_address, unsubscribeUrl);
   const tracked = trackEmail(footer.html, footer.text, target);
@@ -562,6 +591,7 @@ async function prepareSms(db: Db, message: ClaimedMessage, facts: SendFacts, cha
   }
   const rendered = templateRenderer.renderSms(template.content, toRenderContact(recipient), {
     firstMessageToNumber: !facts.everSent,
+    event: facts.event,
   });
   const tracked = trackSms(rendered.body, {
     publicUrl: facts.links.publicUrl,
@@ -720,7 +750,8 @@ export function startDispatcher(
       let claimed = 0;
       for (const kind of kinds) {
         const r = await dispatchBatch(db, kind, { ...options, guards, resolver });
-        claimed += r.claimed;
+        // Rows deferred at the claim (throughput limits) are progress too: the next due rows are behind them.
+        claimed += r.claimed + r.deferred;
         if (r.expired) {
           options.logger?.warn(
             { channel: kind, expired: r.expired },

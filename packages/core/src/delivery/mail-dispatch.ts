@@ -57,6 +57,7 @@ export async function prepareMail(
   // A render error is thrown and becomes this row's failure (see the dispatcher's deliver).
   const rendered = templateRenderer.renderMail(template.content as MailContent, toRenderContact(recipient), {
     links: { purl },
+    event: facts.event,
   });
   const piece: OutgoingMailPiece = {
     workspaceId: message.workspace_id,

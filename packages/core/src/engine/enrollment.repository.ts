@@ -154,7 +154,12 @@ export interface LedgerRows {
   details: string[];
 }
 
-/** Queues send-ledger rows. The idempotency key is unique: a recomputed step finds its rows there. */
+/**
+ * Queues send-ledger rows. The idempotency key is unique: a recomputed step finds its rows there. A
+ * member of the campaign's holdout gets the row too, written `skipped` with the reason "holdout": the
+ * dispatcher never claims it, so no provider is ever called for them (webhooks and ad audiences
+ * included), while their journey goes on as anyone's.
+ */
 export async function insertLedgerRows(
   trx: Executor,
   workspaceId: string,
@@ -164,13 +169,17 @@ export async function insertLedgerRows(
 ) {
   await sql`
     insert into messages (workspace_id, id, idempotency_key, campaign_id, contact_id, node_id, channel,
-                          template_id, template_version, details, queued_at)
+                          template_id, template_version, details, queued_at, status, reason)
     select ${workspaceId}, u.id, u.key, ${campaignId}, u.contact_id, u.node_id, u.channel, u.template_id,
-           u.template_version, u.details, ${now}
+           u.template_version, u.details, ${now},
+           case when e.holdout then 'skipped' else 'queued' end,
+           case when e.holdout then 'holdout' end
     from unnest(${rows.ids}::uuid[], ${rows.keys}::text[], ${rows.contacts}::uuid[], ${rows.nodes}::text[],
                 ${rows.channels}::text[], ${rows.templates}::uuid[], ${rows.templateVersions}::int[],
                 ${rows.details}::jsonb[])
       as u(id, key, contact_id, node_id, channel, template_id, template_version, details)
+    left join enrollments e
+      on e.workspace_id = ${workspaceId} and e.campaign_id = ${campaignId} and e.contact_id = u.contact_id
     on conflict (workspace_id, idempotency_key) do nothing`.execute(trx);
 }
 
@@ -242,11 +251,14 @@ export async function changeConsentByWorkflow(
     from changed`.execute(trx);
 }
 
-/** Marks running campaigns with no active member left as completed. */
+/**
+ * Marks running campaigns with no active member left as completed. Only one-shot (`once`) campaigns:
+ * continuous and event campaigns take new members until they are cancelled or end.
+ */
 export async function completeFinishedCampaigns(db: Executor, now = new Date()): Promise<number> {
   const { rows } = await sql<{ id: string }>`
     update campaigns c set status = 'completed', finished_at = ${now}, updated_at = ${now}
-    where c.status = 'running'
+    where c.status = 'running' and c.entry_mode = 'once'
       and not exists (select 1 from enrollments e
                       where e.workspace_id = c.workspace_id and e.campaign_id = c.id and e.state = 'active')
     returning c.id`.execute(db);

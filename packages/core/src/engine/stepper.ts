@@ -12,6 +12,7 @@ import type { NodeOf, WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
 import { queueMembershipCheck } from "../audiences/membership.ts";
+import { loadExperimentStates, recordExperimentEffects } from "../campaigns/experiment.service.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import type { Logger } from "../shared/logger.ts";
@@ -21,6 +22,7 @@ import {
   type CompiledWorkflow,
   compileWorkflow,
   type Effect,
+  type ExperimentEffect,
   type FactEvent,
   type MemberFacts,
   type MemberState,
@@ -136,6 +138,8 @@ export async function stepCampaignBatch(
     const ids = claimed.map((r) => r.contact_id);
     const contacts = await loadContactFacts(trx, workspaceId, ids);
     const events = await loadEventFacts(trx, workspaceId, ids, wf, claimed);
+    // Experiments whose test window is over are decided here, before anyone is routed to their winner.
+    const experiments = await loadExperimentStates(trx, workspaceId, campaignId, wf.experimentNodes, now);
 
     const members = claimed.map((row) => ({
       row,
@@ -176,6 +180,7 @@ export async function stepCampaignBatch(
           timeZone: memberTimeZone(contact.timezone, campaign.default_timezone),
           attributes: contact.attributes,
           events: events.get(member.state.contactId) ?? [],
+          experiment: (nodeId) => experiments.get(nodeId),
           condition(node) {
             const error = conditionErrors.get(node.id);
             if (error) throw new Error(error);
@@ -325,11 +330,19 @@ async function writeResults(
   const history = { ids: [] as string[], seqs: [] as number[], traces: [] as string[] };
   const sends: { member: MemberState; effect: Exclude<Effect, { kind: "update" }> }[] = [];
   const updates: { member: MemberState; effect: Extract<Effect, { kind: "update" }> }[] = [];
+  const experiments: { contactId: string; iteration: number; effects: ExperimentEffect[] }[] = [];
   let moved = 0;
   let failed = 0;
   for (const { state: member } of members) {
     const result = results.get(member.contactId);
     if (!result) continue;
+    if (result.experiments) {
+      experiments.push({
+        contactId: member.contactId,
+        iteration: member.iteration,
+        effects: result.experiments,
+      });
+    }
     ids.push(member.contactId);
     nodes.push(result.nodeId);
     states.push(result.state);
@@ -358,6 +371,7 @@ async function writeResults(
     increments,
   });
   if (history.ids.length) await insertEnrollmentSteps(trx, workspaceId, campaignId, now, workerId, history);
+  if (experiments.length) await recordExperimentEffects(trx, workspaceId, campaignId, now, experiments);
   if (sends.length) await insertMessages(trx, workspaceId, campaignId, now, sends, templateVersions);
   if (updates.length) await applyUpdates(trx, workspaceId, campaignId, now, updates);
   return { moved, failed, sends: sends.length };

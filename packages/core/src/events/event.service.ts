@@ -5,11 +5,19 @@
 import { randomUUID } from "node:crypto";
 import type { EventBatchResult, EventInput } from "@omneural/contracts/events";
 import { queueMembershipCheck } from "../audiences/membership.ts";
+import { queueEventEntries } from "../campaigns/campaign.repository.ts";
+import {
+  type AttributedMessage,
+  findGoalMessages,
+  findLastSentMessagesWithoutGoal,
+  insertCampaignConversions,
+  selectGoalEventTypes,
+} from "../campaigns/goal.repository.ts";
+import { goalConversionEventId } from "../campaigns/goal.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { normalizeEmail } from "../contacts/normalize.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { wakeEnrollments } from "../engine/wake.ts";
-import { findLastSentMessages } from "../responses/response.repository.ts";
 import {
   findContactsByIdentities,
   insertEvents,
@@ -32,34 +40,42 @@ type Identified =
 const MAX_FUTURE_MS = 24 * 60 * 60 * 1000;
 
 /**
- * Event types that are conversions: each new one is attributed to the contact's most recent message
- * sent within CONVERSION_WINDOW_DAYS before it, as a `message.converted` event of that message's
- * campaign, node and channel.
+ * Event types that are conversions for campaigns without a goal: each new one is attributed to the
+ * contact's most recent message of such a campaign sent within CONVERSION_WINDOW_DAYS before it, as a
+ * `message.converted` event of that message's campaign, node and channel. A campaign with a goal credits
+ * its goal event type only, within its own window (see campaigns/goal.ts).
  */
 export const CONVERSION_EVENT_TYPES: readonly string[] = ["purchase", "conversion", "order_completed"];
 
-/** How long after a message was sent a conversion is still credited to it. Per campaign later. */
+/** How long after a message was sent a conversion is still credited to it (campaigns without a goal). */
 export const CONVERSION_WINDOW_DAYS = 7;
 
 /** The id of the `message.converted` event of a conversion: the same for every replay of it. */
 export const conversionEventId = (sourceEventId: string) => `converted:${sourceEventId}`;
 
-/** `message.converted` events for the new conversion events that follow a message of a campaign. */
+/**
+ * `message.converted` events for the new conversion events that follow a message of a campaign; and,
+ * for goal events, each enrollment's first conversion within the goal's window of entry (holdout and
+ * treatment alike, for lift).
+ */
 async function attributeConversions(trx: Executor, workspaceId: string, fresh: NewEventRow[]) {
+  if (fresh.length === 0) return [];
   const conversions = fresh.filter((e) => CONVERSION_EVENT_TYPES.includes(e.type));
-  const messages = await findLastSentMessages(
+  const messages = await findLastSentMessagesWithoutGoal(
     trx,
     workspaceId,
     conversions.map((e) => ({ contactId: e.contactId, at: e.occurredAt })),
     CONVERSION_WINDOW_DAYS,
   );
-  const rows: NewEventRow[] = [];
-  conversions.forEach((event, i) => {
-    const message = messages[i];
-    if (!message) return;
+  const goalTypes = await selectGoalEventTypes(trx, workspaceId, [...new Set(fresh.map((e) => e.type))]);
+  const goals = fresh.filter((e) => goalTypes.has(e.type));
+  const goalMessages = await findGoalMessages(trx, workspaceId, goals);
+  await insertCampaignConversions(trx, workspaceId, goals);
+
+  const converted = (event: NewEventRow, message: AttributedMessage, id: string): NewEventRow => {
     const { value, currency } = event.properties;
-    rows.push({
-      id: conversionEventId(event.id),
+    return {
+      id,
       contactId: event.contactId,
       type: "message.converted",
       properties: {
@@ -73,8 +89,17 @@ async function attributeConversions(trx: Executor, workspaceId: string, fresh: N
         ...(currency !== undefined ? { currency } : {}),
       },
       occurredAt: event.occurredAt,
-    });
+    };
+  };
+  const rows: NewEventRow[] = [];
+  conversions.forEach((event, i) => {
+    const message = messages[i];
+    if (message) rows.push(converted(event, message, conversionEventId(event.id)));
   });
+  for (const { index, message } of goalMessages) {
+    const event = goals[index]!;
+    rows.push(converted(event, message, goalConversionEventId(event.id, message.campaignId)));
+  }
   const inserted = await insertEvents(trx, workspaceId, rows);
   return rows.filter((r) => inserted.has(r.id));
 }
@@ -182,6 +207,8 @@ export async function recordEvents(
     const fresh = rows.filter((r) => inserted.has(r.id));
     const converted = await attributeConversions(trx, ws.id, fresh);
     await wakeEnrollments(trx, ws.id, [...fresh, ...converted], now);
+    // Event-entry campaigns: the worker enters the contacts (a replayed event is not fresh).
+    await queueEventEntries(trx, ws.id, [...fresh, ...converted]);
     rows.forEach((row, i) => {
       const result = results[rowIndex[i]!]!;
       if (inserted.has(row.id)) {

@@ -6,6 +6,7 @@ import {
   reevaluateContacts,
   refreshAllListenedAudiences,
 } from "../audiences/membership.ts";
+import { CAMPAIGN_ENTRY_JOB, type EntryJobPayload, runCampaignEntryJob } from "../campaigns/entry.ts";
 import { runCampaignSchedule } from "../campaigns/schedule.service.ts";
 import type { DatabaseHandle } from "../db/database.ts";
 import {
@@ -64,6 +65,9 @@ export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {})
   const campaignSchedule: Task = async () => {
     await runCampaignSchedule(handle.db);
   };
+  const campaignEntry: Task = async (payload) => {
+    await runCampaignEntryJob(handle.db, payload as EntryJobPayload);
+  };
   const printBatchCutoff: Task = async (payload) => {
     if (!options.printBatch) return;
     // A cron run closes the cut-off it was scheduled for (a backfilled one too); a run queued by hand,
@@ -74,6 +78,7 @@ export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {})
   return {
     [IMPORT_JOB]: importContacts,
     [CAMPAIGN_SCHEDULE_JOB]: campaignSchedule,
+    [CAMPAIGN_ENTRY_JOB]: campaignEntry,
     [PRINT_BATCH_CUTOFF_JOB]: printBatchCutoff,
     [RECOVER_IMPORTS_JOB]: recoverImports,
     [MEMBERSHIP_JOB]: membership,

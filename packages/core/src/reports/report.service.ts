@@ -4,6 +4,7 @@
  */
 import type { CampaignReport, ReportFigures } from "@omneural/contracts/reports";
 import { findCampaign } from "../campaigns/campaign.repository.ts";
+import { listExperiments } from "../campaigns/experiment.service.ts";
 import { settingsOf } from "../campaigns/settings.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
@@ -32,6 +33,16 @@ export async function getCampaignReport(
       await sumReportByHour(trx, ws.id, campaignId, wf.entryId),
     ]);
   const settings = settingsOf(campaign);
+  const experiments = (await listExperiments(db, ws.id, campaignId)).map((e) => ({
+    nodeId: e.nodeId,
+    status: e.status,
+    startedAt: e.startedAt.toISOString(),
+    decideAt: e.decideAt.toISOString(),
+    decidedAt: e.decidedAt?.toISOString() ?? null,
+    winner: e.winner,
+    reason: e.reason,
+    statistics: e.statistics as Record<string, unknown> | null,
+  }));
   return buildReport({
     campaign: {
       id: campaign.id,
@@ -44,7 +55,7 @@ export async function getCampaignReport(
     entryId: wf.entryId,
     rows,
     hours,
-    experiments: [],
+    experiments,
     now,
   });
 }

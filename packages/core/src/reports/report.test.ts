@@ -1,6 +1,8 @@
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createCampaign, launchCampaign } from "../campaigns/campaign.service.ts";
+import { conversionCounts } from "../campaigns/goal.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { createDevInboxEmailChannel } from "../delivery/dev-inbox.ts";
 import { dispatchEmailBatch } from "../delivery/dispatcher.ts";
@@ -9,7 +11,7 @@ import { recordEvents } from "../events/event.service.ts";
 import { writeResponses } from "../responses/response.service.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { createTemplate } from "../templates/template.service.ts";
-import { drain, launchGraph, newWorkspaceContext, TEST_LINKS } from "../testing/campaigns.ts";
+import { drain, launchGraph, newWorkspaceContext, publishGraph, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 import { foldReportDeltas } from "./report.repository.ts";
 import { getCampaignReport, reportToCsv } from "./report.service.ts";
@@ -238,6 +240,85 @@ describe("campaign reports", () => {
     expect(lines.filter((l) => l.startsWith("node,"))).toHaveLength(5);
     expect(lines.filter((l) => l.startsWith("variant,"))).toHaveLength(2);
     expect(lines[1]).toContain("skipped no address: 25");
+  });
+
+  it("measures lift against the holdout from the goal's conversions, as counted directly", async () => {
+    const db = database.handle.db;
+    const template = await createTemplate(db, ws, {
+      name: "Lift",
+      channel: "email",
+      content: { subject: "Lift", html: "<p>Come back</p>" },
+    });
+    const listId = uuidv7();
+    await sql`insert into audiences (workspace_id, id, name, kind) values (${ws.id}, ${listId}, 'lift list', 'list')`.execute(
+      db,
+    );
+    await sql`
+      with made as (
+        insert into contacts (workspace_id, id, email, email_consent)
+        select ${ws.id}, gen_random_uuid(), 'lift' || i || '@example.com', 'subscribed'
+        from generate_series(1, 400) as i returning id
+      )
+      insert into list_members (workspace_id, list_id, contact_id) select ${ws.id}, ${listId}, id from made`.execute(
+      db,
+    );
+    const { workflowId } = await publishGraph(db, ws, {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "mail" } },
+        { id: "mail", type: "send", channel: "email", templateId: template.id, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    });
+    const created = await createCampaign(
+      db,
+      ws,
+      {
+        name: "Lift test",
+        audienceId: listId,
+        workflowId,
+        holdoutPercent: 25,
+        goal: { eventType: "purchase", windowDays: 7 },
+      },
+      T0,
+    );
+    await launchCampaign(db, ws, created.id, T0);
+    await drain(db, ws.id, created.id, { now: T0 });
+    // Treatment members buy twice as often as held-out ones.
+    const { rows: people } = await sql<{ contact_id: string; holdout: boolean }>`
+      select contact_id, holdout from enrollments where workspace_id = ${ws.id} and campaign_id = ${created.id}
+      order by contact_id`.execute(db);
+    const buyers = people.filter((p, i) => i % (p.holdout ? 10 : 5) === 0);
+    await recordEvents(
+      db,
+      ws,
+      buyers.map((b) => ({
+        contactId: b.contact_id,
+        type: "purchase",
+        occurredAt: at(60 * MINUTE).toISOString(),
+      })),
+      at(60 * MINUTE),
+    );
+    const report = await getCampaignReport(db, ws, created.id);
+    const counted = await conversionCounts(db, ws.id, created.id);
+    expect(report.holdout).not.toBeNull();
+    const lift = report.holdout!;
+    expect({ holdout: { members: lift.holdout.members, converted: lift.holdout.converted } }).toEqual({
+      holdout: counted.holdout,
+    });
+    expect({ members: lift.treatment.members, converted: lift.treatment.converted }).toEqual(
+      counted.treatment,
+    );
+    expect(lift.holdout.members).toBeGreaterThan(60);
+    expect(lift.holdout.members).toBeLessThan(140);
+    expect(lift.treatment.converted).toBeGreaterThan(0);
+    expect(lift.lift.absolute.value).toBeCloseTo(
+      lift.treatment.converted / lift.treatment.members - lift.holdout.converted / lift.holdout.members,
+      12,
+    );
+    // The holdout was never contacted: its sends are skipped with that reason.
+    expect(report.skippedByReason.holdout).toBe(lift.holdout.members);
+    expect(report.totals.sent).toBe(0); // not dispatched in this test
+    expect(report.totals.queued).toBe(lift.treatment.members);
   });
 
   it("finds the nodes only one branch of a split reaches", () => {

@@ -130,7 +130,7 @@ export interface ReportInput {
   entryId: string;
   rows: ReportRow[];
   hours: ReportBucketRow[];
-  experiments: Record<string, unknown>[];
+  experiments: CampaignReport["experiments"];
   now: Date;
 }
 

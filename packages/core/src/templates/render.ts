@@ -244,6 +244,20 @@ export interface RenderOptions {
   firstMessageToNumber?: boolean;
   /** The message's own links (see LINK_VARIABLES); previews get placeholders. */
   links?: Partial<Record<LinkVariable, string>>;
+  /**
+   * The properties of the event that enrolled the member (event-entry campaigns): `event.<property>`.
+   * Declared defaults `event.<property>` stand in for missing ones.
+   */
+  event?: Record<string, unknown>;
+}
+
+/** Adds the entering event's properties to a render context as `event`, over declared defaults. */
+function withEvent(context: Record<string, unknown>, options: RenderOptions) {
+  if (!options.event) return context;
+  const event: Record<string, unknown> = { ...(context.event as Record<string, unknown> | undefined) };
+  for (const [key, value] of Object.entries(options.event)) if (present(value)) event[key] = value;
+  context.event = event;
+  return context;
 }
 
 /**
@@ -356,7 +370,10 @@ export class TemplateRenderer {
     options: RenderOptions = {},
   ): Promise<RenderedEmail> {
     requireComplete("email", content);
-    const context = withLinks(buildRenderContext(contact, content.defaults), "email", options);
+    const context = withEvent(
+      withLinks(buildRenderContext(contact, content.defaults), "email", options),
+      options,
+    );
     let htmlSource: string;
     let field: string;
     if (content.mjml !== undefined) {
@@ -403,7 +420,7 @@ export class TemplateRenderer {
 
   renderSms(content: SmsContent, contact: RenderContact, options: RenderOptions = {}): RenderedSms {
     requireComplete("sms", content);
-    const context = buildRenderContext(contact, content.defaults);
+    const context = withEvent(buildRenderContext(contact, content.defaults), options);
     let body = this.renderLiquid("content.body", content.body!, "text", context).trim();
     if (body === "") throw new TemplateRenderError("content.body", "the message renders empty");
     if (options.firstMessageToNumber) body = `${body}\n${SMS_OPT_OUT_LINE}`;
@@ -413,7 +430,10 @@ export class TemplateRenderer {
 
   renderMail(content: MailContent, contact: RenderContact, options: RenderOptions = {}): RenderedMail {
     requireComplete("mail", content);
-    const context = withLinks(buildRenderContext(contact, content.defaults), "mail", options);
+    const context = withEvent(
+      withLinks(buildRenderContext(contact, content.defaults), "mail", options),
+      options,
+    );
     const body = this.renderLiquid("content.body", content.body!, "text", context).replace(/\r\n?/g, "\n");
     return { layout: content.layout!, body };
   }

@@ -18,11 +18,18 @@ import {
   type RefEvent,
   type RefWorld,
 } from "../audiences/audience-evaluator.ts";
+import { decisionWithoutResponses } from "../campaigns/experiment.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
 import { notFound, validationFailed } from "../shared/errors.ts";
 import { addDuration, memberTimeZone } from "./local-time.ts";
-import { compileWorkflow, type FactEvent, type MemberState, transition } from "./transition.ts";
+import {
+  compileWorkflow,
+  type ExperimentState,
+  type FactEvent,
+  type MemberState,
+  transition,
+} from "./transition.ts";
 import { getWorkflowVersion } from "./workflow.service.ts";
 
 const MAX_STEPS = 1000;
@@ -78,8 +85,21 @@ export async function simulateWorkflow(
   let clock = start;
   let finishedAt: Date | null = null;
   const wakeTypes = new Set(wf.wakeEventTypes);
+  // Experiments start when this member reaches them; no responses are measured, so when the window ends
+  // the fallback stands in for the winner (see decisionWithoutResponses).
+  const experiments = new Map<string, ExperimentState>();
   for (let step = 0; step < MAX_STEPS; step++) {
     const at = clock;
+    for (const node of wf.experimentNodes) {
+      const state = experiments.get(node.id);
+      if (state?.status !== "testing" || state.decideAt.getTime() > at.getTime() || !node.experiment)
+        continue;
+      const decision = decisionWithoutResponses(
+        node.experiment,
+        node.branches.map((b) => b.key),
+      );
+      experiments.set(node.id, { status: "decided", decideAt: state.decideAt, ...decision });
+    }
     const visible: FactEvent[] = world.events
       .filter((e) => e.occurredAt.getTime() <= at.getTime() && e.occurredAt.getTime() >= start.getTime())
       .filter((e) => wakeTypes.has(e.type))
@@ -92,6 +112,7 @@ export async function simulateWorkflow(
         timeZone,
         attributes: contact.attributes,
         events: visible,
+        experiment: (nodeId) => experiments.get(nodeId),
         condition(node) {
           const inWorld = {
             ...world,
@@ -106,6 +127,10 @@ export async function simulateWorkflow(
       },
       at,
     );
+    for (const effect of result.experiments ?? []) {
+      if (effect.kind === "start")
+        experiments.set(effect.nodeId, { status: "testing", decideAt: effect.decideAt });
+    }
     for (const entry of result.trace) {
       const effect = result.effects.find((e) => e.nodeId === entry.nodeId && e.kind !== "update");
       if (effect && (entry.action === "send" || entry.action === "webhook"))

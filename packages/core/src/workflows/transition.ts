@@ -19,6 +19,8 @@ export interface CompiledWorkflow {
   /** Event types that can move a member: those of wait_for and goal nodes. */
   wakeEventTypes: string[];
   conditionNodes: NodeOf<"condition">[];
+  /** Split nodes that run an A/B experiment. */
+  experimentNodes: NodeOf<"split">[];
 }
 
 export interface MemberState {
@@ -51,7 +53,22 @@ export interface MemberFacts {
   events: readonly FactEvent[];
   /** The outlet a condition node takes for this member now. Throws when it cannot be evaluated. */
   condition(node: NodeOf<"condition">): string;
+  /**
+   * The state of the experiment of a split node (undefined: not started, no member has arrived yet).
+   * Callers whose workflows have no experiment may leave it out.
+   */
+  experiment?(nodeId: string): ExperimentState | undefined;
 }
+
+/** An experiment split's state, as the stepper loaded (and, once its window is over, decided) it. */
+export type ExperimentState =
+  | { status: "testing"; decideAt: Date }
+  | { status: "decided"; decideAt: Date; winner: string; reason: string };
+
+/** What a step records about experiments: one started, a member assigned to a variant. */
+export type ExperimentEffect =
+  | { kind: "start"; nodeId: string; startedAt: Date; decideAt: Date }
+  | { kind: "assign"; nodeId: string; branch: string; phase: "test" | "rollout" };
 
 export type Effect =
   | {
@@ -102,6 +119,8 @@ export interface StepResult {
   error: string | null;
   effects: Effect[];
   trace: StepTrace[];
+  /** Present when the step started an experiment or assigned the member to a variant of one. */
+  experiments?: ExperimentEffect[];
 }
 
 /** More nodes than this in one step means a loop with no wait; validation refuses those graphs. */
@@ -126,6 +145,9 @@ export function compileWorkflow(graph: WorkflowGraph): CompiledWorkflow {
     goals,
     wakeEventTypes: [...wake].sort(),
     conditionNodes: graph.nodes.filter((n): n is NodeOf<"condition"> => n.type === "condition"),
+    experimentNodes: graph.nodes.filter(
+      (n): n is NodeOf<"split"> => n.type === "split" && n.experiment !== undefined,
+    ),
   };
 }
 
@@ -140,12 +162,47 @@ export function splitBucket(nodeId: string, contactId: string): number {
   return digest.readUInt32BE(0) / 0x1_0000_0000;
 }
 
+/** A member's bucket for joining an experiment's test share: independent of the variant's bucket. */
+export function testShareBucket(nodeId: string, contactId: string): number {
+  return splitBucket(`${nodeId}#test`, contactId);
+}
+
+/** The branch a member's bucket falls in, by weight. */
+function weightedBranch(node: NodeOf<"split">, contactId: string) {
+  const bucket = splitBucket(node.id, contactId);
+  const total = node.branches.reduce((sum, b) => sum + b.weight, 0);
+  let cumulative = 0;
+  let chosen = node.branches[node.branches.length - 1]!;
+  for (const branch of node.branches) {
+    cumulative += branch.weight / total;
+    if (bucket < cumulative && branch.weight > 0) {
+      chosen = branch;
+      break;
+    }
+  }
+  const share = Math.round((chosen.weight / total) * 1000) / 10;
+  return { key: chosen.key, bucket, share };
+}
+
 export function transition(
   wf: CompiledWorkflow,
   campaignId: string,
   member: MemberState,
   facts: MemberFacts,
   now: Date,
+): StepResult {
+  const experiments: ExperimentEffect[] = [];
+  const result = stepMember(wf, campaignId, member, facts, now, experiments);
+  return experiments.length ? { ...result, experiments } : result;
+}
+
+function stepMember(
+  wf: CompiledWorkflow,
+  campaignId: string,
+  member: MemberState,
+  facts: MemberFacts,
+  now: Date,
+  experiments: ExperimentEffect[],
 ): StepResult {
   const trace: StepTrace[] = [];
   const effects: Effect[] = [];
@@ -324,20 +381,47 @@ export function transition(
           break;
         }
         case "split": {
-          const bucket = splitBucket(node.id, member.contactId);
-          const total = node.branches.reduce((sum, b) => sum + b.weight, 0);
-          let cumulative = 0;
-          let chosen = node.branches[node.branches.length - 1]!;
-          for (const branch of node.branches) {
-            cumulative += branch.weight / total;
-            if (bucket < cumulative && branch.weight > 0) {
-              chosen = branch;
-              break;
-            }
+          const experiment = node.experiment;
+          if (!experiment) {
+            const { key, bucket, share } = weightedBranch(node, member.contactId);
+            go(key, "split", `bucket ${bucket.toFixed(4)} falls in "${key}" (${share}%)`);
+            break;
           }
-          const share = Math.round((chosen.weight / total) * 1000) / 10;
-          go(chosen.key, "split", `bucket ${bucket.toFixed(4)} falls in "${chosen.key}" (${share}%)`);
-          break;
+          let state = facts.experiment?.(node.id);
+          if (!state) {
+            // The first member to arrive starts the test window.
+            state = { status: "testing", decideAt: addDuration(now, experiment.window) };
+            experiments.push({ kind: "start", nodeId: node.id, startedAt: now, decideAt: state.decideAt });
+          }
+          if (state.status === "decided") {
+            experiments.push({ kind: "assign", nodeId: node.id, branch: state.winner, phase: "rollout" });
+            go(state.winner, "split", `routed to variant "${state.winner}", ${state.reason}`);
+            break;
+          }
+          const decideAt = state.decideAt;
+          const testing = now.getTime() < decideAt.getTime();
+          const inTest = testShareBucket(node.id, member.contactId) < experiment.testPercent / 100;
+          if (arriving && testing && inTest) {
+            const { key, bucket, share } = weightedBranch(node, member.contactId);
+            experiments.push({ kind: "assign", nodeId: node.id, branch: key, phase: "test" });
+            go(
+              key,
+              "split",
+              `in the experiment's ${experiment.testPercent}% test share until ${decideAt.toISOString()}: bucket ${bucket.toFixed(4)} falls in variant "${key}" (${share}%)`,
+            );
+            break;
+          }
+          if (!arriving) return stay(decideAt);
+          trace.push({
+            at: now,
+            nodeId: node.id,
+            nodeType: node.type,
+            action: "waiting",
+            reason: testing
+              ? `waiting for the experiment's decision at ${decideAt.toISOString()} (not in the ${experiment.testPercent}% test share)`
+              : `waiting for the experiment's decision (its test window ended at ${decideAt.toISOString()})`,
+          });
+          return moveTo(node.id, enteredAt, decideAt, trace, effects);
         }
         case "exit":
           trace.push({

@@ -1058,3 +1058,76 @@ describe("reachableFrom and upstreamOf", () => {
     expect([...upstreamOf(graph, "entry")]).toEqual([]);
   });
 });
+
+describe("experiment splits", () => {
+  const split = (experiment: unknown, branches = [50, 50], keys = ["a", "b"]): Node => ({
+    type: "split",
+    branches: keys.map((key, i) => ({ key, weight: branches[i] })),
+    experiment,
+    outlets: Object.fromEntries(keys.map((k) => [k, "done"])),
+  });
+  const valid = { testPercent: 20, window: { hours: 24 }, metric: "click", fallback: "a" };
+
+  it.each([
+    ["a branch key", valid],
+    ['"best"', { ...valid, fallback: "best" }],
+    ["a confidence", { ...valid, confidence: 0.9, metric: "conversion" }],
+    ["a whole test share", { ...valid, testPercent: 100, window: { days: 2 } }],
+  ])("accepts an experiment with %s as fallback or option", (_, experiment) => {
+    expect(problems(around(split(experiment)))).toEqual([]);
+  });
+
+  it.each([
+    [
+      "an experiment that is not an object",
+      "yes",
+      [
+        'experiment must be an object like { testPercent: 20, window: { hours: 24 }, metric: "click", fallback: "a" }',
+      ],
+    ],
+    [
+      "an experiment missing everything",
+      {},
+      [
+        "experiment.testPercent is required (the share of members in the test, 1 to 100)",
+        "experiment.window is required (e.g. { days: 1 })",
+        "experiment.metric is required (use open, click, conversion)",
+        'experiment.fallback is required: the variant everyone gets when no difference is significant ("a", "b" or "best")',
+      ],
+    ],
+    [
+      "out-of-range numbers, an unknown metric and an unknown property",
+      { ...valid, testPercent: 0, confidence: 0.5, metric: "revenue", window: { hours: 0 }, winner: "a" },
+      [
+        "experiment.winner is not a property of an experiment (it has testPercent, window, metric, confidence, fallback)",
+        "experiment.testPercent must be a number from 1 to 100",
+        "experiment.window must be longer than zero (give days, hours, minutes, seconds)",
+        'experiment.metric "revenue" is not an experiment metric (use open, click, conversion)',
+        "experiment.confidence must be a number from 0.8 to 0.99 (default 0.95)",
+      ],
+    ],
+    [
+      "a fallback that is not a branch key",
+      { ...valid, fallback: "c" },
+      ['experiment.fallback "c" is not a branch key of this split (use "a", "b" or "best")'],
+    ],
+  ])("refuses %s, naming the node and the field", (_, experiment, expected) => {
+    const found = problems(around(split(experiment)));
+    expect(found.map((p) => p.message)).toEqual(expected.map((m) => `node "n": ${m}`));
+    for (const p of found) expect(p.field.startsWith("nodes[1].experiment")).toBe(true);
+  });
+
+  it('refuses a variant of weight 0 and a branch keyed "best"', () => {
+    const found = problems(around(split(valid, [100, 0], ["a", "best"])));
+    expect(found.map((p) => `${p.field}: ${p.message}`)).toEqual([
+      'nodes[1].branches[1].key: node "n": branches[1].key "best" is taken in an experiment: fallback "best" means the variant with the highest observed rate',
+      'nodes[1].branches[1].weight: node "n": branches[1].weight must be above 0 in an experiment: every branch is a variant that gets part of the test share',
+    ]);
+  });
+
+  it("the schema agrees: a valid experiment split passes it", () => {
+    const graph = around(split(valid));
+    expect(Value.Check(WorkflowGraph, graph)).toBe(true);
+    expect(Value.Check(WorkflowGraph, around(split({ ...valid, confidence: 0.5 })))).toBe(false);
+  });
+});

@@ -7,6 +7,7 @@
  */
 import { RESPONSES } from "@omneural/contracts/audiences";
 import {
+  EXPERIMENT_METRICS,
   NODE_TYPES,
   type NodeType,
   requiredOutlets,
@@ -57,7 +58,7 @@ const TYPE_PROPERTIES: Record<NodeType, string[]> = {
   wait: ["mode", "duration", "window", "date"],
   wait_for: ["for", "timeout"],
   condition: ["rule", "branches"],
-  split: ["branches"],
+  split: ["branches", "experiment"],
   update: ["set", "unset", "addToLists", "removeFromLists", "consent"],
   webhook: ["url", "body", "retry"],
   goal: ["eventType", "where"],
@@ -68,6 +69,8 @@ const DURATION_PARTS = { days: 86_400, hours: 3600, minutes: 60, seconds: 1 } as
 const CONSENT_CHANGES = ["subscribed", "unsubscribed"] as const;
 const AUDIENCE_ACTIONS = ["add", "remove"] as const;
 const UPDATE_ACTIONS = ["set", "unset", "addToLists", "removeFromLists", "consent"] as const;
+const EXPERIMENT_PROPERTIES = ["testPercent", "window", "metric", "confidence", "fallback"];
+const BEST_FALLBACK = "best";
 
 /** One node being checked, and what the graph-level checks need to know about it afterwards. */
 interface NodeCheck {
@@ -616,7 +619,66 @@ function checkSplit(check: NodeCheck): boolean {
   if (weightsSound && branches.length > 0 && total <= 0) {
     invalid(check, "branches", "has weights that add up to 0; at least one must be above 0");
   }
+  if (check.node.experiment !== undefined) checkExperiment(check, branches);
   return keysSound;
+}
+
+/** An A/B experiment on a split: its branches are the variants. */
+function checkExperiment(check: NodeCheck, branches: unknown[]) {
+  const experiment = check.node.experiment;
+  if (!isObject(experiment)) {
+    invalid(
+      check,
+      "experiment",
+      'must be an object like { testPercent: 20, window: { hours: 24 }, metric: "click", fallback: "a" }',
+    );
+    return;
+  }
+  checkProperties(check, experiment, "experiment", EXPERIMENT_PROPERTIES, "an experiment");
+  const { testPercent, metric, confidence, fallback } = experiment;
+  if (testPercent === undefined) {
+    invalid(check, "experiment.testPercent", "is required (the share of members in the test, 1 to 100)");
+  } else if (!isFiniteNumber(testPercent) || testPercent < 1 || testPercent > 100) {
+    invalid(check, "experiment.testPercent", "must be a number from 1 to 100");
+  }
+  checkDuration(check, "experiment.window", experiment.window);
+  checkOneOf(check, "experiment.metric", metric, EXPERIMENT_METRICS, "an experiment metric", true);
+  if (confidence !== undefined && (!isFiniteNumber(confidence) || confidence < 0.8 || confidence > 0.99)) {
+    invalid(check, "experiment.confidence", "must be a number from 0.8 to 0.99 (default 0.95)");
+  }
+  const keys: string[] = [];
+  for (const [i, branch] of branches.entries()) {
+    if (!isObject(branch)) continue;
+    if (typeof branch.key === "string") keys.push(branch.key);
+    if (branch.key === BEST_FALLBACK) {
+      invalid(
+        check,
+        `branches[${i}].key`,
+        '"best" is taken in an experiment: fallback "best" means the variant with the highest observed rate',
+      );
+    }
+    if (branch.weight === 0) {
+      invalid(
+        check,
+        `branches[${i}].weight`,
+        "must be above 0 in an experiment: every branch is a variant that gets part of the test share",
+      );
+    }
+  }
+  const choices = `${listOf([...keys.map(show), '"best"'])}`.replace(/ and "best"$/, ' or "best"');
+  if (fallback === undefined) {
+    invalid(
+      check,
+      "experiment.fallback",
+      `is required: the variant everyone gets when no difference is significant (${choices})`,
+    );
+  } else if (typeof fallback !== "string" || (fallback !== BEST_FALLBACK && !keys.includes(fallback))) {
+    invalid(
+      check,
+      "experiment.fallback",
+      `${show(fallback)} is not a branch key of this split (use ${choices})`,
+    );
+  }
 }
 
 /** Checks each branch is an object with a valid key, and that no key repeats. True when all keys are sound. */

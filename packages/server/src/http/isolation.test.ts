@@ -471,6 +471,15 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
   "GET /api/v1/campaigns/{id}": () => [{ expect: NOT_FOUND }],
+  "PATCH /api/v1/campaigns/{id}": () => [
+    { body: { name: "taken over" }, expect: NOT_FOUND },
+    {
+      about: "B's campaign pointed at A's audience",
+      params: { id: b.campaignId },
+      body: { audienceId: a.listId },
+      expect: [400, 409],
+    },
+  ],
   "GET /api/v1/contacts/{id}/trace": () => [
     { expect: NOT_FOUND },
     {

@@ -10,6 +10,7 @@ import {
   CampaignList,
   CampaignMessageList,
   CampaignMessagesQuery,
+  CampaignUpdate,
   Enrollment,
   EnrollmentParams,
   RetryRequest,
@@ -27,6 +28,7 @@ import {
   resumeCampaign,
   retryCampaign,
 } from "@omneural/core/campaigns/campaign.service";
+import { updateCampaign } from "@omneural/core/campaigns/campaign-edit.service";
 import type { FastifyInstance } from "fastify";
 import Type from "typebox";
 import { emptyBodyAsObject, problemResponses } from "../problems.ts";
@@ -145,6 +147,22 @@ export async function campaignRoutes(base: FastifyInstance) {
       },
     },
     async (request) => enrollOne(db, request.workspace, request.params.id, request.body.contactId),
+  );
+
+  app.patch(
+    "/campaigns/:id",
+    {
+      schema: {
+        tags,
+        summary: "Change a campaign",
+        description:
+          "A draft (or a scheduled campaign not yet started) takes any change. Once started, its audience, workflow version, entry, holdout, goal and start are fixed (409 names each): members in flight stay on what they entered with. Pause or cancel it and create a new campaign to run another audience or version. Its name, end, re-entry, topic and send policies may still change, and apply to sends and entries still to come. A finished campaign only takes a new name.",
+        params: CampaignIdParams,
+        body: CampaignUpdate,
+        response: { 200: Campaign, ...problemResponses(400, 401, 404, 409) },
+      },
+    },
+    async (request) => updateCampaign(db, request.workspace, request.params.id, request.body),
   );
 
   app.get(
