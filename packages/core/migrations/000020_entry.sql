@@ -26,6 +26,14 @@ create function omneural_list_joined() returns trigger language plpgsql as $$
 declare
   queued integer;
 begin
+  -- The common case first, and alone: no running continuous campaign enters from these lists. (The
+  -- statement below is planned only when it runs, so a database without the job queue's schema — a
+  -- migration-only tool, a test — can still take list members.)
+  if not exists (select 1 from added a join campaigns c
+                 on c.workspace_id = a.workspace_id and c.audience_id = a.list_id
+                 where c.entry_mode = 'continuous' and c.status = 'running') then
+    return null;
+  end if;
   with joined as (
     select distinct a.workspace_id, a.list_id, a.contact_id from added a
     where exists (select 1 from campaigns c
