@@ -1,13 +1,14 @@
 /**
  * Campaigns as code: a file (YAML or JSON) that declares a workspace's templates, audiences, workflows
  * and campaigns. Everything is named, and references are by name: a send node names its template
- * (`template: "Welcome"`), a condition names audiences and lists, a campaign names its audience and
- * workflow. `omneural apply` resolves the names to ids; `omneural export` writes a workspace back in this
+ * (`template: "Welcome"`), a condition names audiences and lists, a campaign names its audience,
+ * workflow and topic. `omneural apply` resolves the names to ids; `omneural export` writes a workspace back in this
  * format. docs/campaigns-as-code.md has a worked example.
  */
 import Type, { type Static } from "typebox";
 import { AudienceKind, Channel } from "./audiences.ts";
-import { NODE_TYPES, NodeId } from "./workflows.ts";
+import { Nullable } from "./common.ts";
+import { CampaignCreate, NODE_TYPES, NodeId } from "./workflows.ts";
 
 const Name = Type.String({
   minLength: 1,
@@ -77,6 +78,25 @@ export const CampaignDefinition = Type.Object(
       minLength: 1,
       description: "The name of a workflow; a new campaign runs its latest published version",
     }),
+    topic: Type.Optional(
+      Nullable(
+        Type.String({
+          minLength: 1,
+          description:
+            "The name of the subscription topic the campaign belongs to (default: none). Contacts who opted out of it are skipped at send time. Topics are made in the API or the app, not in the file.",
+        }),
+      ),
+    ),
+    // The settings of the campaigns API, as they are there. A setting the file leaves out is left as it
+    // is on an existing campaign (a new one gets the default).
+    startAt: CampaignCreate.properties.startAt,
+    startLocal: CampaignCreate.properties.startLocal,
+    endAt: CampaignCreate.properties.endAt,
+    entry: CampaignCreate.properties.entry,
+    reentry: CampaignCreate.properties.reentry,
+    policies: CampaignCreate.properties.policies,
+    holdoutPercent: CampaignCreate.properties.holdoutPercent,
+    goal: CampaignCreate.properties.goal,
     launch: Type.Optional(
       Type.Boolean({
         description: "Launch the campaign if it is still a draft (default false). Apply never pauses one.",

@@ -8,6 +8,7 @@ import { dispatchEmailBatch } from "../delivery/dispatcher.ts";
 import { setSender } from "../delivery/sender.service.ts";
 import { insertEvents } from "../events/event.repository.ts";
 import { recordEvents } from "../events/event.service.ts";
+import { writeResponses } from "../responses/response.service.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { createTemplate } from "../templates/template.service.ts";
 import { drain, newWorkspaceContext, publishGraph, TEST_LINKS } from "../testing/campaigns.ts";
@@ -258,6 +259,44 @@ describe("entry event", () => {
     expect((await getCampaign(db(), ws, id)).status).toBe("running");
   });
 
+  it("enters on a response to another campaign's message: a click starts the follow-up", async () => {
+    const followUp = await campaign({
+      audienceId: everyone,
+      entry: { mode: "event", eventType: "message.clicked" },
+    });
+    await launchCampaign(db(), ws, followUp, new Date(Date.now() - 1000));
+    const clicker = await contact("clicker@example.com");
+    const first = await campaign({ audienceId: everyone });
+    await launchCampaign(db(), ws, first, new Date(Date.now() - 1000));
+    await drain(db(), ws.id, first, { now: new Date() });
+    const { rows } = await sql<{ id: string }>`
+      update messages set status = 'sent', sent_at = now() - interval '1 hour'
+      where workspace_id = ${ws.id} and campaign_id = ${first} and contact_id = ${clicker} returning id`.execute(
+      db(),
+    );
+    const written = await writeResponses(db(), [
+      {
+        id: uuidv7(),
+        workspaceId: ws.id,
+        messageId: rows[0]!.id,
+        kind: "clicked",
+        at: new Date(),
+        properties: {
+          url: "https://acme.example/offer",
+          userAgent: "Mozilla/5.0 (X11; Linux x86_64) Firefox/133.0",
+        },
+      },
+    ]);
+    expect(written.recorded).toBe(1);
+    await runQueuedJobs(database.handle);
+    const entered = await enrollment(followUp, clicker);
+    expect(entered).toMatchObject({ state: "active", iteration: 1 });
+    expect(entered!.trigger_event).toMatchObject({
+      type: "message.clicked",
+      properties: { campaignId: first, url: "https://acme.example/offer" },
+    });
+  });
+
   it("lets in only members of the campaign's audience", async () => {
     const vips = await createAudience(db(), ws, {
       name: "VIPs",
@@ -413,9 +452,6 @@ describe("launch refuses entry settings it cannot run", () => {
         startLocal: { date: "2099-06-02", time: "09:00" },
       }),
     ).toEqual(["startLocal"]);
-    expect(
-      await refused({ audienceId: everyone, entry: { mode: "event", eventType: "message.clicked" } }),
-    ).toEqual(["entry.eventType"]);
     const broken = await createAudience(db(), ws, {
       name: "Broken",
       definition: { kind: "field", field: "createdAt", type: "date", condition: { op: "exists" } },

@@ -135,14 +135,6 @@ export async function entryProblemsAtLaunch(
         message: "an event-entry campaign enrolls on events, not at a local start time",
       });
     }
-    // Responses are written by the tracking ingest, which does not queue entries (only event ingestion
-    // does); message.converted is made by event ingestion and does.
-    if (entry.eventType?.startsWith("message.") && entry.eventType !== "message.converted") {
-      problems.push({
-        field: "entry.eventType",
-        message: `${entry.eventType} is a response event, which cannot start a campaign (message.converted can)`,
-      });
-    }
   }
   return problems;
 }

@@ -1,4 +1,4 @@
-/** SQL for campaigns as code: everything a workspace defines, in creation order, and draft re-pointing. */
+/** SQL for campaigns as code: everything a workspace defines, in creation order. */
 import type { Executor } from "../db/database.ts";
 
 export async function listAllTemplates(db: Executor, workspaceId: string) {
@@ -44,27 +44,4 @@ export async function listAllAdDestinations(db: Executor, workspaceId: string) {
     .where("workspace_id", "=", workspaceId)
     .orderBy("id")
     .execute();
-}
-
-/** Points a campaign that is still a draft at another audience or workflow version. */
-export async function repointDraftCampaign(
-  db: Executor,
-  workspaceId: string,
-  id: string,
-  to: { audienceId: string; workflowId: string; workflowVersion: number; wakeEventTypes: string[] },
-) {
-  return db
-    .updateTable("campaigns")
-    .set({
-      audience_id: to.audienceId,
-      workflow_id: to.workflowId,
-      workflow_version: to.workflowVersion,
-      wake_event_types: to.wakeEventTypes,
-      updated_at: new Date(),
-    })
-    .where("workspace_id", "=", workspaceId)
-    .where("id", "=", id)
-    .where("status", "=", "draft")
-    .returningAll()
-    .executeTakeFirst();
 }

@@ -16,14 +16,24 @@ import type {
   TemplateDefinition,
   WorkflowDefinition,
 } from "@omneural/contracts/definitions";
+import type {
+  Campaign,
+  CampaignEntry,
+  CampaignGoal,
+  CampaignPolicies,
+  CampaignReentry,
+  CampaignUpdate,
+  LocalStart,
+} from "@omneural/contracts/workflows";
 import { createAudience, patchAudience } from "../audiences/audience.service.ts";
-import { createCampaign, launchCampaign } from "../campaigns/campaign.service.ts";
+import { createCampaign, launchCampaign, toCampaign } from "../campaigns/campaign.service.ts";
+import { updateCampaign } from "../campaigns/campaign-edit.service.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import type { Db } from "../db/database.ts";
-import type { AudienceRow, CampaignRow, TemplateRow, WorkflowRow } from "../db/schema.ts";
-import { loadWorkflowVersion } from "../engine/stepper.ts";
+import type { AudienceRow, CampaignRow, TemplateRow, TopicRow, WorkflowRow } from "../db/schema.ts";
 import { AppError } from "../shared/errors.ts";
 import { createTemplate, patchTemplate } from "../templates/template.service.ts";
+import { listAllTopics } from "../topics/topic.repository.ts";
 import { findWorkflow } from "../workflows/workflow.repository.ts";
 import {
   checkGraph,
@@ -38,7 +48,6 @@ import {
   listAllCampaigns,
   listAllTemplates,
   listAllWorkflows,
-  repointDraftCampaign,
 } from "./definition.repository.ts";
 import {
   type DefinitionProblem,
@@ -99,6 +108,8 @@ interface Existing {
   workflows: WorkflowRow[];
   campaigns: CampaignRow[];
   adDestinations: { id: string; name: string }[];
+  /** Named by campaigns; made in the API or the app, not in the file (like ad destinations). */
+  topics: TopicRow[];
 }
 
 async function loadExisting(db: Db, workspaceId: string): Promise<Existing> {
@@ -108,24 +119,27 @@ async function loadExisting(db: Db, workspaceId: string): Promise<Existing> {
     workflows: await listAllWorkflows(db, workspaceId),
     campaigns: await listAllCampaigns(db, workspaceId),
     adDestinations: await listAllAdDestinations(db, workspaceId),
+    topics: await listAllTopics(db, workspaceId),
   };
 }
 
+type IndexKind = RefKind | "workflow" | "topic";
+
 /** Names → ids of one workspace, filled as the apply creates things. */
 class NameIndex {
-  private readonly ids = new Map<RefKind | "workflow", Map<string, { id: string; name: string }>>();
+  private readonly ids = new Map<IndexKind, Map<string, { id: string; name: string }>>();
 
-  set(kind: RefKind | "workflow", name: string, id: string) {
+  set(kind: IndexKind, name: string, id: string) {
     let byName = this.ids.get(kind);
     if (!byName) this.ids.set(kind, (byName = new Map()));
     byName.set(key(name), { id, name });
   }
 
-  get(kind: RefKind | "workflow", name: string): string | undefined {
+  get(kind: IndexKind, name: string): string | undefined {
     return this.ids.get(kind)?.get(key(name))?.id;
   }
 
-  names(kind: RefKind | "workflow"): string[] {
+  names(kind: IndexKind): string[] {
     return [...(this.ids.get(kind)?.values() ?? [])].map((entry) => entry.name);
   }
 
@@ -140,6 +154,7 @@ class NameIndex {
     for (const a of existing.audiences) index.addAudience(a);
     for (const d of existing.adDestinations) index.set("ad destination", d.name, d.id);
     for (const w of existing.workflows) index.set("workflow", w.name, w.id);
+    for (const t of existing.topics) index.set("topic", t.name, t.id);
     return index;
   }
 }
@@ -153,11 +168,11 @@ function noSuch(kind: string, name: string, candidates: string[]) {
  * A service's refusal, as problems of the file: each `field` of its errors under `at`. Anything that is
  * not a refusal (a fault) is thrown on.
  */
-function problemsOf(error: unknown, at: Path): DefinitionProblem[] {
+function problemsOf(error: unknown, at: Path, inFile = fileFieldOf): DefinitionProblem[] {
   if (!(error instanceof AppError) || error.status >= 500) throw error;
   const fields = error.extra.errors ?? [];
   if (fields.length === 0) return [{ path: at, message: error.message }];
-  return fields.map((f) => ({ path: [...at, ...fileFieldOf(parseField(f.field))], message: f.message }));
+  return fields.map((f) => ({ path: [...at, ...inFile(parseField(f.field))], message: f.message }));
 }
 
 /** Checks names: unique per kind in the file, and every reference resolvable (to the file or the workspace). */
@@ -217,6 +232,12 @@ function checkNames(
       problems.push({
         path: ["campaigns", i, "workflow"],
         message: noSuch("workflow", c.workflow, index.names("workflow")),
+      });
+    }
+    if (typeof c.topic === "string" && !index.get("topic", c.topic)) {
+      problems.push({
+        path: ["campaigns", i, "topic"],
+        message: `${noSuch("topic", c.topic, index.names("topic"))}: topics are made in the API or the app`,
       });
     }
   }
@@ -525,15 +546,22 @@ class Apply {
     const byName = new Map(this.existing.campaigns.map((c) => [key(c.name), c]));
     const nameOfAudience = new Map(this.existing.audiences.map((a) => [a.id, a.name]));
     const nameOfWorkflow = new Map(this.existing.workflows.map((w) => [w.id, w.name]));
+    const nameOfTopic = new Map(this.existing.topics.map((t) => [t.id, t.name]));
     for (const [i, c] of campaigns.entries()) {
       const at: Path = ["campaigns", i];
       const audienceId = this.index.get("audience", c.audience)!;
       const workflowId = this.index.get("workflow", c.workflow)!;
       const workflow = (await findWorkflow(this.db, this.ws.id, workflowId))!;
+      const settings = campaignSettingsOf(c, (name) => this.index.get("topic", name)!);
       const current = byName.get(key(c.name));
       try {
         if (!current) {
-          const created = await createCampaign(this.db, this.ws, { name: c.name, audienceId, workflowId });
+          const created = await createCampaign(
+            this.db,
+            this.ws,
+            { name: c.name, audienceId, workflowId, ...settings },
+            this.now,
+          );
           if (c.launch && !this.dryRun) await launchCampaign(this.db, this.ws, created.id, this.now);
           this.plan.push({
             op: "+",
@@ -543,75 +571,241 @@ class Apply {
           });
           continue;
         }
+        if (c.launch === true && current.status === "cancelled") {
+          problems.push({
+            path: [...at, "launch"],
+            message: `campaign "${current.name}" was cancelled and cannot be launched again: create a new campaign with another name`,
+          });
+          continue;
+        }
+        // The change, field by field; updateCampaign decides what may change in the campaign's status.
+        const campaign = toCampaign(current);
+        const patch: CampaignUpdate = {};
         const changes: string[] = [];
-        if (current.audience_id !== audienceId)
+        if (c.name.trim() !== current.name) {
+          patch.name = c.name;
+          changes.push(`renamed from "${current.name}"`);
+        }
+        if (current.audience_id !== audienceId) {
+          patch.audienceId = audienceId;
           changes.push(
             `audience "${nameOfAudience.get(current.audience_id) ?? current.audience_id}" → "${c.audience}"`,
           );
-        if (current.workflow_id !== workflowId)
+        }
+        if (current.workflow_id !== workflowId) {
+          patch.workflowId = workflowId;
           changes.push(
             `workflow "${nameOfWorkflow.get(current.workflow_id) ?? current.workflow_id}" → "${c.workflow}"`,
           );
-        else if (current.workflow_version !== workflow.latest_version)
-          changes.push(`workflow v${current.workflow_version} → v${workflow.latest_version}`);
-
-        if (current.status !== "draft") {
-          const moved = current.audience_id !== audienceId || current.workflow_id !== workflowId;
-          if (moved) {
-            const field = current.audience_id !== audienceId ? "audience" : "workflow";
-            problems.push({
-              path: [...at, field],
-              message: `campaign "${current.name}" is ${current.status}: its ${field} cannot change. To reach ${field === "audience" ? `"${c.audience}"` : `workflow "${c.workflow}"`}, create a new campaign (with another name) and pause or cancel this one`,
-            });
-            continue;
-          }
-          if (c.launch === true && current.status === "cancelled") {
-            problems.push({
-              path: [...at, "launch"],
-              message: `campaign "${current.name}" was cancelled and cannot be launched again: create a new campaign with another name`,
-            });
-            continue;
-          }
-          // A launched campaign stays on the version it was launched with.
-          const note =
-            current.workflow_version !== workflow.latest_version
-              ? `${current.status} on workflow v${current.workflow_version}; v${workflow.latest_version} is for new campaigns`
-              : undefined;
-          this.plan.push({ op: "=", kind: "campaign", name: current.name, ...(note ? { note } : {}) });
-          continue;
         }
-        if (changes.length) {
-          const version = workflow.latest_version!;
-          const wf = await loadWorkflowVersion(this.db, this.ws.id, workflowId, version);
-          await repointDraftCampaign(this.db, this.ws.id, current.id, {
-            audienceId,
-            workflowId,
-            workflowVersion: version,
-            wakeEventTypes: wf.wakeEventTypes,
-          });
+        // A draft follows its workflow's latest version; a launched campaign stays on the one it has.
+        const newerVersion =
+          workflow.latest_version !== null && current.workflow_version !== workflow.latest_version;
+        if (current.status === "draft" && newerVersion) {
+          patch.workflowVersion = workflow.latest_version!;
+          if (!patch.workflowId)
+            changes.push(`workflow v${current.workflow_version} → v${workflow.latest_version}`);
         }
-        if (c.launch) {
+        for (const field of CAMPAIGN_SETTINGS) {
+          if (!(field in settings)) continue; // left out of the file: left as it is
+          const was = canonicalSetting(field, campaign[field]);
+          const wanted = settings[field];
+          if (isDeepStrictEqual(was, wanted)) continue;
+          (patch as Record<string, unknown>)[field] = wanted;
+          changes.push(
+            ...(field === "topicId"
+              ? [`topic ${quotedName(nameOfTopic, was)} → ${quotedName(nameOfTopic, wanted, c.topic)}`]
+              : describeChange(field, was, wanted)),
+          );
+        }
+        if (Object.keys(patch).length > 0) {
+          await updateCampaign(this.db, this.ws, current.id, patch, this.now);
+        }
+        if (c.launch && current.status === "draft") {
           if (!this.dryRun) await launchCampaign(this.db, this.ws, current.id, this.now);
           changes.push("launched");
         }
+        const pinned =
+          current.status !== "draft" && newerVersion && !patch.workflowId
+            ? `${current.status} on workflow v${current.workflow_version}; v${workflow.latest_version} is for new campaigns`
+            : undefined;
+        const note = current.status === "draft" ? "draft" : pinned;
         this.plan.push(
           changes.length
-            ? { op: "~", kind: "campaign", name: current.name, note: changes.join("; ") }
-            : { op: "=", kind: "campaign", name: current.name, note: "draft" },
+            ? {
+                op: "~",
+                kind: "campaign",
+                name: patch.name?.trim() ?? current.name,
+                note: [...changes, ...(pinned ? [pinned] : [])].join("; "),
+              }
+            : { op: "=", kind: "campaign", name: current.name, ...(note ? { note } : {}) },
         );
       } catch (error) {
-        problems.push(...problemsOf(error, at));
+        problems.push(...problemsOf(error, at, campaignFileField));
       }
     }
     this.stopIf(problems);
   }
 }
 
+// Campaign settings ----------------------------------------------------------------------------------
+
+/** The settings a file may give a campaign, in the API's terms (its topic as an id). */
+const CAMPAIGN_SETTINGS = [
+  "topicId",
+  "startAt",
+  "startLocal",
+  "endAt",
+  "entry",
+  "reentry",
+  "policies",
+  "holdoutPercent",
+  "goal",
+] as const;
+type CampaignSettings = Partial<Pick<Campaign, (typeof CAMPAIGN_SETTINGS)[number]>>;
+
+/** The campaign API's fields (`topicId`, `workflowVersion`) as the file spells them. */
+function campaignFileField(path: Path): Path {
+  const [first, ...rest] = fileFieldOf(path);
+  const renamed =
+    first === "topicId"
+      ? "topic"
+      : first === "workflowId" || first === "workflowVersion"
+        ? "workflow"
+        : first;
+  return renamed === undefined ? [] : [renamed, ...rest];
+}
+
+/**
+ * One spelling per meaning, so that equal settings compare equal: instants as ISO strings in UTC (a
+ * file's `2031-03-01T10:00:00+01:00` is the stored `2031-03-01T09:00:00.000Z`), no empty `where`, no
+ * null quiet hours (the workspace's, as when left out), no empty throughput; keys in the contract's
+ * order (jsonb keeps its own), for plans and exports that read naturally.
+ */
+function canonicalSetting<F extends keyof CampaignSettings>(field: F, value: Campaign[F]): Campaign[F] {
+  const canonical = (): unknown => {
+    switch (field) {
+      case "startAt":
+      case "endAt":
+        return value ? new Date(value as string).toISOString() : null;
+      case "entry": {
+        const entry = value as CampaignEntry;
+        return {
+          mode: entry.mode,
+          ...(entry.eventType !== undefined ? { eventType: entry.eventType } : {}),
+          ...(entry.where?.length ? { where: entry.where } : {}),
+        };
+      }
+      case "policies": {
+        const policies = value as CampaignPolicies;
+        return {
+          ...(policies.quietHours
+            ? { quietHours: { from: policies.quietHours.from, to: policies.quietHours.to } }
+            : {}),
+          ...(policies.frequencyCap ? { frequencyCap: policies.frequencyCap } : {}),
+          ...(policies.throughputPerHour && Object.keys(policies.throughputPerHour).length
+            ? { throughputPerHour: policies.throughputPerHour }
+            : {}),
+        };
+      }
+      case "reentry": {
+        const reentry = value as CampaignReentry;
+        return {
+          mode: reentry.mode,
+          ...(reentry.afterDays !== undefined ? { afterDays: reentry.afterDays } : {}),
+        };
+      }
+      case "startLocal": {
+        const local = value as LocalStart | null;
+        return local ? { date: local.date, time: local.time } : null;
+      }
+      case "goal": {
+        const goal = value as CampaignGoal | null;
+        return goal ? { eventType: goal.eventType, windowDays: goal.windowDays } : null;
+      }
+      case "holdoutPercent":
+        return Number(value);
+      default:
+        return value ?? null;
+    }
+  };
+  return canonical() as Campaign[F];
+}
+
+/** The settings the file gives a campaign (and only those), canonical, its topic name resolved. */
+function campaignSettingsOf(c: CampaignDefinition, topicId: (name: string) => string): CampaignSettings {
+  const given: CampaignSettings = {
+    ...(c.topic !== undefined ? { topicId: c.topic === null ? null : topicId(c.topic) } : {}),
+    ...(c.startAt !== undefined ? { startAt: c.startAt } : {}),
+    ...(c.startLocal !== undefined ? { startLocal: c.startLocal } : {}),
+    ...(c.endAt !== undefined ? { endAt: c.endAt } : {}),
+    ...(c.entry !== undefined ? { entry: c.entry } : {}),
+    ...(c.reentry !== undefined ? { reentry: c.reentry } : {}),
+    ...(c.policies !== undefined ? { policies: c.policies } : {}),
+    ...(c.holdoutPercent !== undefined ? { holdoutPercent: c.holdoutPercent } : {}),
+    ...(c.goal !== undefined ? { goal: c.goal } : {}),
+  };
+  const out: Record<string, unknown> = {};
+  for (const field of CAMPAIGN_SETTINGS) {
+    if (field in given) out[field] = canonicalSetting(field, given[field] as never);
+  }
+  return out as CampaignSettings;
+}
+
+/** The settings that differ from the defaults, in the file's terms: what export writes. */
+function nonDefaultSettings(c: Campaign, topicName: (id: string) => string) {
+  const s = Object.fromEntries(
+    CAMPAIGN_SETTINGS.map((field) => [field, canonicalSetting(field, c[field])]),
+  ) as Required<CampaignSettings>;
+  return {
+    ...(s.topicId !== null ? { topic: topicName(s.topicId) } : {}),
+    ...(s.startAt !== null ? { startAt: s.startAt } : {}),
+    ...(s.startLocal !== null ? { startLocal: s.startLocal } : {}),
+    ...(s.endAt !== null ? { endAt: s.endAt } : {}),
+    ...(s.entry.mode !== "once" ? { entry: s.entry } : {}),
+    ...(s.reentry.mode !== "never" ? { reentry: s.reentry } : {}),
+    ...(Object.keys(s.policies).length > 0 ? { policies: s.policies } : {}),
+    ...(s.holdoutPercent !== 0 ? { holdoutPercent: s.holdoutPercent } : {}),
+    ...(s.goal !== null ? { goal: s.goal } : {}),
+  };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A value in a plan line: `none`, `10`, `{from: 21:00, to: 08:00}`. */
+function showValue(value: unknown): string {
+  if (value === undefined || value === null) return "none";
+  if (Array.isArray(value)) return `[${value.map(showValue).join(", ")}]`;
+  if (isRecord(value)) {
+    return `{${Object.entries(value)
+      .map(([k, v]) => `${k}: ${showValue(v)}`)
+      .join(", ")}}`;
+  }
+  return String(value);
+}
+
+/** `holdoutPercent 0 → 10`; an object setting by its parts: `policies.quietHours none → {…}`. */
+function describeChange(field: string, was: unknown, wanted: unknown): string[] {
+  if (!isRecord(was) || !isRecord(wanted)) return [`${field} ${showValue(was)} → ${showValue(wanted)}`];
+  const parts = [...new Set([...Object.keys(was), ...Object.keys(wanted)])];
+  return parts
+    .filter((part) => !isDeepStrictEqual(was[part], wanted[part]))
+    .map((part) => `${field}.${part} ${showValue(was[part])} → ${showValue(wanted[part])}`);
+}
+
+function quotedName(names: Map<string, string>, id: unknown, asWritten?: string | null): string {
+  if (typeof id !== "string") return "none";
+  return `"${asWritten ?? names.get(id) ?? id}"`;
+}
+
 // Export ---------------------------------------------------------------------------------------------
 
 /**
  * The workspace's definitions in the file format: templates, audiences, workflows (their draft, which
- * apply publishes) and campaigns (not cancelled ones), with ids replaced by names. Applying the export to
+ * apply publishes) and campaigns (not cancelled ones, with every setting that is not the default), with
+ * ids replaced by names. Applying the export to
  * the same workspace changes nothing; applying it to an empty one recreates equivalent definitions.
  */
 export async function exportDefinitions(db: Db, ws: WorkspaceContext): Promise<DefinitionsFile> {
@@ -624,6 +818,7 @@ export async function exportDefinitions(db: Db, ws: WorkspaceContext): Promise<D
   } satisfies Record<RefKind, Map<string, string>>;
   const nameOf = (kind: RefKind, id: string) => names[kind].get(id.toLowerCase());
   const workflowName = new Map(existing.workflows.map((w) => [w.id, w.name]));
+  const topicName = new Map(existing.topics.map((t) => [t.id, t.name]));
   return {
     templates: existing.templates.map((t) => ({
       name: t.name,
@@ -643,11 +838,15 @@ export async function exportDefinitions(db: Db, ws: WorkspaceContext): Promise<D
     })),
     campaigns: existing.campaigns
       .filter((c) => c.status !== "cancelled")
-      .map((c) => ({
-        name: c.name,
-        audience: names.audience.get(c.audience_id) ?? c.audience_id,
-        workflow: workflowName.get(c.workflow_id) ?? c.workflow_id,
-        ...(c.status !== "draft" ? { launch: true } : {}),
-      })),
+      .map((row) => {
+        const c = toCampaign(row);
+        return {
+          name: c.name,
+          audience: names.audience.get(c.audienceId) ?? c.audienceId,
+          workflow: workflowName.get(c.workflowId) ?? c.workflowId,
+          ...nonDefaultSettings(c, (id) => topicName.get(id) ?? id),
+          ...(c.status !== "draft" ? { launch: true } : {}),
+        };
+      }),
   };
 }

@@ -7,6 +7,7 @@ import { pauseCampaign } from "../campaigns/campaign.service.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { newWorkspaceContext } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
+import { createTopic } from "../topics/topic.service.ts";
 import { applyDefinitions, exportDefinitions, formatPlanEntry } from "./definition.service.ts";
 import { formatProblem, readDefinitionFile, writeDefinitionFile } from "./definition-file.ts";
 
@@ -24,7 +25,7 @@ function read(text: string, name = "definitions.yaml") {
   return result.source;
 }
 
-async function apply(ws: WorkspaceContext, text: string, options: { dryRun?: boolean } = {}) {
+async function apply(ws: WorkspaceContext, text: string, options: { dryRun?: boolean; now?: Date } = {}) {
   const result = await applyDefinitions(db(), ws, read(text), options);
   if (!result.ok) throw new Error(result.problems.map(formatProblem).join("\n"));
   return result.plan.map(formatPlanEntry);
@@ -203,7 +204,7 @@ describe("applyDefinitions", () => {
     if (result.ok) return;
     const line = text.split("\n").indexOf("    audience: VIPs") + 1;
     expect(formatProblem(result.problems[0]!)).toBe(
-      `defs.yaml:${line}:5: campaigns[0].audience: campaign "Spring onboarding" is running: its audience cannot change. To reach "VIPs", create a new campaign (with another name) and pause or cancel this one`,
+      `defs.yaml:${line}:5: campaigns[0].audience: cannot change while the campaign is running: members in flight stay on what they entered with; to run another audience or version, pause or cancel this campaign and create a new one`,
     );
     expect(await snapshot(ws)).toEqual(running);
 
@@ -262,5 +263,149 @@ describe("exportDefinitions", () => {
       .where("id", "=", campaign.id)
       .executeTakeFirstOrThrow();
     expect(after.status).toBe("paused");
+  });
+});
+
+describe("campaign settings as code", () => {
+  const now = new Date("2031-01-01T00:00:00.000Z");
+  const base = fixture.slice(0, fixture.indexOf("campaigns:"));
+  const campaigns = `campaigns:
+  - name: Spring onboarding
+    audience: Newsletter
+    workflow: Onboarding
+    topic: Product news
+    startAt: "2031-03-01T09:00:00.000Z"
+    endAt: "2031-06-01T00:00:00.000Z"
+    entry: { mode: continuous }
+    reentry: { mode: after, afterDays: 30 }
+    policies:
+      quietHours: { from: "21:00", to: "08:00" }
+      frequencyCap: exempt
+      throughputPerHour: { email: 5000 }
+    holdoutPercent: 10
+    goal: { eventType: purchase, windowDays: 14 }
+    launch: true
+  - name: Signup follow-up
+    audience: VIPs
+    workflow: Onboarding
+    entry:
+      mode: event
+      eventType: signed_up
+      where: [{ property: plan, type: string, condition: { op: eq, value: pro } }]
+    reentry: { mode: always }
+  - name: Summer sale
+    audience: Newsletter
+    workflow: Onboarding
+    startLocal: { date: "2031-07-01", time: "10:00" }
+    launch: true
+`;
+  const text = base + campaigns;
+
+  async function withTopic() {
+    const ws = await newWorkspaceContext(db());
+    await createTopic(db(), ws, { name: "Product news" });
+    return ws;
+  }
+
+  function lineOf(text: string, needle: string) {
+    return text.split("\n").findIndex((l) => l.includes(needle)) + 1;
+  }
+
+  it("applies every setting, exports it back equal, and re-applies with an empty plan", async () => {
+    const ws = await withTopic();
+    await apply(ws, text, { now });
+    const row = await db()
+      .selectFrom("campaigns")
+      .innerJoin("topics", "topics.id", "campaigns.topic_id")
+      .select(["campaigns.status", "campaigns.holdout_percent", "topics.name as topic"])
+      .where("campaigns.workspace_id", "=", ws.id)
+      .where("campaigns.name", "=", "Spring onboarding")
+      .executeTakeFirstOrThrow();
+    expect(row).toEqual({ status: "scheduled", holdout_percent: "10.00", topic: "Product news" });
+
+    const exported = await exportDefinitions(db(), ws);
+    expect(exported.campaigns).toEqual(read(text).value.campaigns);
+
+    const applied = await snapshot(ws);
+    // The same instant written in another offset is no change.
+    const shifted = text.replace("2031-03-01T09:00:00.000Z", "2031-03-01T10:00:00+01:00");
+    expect(await apply(ws, shifted, { now })).toEqual(
+      expect.arrayContaining([
+        '= campaign "Spring onboarding" (unchanged)',
+        '= campaign "Signup follow-up" (draft)',
+        '= campaign "Summer sale" (unchanged)',
+      ]),
+    );
+    // Later, when the start has passed: the export still applies without a change.
+    const later = new Date("2031-08-01T00:00:00.000Z");
+    const exportedText = writeDefinitionFile(exported, "yaml");
+    expect((await apply(ws, exportedText, { now: later })).every((l) => l.startsWith("="))).toBe(true);
+    expect(await snapshot(ws)).toEqual(applied);
+
+    const target = await withTopic();
+    expect((await apply(target, exportedText, { now })).filter((l) => l.includes("campaign"))).toEqual([
+      '+ campaign "Spring onboarding" (workflow v1, launched)',
+      '+ campaign "Signup follow-up" (workflow v1)',
+      '+ campaign "Summer sale" (workflow v1, launched)',
+    ]);
+    expect(await exportDefinitions(db(), target)).toEqual(exported);
+  });
+
+  it("shows each changed field in a dry run, and changes nothing", async () => {
+    const ws = await withTopic();
+    const draft = text.replace("    launch: true\n  - name: Signup", "  - name: Signup");
+    await apply(ws, draft, { now });
+    const applied = await snapshot(ws);
+    const changed = draft
+      .replace("holdoutPercent: 10", "holdoutPercent: 20")
+      .replace('quietHours: { from: "21:00", to: "08:00" }', 'quietHours: { from: "22:00", to: "08:00" }')
+      .replace("    topic: Product news\n", "    topic: null\n")
+      .replace("goal: { eventType: purchase, windowDays: 14 }", "goal: null")
+      .replace("reentry: { mode: always }", "reentry: { mode: after, afterDays: 7 }");
+    const plan = await apply(ws, changed, { now, dryRun: true });
+    expect(plan).toContain(
+      '~ campaign "Spring onboarding" (topic "Product news" → none; policies.quietHours {from: 21:00, to: 08:00} → {from: 22:00, to: 08:00}; holdoutPercent 10 → 20; goal {eventType: purchase, windowDays: 14} → none)',
+    );
+    expect(plan).toContain(
+      '~ campaign "Signup follow-up" (reentry.mode always → after; reentry.afterDays none → 7)',
+    );
+    expect(await snapshot(ws)).toEqual(applied);
+  });
+
+  it("refuses to change the holdout of a launched campaign at its line, and applies nothing of the file", async () => {
+    const ws = await withTopic();
+    const running = text.replace('    startAt: "2031-03-01T09:00:00.000Z"\n', "");
+    await apply(ws, running, { now });
+    const before = await snapshot(ws);
+    const changed = running
+      .replace("your account is ready.", "see you soon.")
+      .replace("frequencyCap: exempt", "frequencyCap: apply")
+      .replace("holdoutPercent: 10", "holdoutPercent: 15");
+    const result = await applyDefinitions(db(), ws, read(changed, "defs.yaml"), { now });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual([
+      `defs.yaml:${lineOf(changed, "holdoutPercent: 15")}:5: campaigns[0].holdoutPercent: cannot change while the campaign is running: it was fixed when the campaign started; create a new campaign to change it`,
+    ]);
+    expect(await snapshot(ws)).toEqual(before);
+
+    // What may change once started does, through the same apply.
+    const allowed = running.replace("frequencyCap: exempt", "frequencyCap: apply");
+    expect(await apply(ws, allowed, { now })).toContain(
+      '~ campaign "Spring onboarding" (policies.frequencyCap exempt → apply)',
+    );
+  });
+
+  it("refuses a topic that the workspace does not have, at its line", async () => {
+    const ws = await withTopic();
+    const empty = await snapshot(ws);
+    const typo = text.replace("topic: Product news", "topic: Product new");
+    const result = await applyDefinitions(db(), ws, read(typo, "defs.yaml"), { now });
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.problems.map(formatProblem)).toEqual([
+      `defs.yaml:${lineOf(typo, "topic: Product new")}:5: campaigns[0].topic: no topic named "Product new" (did you mean "Product news"?): topics are made in the API or the app`,
+    ]);
+    expect(await snapshot(ws)).toEqual(empty);
   });
 });

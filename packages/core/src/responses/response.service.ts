@@ -4,7 +4,9 @@
  * applies an unsubscribe's consent change, wakes the enrollments waiting for it and queues the
  * audience-membership check of its contacts. Only responses that were new have effects.
  */
+
 import { queueMembershipCheck } from "../audiences/membership.ts";
+import { queueEventEntries } from "../campaigns/campaign.repository.ts";
 import type { Db } from "../db/database.ts";
 import { wakeEnrollments } from "../engine/wake.ts";
 import { detectMachineActivity } from "./machine-activity.ts";
@@ -160,6 +162,8 @@ export async function writeResponses(
     // update their contacts, so taking them in the same order cannot deadlock with it.
     for (const workspaceId of [...byWorkspace.keys()].sort()) {
       await wakeEnrollments(trx, workspaceId, byWorkspace.get(workspaceId)!, now);
+      // A response may start another campaign (a click on one campaign's email enters a follow-up).
+      await queueEventEntries(trx, workspaceId, byWorkspace.get(workspaceId)!);
     }
     result.unsubscribed = await applyUnsubscribes(trx, unsubscribes.filter(isNew));
     for (const [workspaceId, events] of byWorkspace) {

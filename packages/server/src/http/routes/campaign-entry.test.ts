@@ -125,14 +125,15 @@ describe("event-entry campaigns over the API", () => {
       method: "POST",
       url: "/api/v1/campaigns",
       payload: {
-        name: "Clicks",
+        name: "Signups at nine",
         ...a,
-        entry: { mode: "event", eventType: "message.clicked" },
+        entry: { mode: "event", eventType: "signup" },
+        startLocal: { date: "2099-06-02", time: "09:00" },
       },
     });
     expect(created.statusCode).toBe(201);
     const launched = await t.asA({ method: "POST", url: `/api/v1/campaigns/${created.json().id}/launch` });
     expect(launched.statusCode).toBe(400);
-    expect(launched.json().errors).toEqual([{ field: "entry.eventType", message: expect.any(String) }]);
+    expect(launched.json().errors).toEqual([{ field: "startLocal", message: expect.any(String) }]);
   });
 });
