@@ -8,6 +8,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import type { CampaignReport } from "@omneural/contracts/reports";
 import { freePort } from "@omneural/core/db/embedded-cluster";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -190,35 +191,77 @@ describe("omneural", () => {
     expect(postmasterRunning()).toBe(false);
   });
 
-  it("demo runs a whole campaign over all four channels on the dev inbox, then keeps serving", async () => {
-    const demo = startServer(["demo", "--contacts", "60", "--wait-seconds", "2"]);
+  it("demo runs a whole campaign with an A/B test, a holdout and a goal, reports it, then keeps serving", async () => {
+    const demo = startServer(["demo", "--contacts", "400", "--window-seconds", "20", "--wait-seconds", "15"]);
     try {
-      for (let i = 0; i < 1200 && !demo.output().includes("Done. Look around"); i++) {
+      // The summary and the commands come in one write, after every member is through.
+      for (let i = 0; i < 1500 && !/Look around[\s\S]*API docs: http/.test(demo.output()); i++) {
         // Polling a process we started is the one wait a test of a real binary needs.
         await new Promise((r) => setTimeout(r, 100));
       }
       const output = demo.output();
-      expect(output, output).toContain("60/60 members through (100%)");
+      expect(output, output).toContain("400/400 members through (100%)");
       const last = output
         .split("\n")
         .filter((l) => l.includes("members through"))
         .at(-1)!;
-      // Every channel sent something, and the demo's clicks went through the tracking redirect.
+      // Every channel sent something, and the recipients' opens, clicks and purchases went through.
       for (const channel of ["email", "sms", "mail", "ads"])
         expect(last).toMatch(new RegExp(`${channel} [1-9]`));
-      expect(last).toMatch(/clicks [1-9]/);
+      expect(last).toMatch(/opened [1-9].*clicked [1-9].*bought [1-9]/);
       expect(last).not.toContain("to send");
+      expect(output).toMatch(/A\/B test decided: "b", the winner: click rate/);
+
       const key = /export KEY=(omn_\S+)/.exec(output)![1]!;
-      const campaigns = await fetch(`http://127.0.0.1:${port}/api/v1/campaigns`, {
-        headers: { authorization: `Bearer ${key}` },
-      });
-      expect(((await campaigns.json()) as { data: unknown[] }).data[0]).toMatchObject({
-        name: "Spring launch (demo)",
-        status: "completed",
-      });
+      const reportUrl = /curl .* (http:\S+\/report) /.exec(output)![1]!;
+      const traceUrl = /curl .* "(http:\S+\/trace\?campaignId=\S+)"/.exec(output)![1]!;
+      const get = (url: string) => fetch(url, { headers: { authorization: `Bearer ${key}` } });
+
+      // The experiment was decided on its test members, with a real z-test.
+      const report = (await (await get(reportUrl)).json()) as CampaignReport;
+      expect(report.status).toBe("completed");
+      expect(report.experiments).toHaveLength(1);
+      const [experiment] = report.experiments;
+      expect(experiment).toMatchObject({ nodeId: "subject", status: "decided", winner: "b" });
+      expect(experiment!.statistics).toMatchObject({ metric: "click", significant: true, best: "b" });
+      for (const figure of ["sent", "opened", "clicked", "converted"] as const)
+        expect(report.totals[figure], figure).toBeGreaterThan(0);
+      expect(report.variants.filter((v) => v.splitNodeId === "subject").map((v) => v.branch)).toEqual([
+        "a",
+        "b",
+      ]);
+      expect(report.holdout).toMatchObject({ percent: 10 });
+      expect(report.holdout!.holdout.members).toBeGreaterThan(0);
+      expect(report.holdout!.treatment.converted).toBeGreaterThan(0);
+
+      // The holdout got nothing: each of its members' ledger rows is skipped for the holdout.
+      const rows: { contactId: string; status: string; reason: string | null }[] = [];
+      let cursor: string | null = null;
+      do {
+        const page = (await (
+          await get(
+            `${reportUrl.replace(/\/report$/, "/messages")}?limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`,
+          )
+        ).json()) as { data: typeof rows; nextCursor: string | null };
+        rows.push(...page.data);
+        cursor = page.nextCursor;
+      } while (cursor);
+      const heldOut = new Set(rows.filter((r) => r.reason === "holdout").map((r) => r.contactId));
+      expect(heldOut.size).toBeGreaterThan(0);
+      expect(rows.filter((r) => heldOut.has(r.contactId) && r.status !== "skipped")).toEqual([]);
+      expect(report.skippedByReason.holdout).toBe(rows.filter((r) => r.reason === "holdout").length);
+
+      // The printed commands answer: the CSV, and the trace of a member who got the winner.
+      const csv = await get(`${reportUrl}.csv`);
+      expect(csv.status).toBe(200);
+      expect(csv.headers.get("content-type")).toMatch(/^text\/csv/);
+      expect(await csv.text()).toMatch(/^variant,subject\/b,/m);
+      const trace = await get(traceUrl);
+      expect(trace.status).toBe(200);
+      expect(JSON.stringify(await trace.json())).toContain('routed to variant \\"b\\", the winner');
     } finally {
       demo.child.kill("SIGINT");
       expect(await demo.exited, demo.output()).toBe(0);
     }
-  });
+  }, 180_000);
 });
