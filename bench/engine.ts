@@ -317,7 +317,7 @@ async function perMemberJobs(
             if (missing === undefined) result = r;
             else {
               const node = wf.conditionNodes.find((n) => n.id === missing)!;
-              const chosen = await evaluateCondition(trx, ws.id, node, [contactId], now);
+              const chosen = await evaluateCondition(trx, ws.id, campaign.id, node, [contactId], now);
               outlets.set(node.id, chosen.get(contactId)!);
             }
           }

@@ -298,6 +298,23 @@ export const BucketRule = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Workflow conditions only: the event that enrolled the member in this iteration (an event-entry
+ * campaign's `enrollments.trigger_event`) has properties matching every filter. False for a member who
+ * did not enter by an event. Segments refuse it: an audience has no entering event.
+ */
+export const EntryEventRule = Type.Object(
+  {
+    kind: Type.Literal("entry_event"),
+    where: Type.Array(PropertyFilter, { minItems: 1, maxItems: 20 }),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Workflow conditions only (segments refuse it): the event that enrolled the member in this iteration matches all these property filters; false when the member did not enter by an event.",
+  },
+);
+
 export type Rule =
   | { kind: "all"; rules: Rule[] }
   | { kind: "any"; rules: Rule[] }
@@ -309,7 +326,8 @@ export type Rule =
   | Static<typeof ReachableRule>
   | Static<typeof ListRule>
   | Static<typeof AudienceRule>
-  | Static<typeof BucketRule>;
+  | Static<typeof BucketRule>
+  | Static<typeof EntryEventRule>;
 
 const LEAVES = [
   FieldRule,
@@ -320,6 +338,7 @@ const LEAVES = [
   ListRule,
   AudienceRule,
   BucketRule,
+  EntryEventRule,
 ];
 
 /** The rule tree. Nesting is limited to 10 levels and 200 conditions (checked by the validator). */

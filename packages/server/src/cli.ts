@@ -371,6 +371,7 @@ importCommand
         }
         let lastLog = 0;
         await runImportInThread(runtime.database.url, ws.id, received.id, {
+          tombstoneKey: runtime.keys.tombstones,
           onProgress: (p) => {
             if (showBar) bar.update(p.phase === "parsing" ? p.bytes : size, { phase: p.phase, rows: p.rows });
             else if (!options.json && Date.now() - lastLog > 2000) {

@@ -2,7 +2,8 @@
  * Compiles an audience rule to one parameterised SQL boolean expression over `contacts c`. Every value,
  * attribute key and property name is a bound parameter; every subquery is pinned to the workspace; and
  * the expression is never NULL, so `not` and use in a select list behave. audience-evaluator.ts is the
- * the reference the differential test holds this to.
+ * the reference the differential test holds this to. One kind reads more than `contacts c`: `entry_event`
+ * (workflow conditions only) reads the member's enrollment `en`, which the caller must join.
  *
  * Dates without an offset stored in attributes are read by omneural_try_timestamptz in the session's
  * TimeZone; the platform runs its sessions in UTC, which is what the reference evaluator assumes.
@@ -36,6 +37,11 @@ export interface CompileContext {
    * restricted to them, so checking one contact reads that contact's events, not everyone's.
    */
   onlyContacts?: string[];
+  /**
+   * The query joins the member's enrollment as `enrollments en` (a workflow condition, see
+   * selectPerContact): `entry_event` rules read `en.trigger_event`. Absent, such rules are refused.
+   */
+  enrollment?: boolean;
 }
 
 export class AudienceCompileError extends Error {
@@ -67,7 +73,7 @@ const TRUE = sql<boolean>`true`;
 const FALSE = sql<boolean>`false`;
 
 export async function compileRule(rule: Rule, ctx: CompileContext): Promise<RawBuilder<boolean>> {
-  const checked = validateRule(rule);
+  const checked = validateRule(rule, "definition", { entryEvent: ctx.enrollment === true });
   if (!checked.ok) {
     const first = checked.errors[0]!;
     throw new AudienceCompileError(first.field, first.message);
@@ -187,6 +193,28 @@ async function compileNode(
     case "bucket":
       // The first 28 bits of md5(salt:id) as an integer, mod 100: stable per contact and salt.
       return sql<boolean>`((('x' || substr(md5(${rule.salt}::text || ':' || c.id::text), 1, 7))::bit(28)::int % 100) < ${rule.percent}::int)`;
+    case "entry_event": {
+      // Validation refuses it without an enrollment; checked again because `en` must be in the query.
+      if (!state.ctx.enrollment) {
+        throw new AudienceCompileError(
+          field(".kind"),
+          '"entry_event" is only available in workflow condition nodes (the query has no enrollment)',
+        );
+      }
+      // A member who did not enter by an event has no trigger_event: false, whatever the filters
+      // (a `neq` or `empty` filter alone would otherwise hold for a missing event).
+      const filters = rule.where.map((f, i) =>
+        propertyCondition(
+          sql`(en.trigger_event -> 'properties')`,
+          f.property,
+          f.type,
+          f.condition as Condition,
+          field(`.where[${i}]`),
+          state.ctx.now,
+        ),
+      );
+      return group("and", [sql<boolean>`(en.trigger_event is not null)`, ...filters]);
+    }
   }
 }
 

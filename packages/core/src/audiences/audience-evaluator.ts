@@ -48,6 +48,11 @@ export interface RefWorld {
   /** `${listId}:${contactId}` */
   listMembers: Set<string>;
   audiences: Map<string, { kind: "segment" | "list"; definition: Rule | null }>;
+  /**
+   * The event that enrolled the member in this iteration, for `entry_event` rules (workflow conditions).
+   * Absent or null: the member did not enter by an event, and every `entry_event` rule is false.
+   */
+  entryEvent?: { properties: Record<string, unknown> } | null;
 }
 
 const DAY_MS = 86_400_000;
@@ -153,6 +158,9 @@ function evaluate(rule: Rule, contact: RefContact, world: RefWorld, now: Date, c
       const hex = createHash("md5").update(`${rule.salt}:${contact.id}`, "utf8").digest("hex");
       return Number.parseInt(hex.slice(0, 7), 16) % 100 < rule.percent;
     }
+    case "entry_event":
+      if (!world.entryEvent) return false;
+      return matchesPropertyFilters(rule.where, world.entryEvent.properties ?? {}, now);
   }
 }
 

@@ -385,3 +385,40 @@ describe("rule facts", () => {
     expect(countConditions(region as Rule)).toBe(1);
   });
 });
+
+describe("entry_event", () => {
+  const proPlan = {
+    kind: "entry_event",
+    where: [{ property: "plan", type: "string", condition: { op: "eq", value: "pro" } }],
+  };
+
+  it("is refused in a segment, naming the path: an audience has no entering event", () => {
+    expect(problems({ kind: "all", rules: [region, { kind: "not", rule: proPlan }] })).toEqual([
+      'definition.rules[1].rule.kind: "entry_event" is only available in workflow condition nodes (it reads the event that enrolled the member in a campaign); an audience cannot use it',
+    ]);
+    // Unknown kinds do not offer it either.
+    expect(problems({ kind: "entry" })[0]).not.toMatch(/entry_event/);
+  });
+
+  it("is accepted where workflow conditions allow it, and its filters are checked", () => {
+    const rule = { kind: "any", rules: [proPlan, region] };
+    expect(validateRule(rule, "nodes[1].rule", { entryEvent: true })).toEqual({ ok: true, rule });
+    expect(Value.Check(RuleSchema, rule)).toBe(true);
+    const bad = validateRule(
+      { kind: "entry_event", where: [{ property: "1st", type: "string" }], type: "x" },
+      "r",
+      {
+        entryEvent: true,
+      },
+    );
+    expect(bad.ok ? [] : bad.errors.map((e) => `${e.field}: ${e.message}`)).toEqual([
+      "r.type: unknown property (a entry_event rule has kind, where)",
+      'r.where[0].property: "1st" is not a property name (a letter or _, then letters, digits or _; at most 64)',
+      "r.where[0].condition: is required",
+    ]);
+    const none = validateRule({ kind: "entry_event" }, "r", { entryEvent: true });
+    expect(none.ok ? [] : none.errors.map((e) => `${e.field}: ${e.message}`)).toEqual([
+      "r.where: is required (at least one property filter)",
+    ]);
+  });
+});

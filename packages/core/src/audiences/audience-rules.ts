@@ -69,6 +69,16 @@ const KINDS = [
   "audience",
   "bucket",
 ] as const;
+/** Only workflow conditions know the event that enrolled the member; audiences do not. */
+const WORKFLOW_ONLY_KINDS = ["entry_event"] as const;
+
+export interface RuleValidationOptions {
+  /**
+   * Accept `entry_event` (the event that enrolled the member): true for workflow condition nodes, whose
+   * query joins the member's enrollment. Default false: a segment has no entering event and refuses it.
+   */
+  entryEvent?: boolean;
+}
 
 /** For each field type, each operator and the properties its condition carries besides `op`. */
 const OPERATORS: Record<FieldType, Record<string, Record<string, ValueKind>>> = {
@@ -139,10 +149,15 @@ function ruleChecker(): { Check(value: unknown): boolean } {
   return compiledChecker;
 }
 
-export function validateRule(rule: unknown, path = "definition"): RuleValidation {
+export function validateRule(
+  rule: unknown,
+  path = "definition",
+  options: RuleValidationOptions = {},
+): RuleValidation {
   const errors: RuleProblem[] = [];
   const counter = { conditions: 0 };
-  checkNode(rule, path, 1, errors, counter);
+  const kinds: readonly string[] = options.entryEvent ? [...KINDS, ...WORKFLOW_ONLY_KINDS] : KINDS;
+  checkNode(rule, path, 1, errors, counter, kinds);
   if (counter.conditions > MAX_RULE_CONDITIONS) {
     errors.push({
       field: path,
@@ -168,6 +183,7 @@ function checkNode(
   depth: number,
   errors: RuleProblem[],
   counter: { conditions: number },
+  kinds: readonly string[],
 ) {
   const push = (field: string, message: string) => errors.push({ field, message });
   if (depth > MAX_RULE_DEPTH) {
@@ -179,12 +195,19 @@ function checkNode(
     return;
   }
   const kind = node.kind;
-  if (typeof kind !== "string" || !(KINDS as readonly string[]).includes(kind)) {
+  if (kind === "entry_event" && !kinds.includes(kind)) {
+    push(
+      `${path}.kind`,
+      '"entry_event" is only available in workflow condition nodes (it reads the event that enrolled the member in a campaign); an audience cannot use it',
+    );
+    return;
+  }
+  if (typeof kind !== "string" || !kinds.includes(kind)) {
     push(
       `${path}.kind`,
       kind === undefined
-        ? `is required (use ${KINDS.join(", ")})`
-        : `${show(kind)} is not a rule kind (use ${KINDS.join(", ")})`,
+        ? `is required (use ${kinds.join(", ")})`
+        : `${show(kind)} is not a rule kind (use ${kinds.join(", ")})`,
     );
     return;
   }
@@ -205,13 +228,13 @@ function checkNode(
         push(`${path}.rules`, `has ${rules.length} rules; at most ${MAX_GROUP_RULES} (nest groups for more)`);
       }
       for (const [i, child] of rules.entries())
-        checkNode(child, `${path}.rules[${i}]`, depth + 1, errors, counter);
+        checkNode(child, `${path}.rules[${i}]`, depth + 1, errors, counter, kinds);
       return;
     }
     case "not":
       only(["rule"], 'a "not" rule');
       if (node.rule === undefined) push(`${path}.rule`, "is required");
-      else checkNode(node.rule, `${path}.rule`, depth + 1, errors, counter);
+      else checkNode(node.rule, `${path}.rule`, depth + 1, errors, counter, kinds);
       return;
   }
 
@@ -307,6 +330,18 @@ function checkNode(
         push(`${path}.salt`, "must be a string of 1 to 100 characters");
       } else checkText(salt, `${path}.salt`, errors);
       checkInteger(node.percent, `${path}.percent`, 0, 100, errors);
+      return;
+    }
+    case "entry_event": {
+      only(["where"], "entry_event rule");
+      const where = node.where;
+      if (where === undefined) push(`${path}.where`, "is required (at least one property filter)");
+      else if (!Array.isArray(where)) push(`${path}.where`, "must be an array of property filters");
+      else {
+        if (where.length === 0) push(`${path}.where`, "needs at least one property filter");
+        if (where.length > 20) push(`${path}.where`, `has ${where.length} filters; at most 20`);
+        for (const [i, filter] of where.entries()) checkPropertyFilter(filter, `${path}.where[${i}]`, errors);
+      }
       return;
     }
   }

@@ -46,7 +46,11 @@ export function toAudience(row: AudienceRow): Audience {
   };
 }
 
-/** Compiles a definition for this workspace; `overrides` stands in for audiences being edited. */
+/**
+ * Compiles a definition for this workspace; `overrides` stands in for audiences being edited.
+ * `options.enrollment`: the rule is a workflow condition whose query joins the member's enrollment `en`
+ * (see CompileContext.enrollment), so `entry_event` rules are allowed.
+ */
 export async function compileForWorkspace(
   db: Executor,
   workspaceId: string,
@@ -54,12 +58,14 @@ export async function compileForWorkspace(
   now: Date,
   overrides: Map<string, { kind: "segment" | "list"; definition: Rule | null }> = new Map(),
   onlyContacts?: string[],
+  options: { enrollment?: boolean } = {},
 ) {
   try {
     return await compileRule(rule, {
       workspaceId,
       now,
       ...(onlyContacts ? { onlyContacts } : {}),
+      ...(options.enrollment ? { enrollment: true } : {}),
       resolveAudience: async (id) => {
         const override = overrides.get(id);
         if (override) return override;

@@ -347,6 +347,83 @@ describe("entry event", () => {
     expect(again!.iteration).toBe(2);
     expect(again!.holdout).toBe(await holdoutOf(id, ids[0]!));
   });
+
+  it("lets a condition read the entering event's properties (entry_event); members who entered otherwise take no", async () => {
+    const email = (name: string, subject: string) =>
+      createTemplate(db(), ws, { name, channel: "email", content: { subject, html: "<p>Hi</p>" } });
+    const pro = await email("pro welcome", "Welcome to Pro");
+    const basic = await email("basic welcome", "Welcome");
+    const byPlan: WorkflowGraph = {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "plan" } },
+        {
+          id: "plan",
+          type: "condition",
+          rule: {
+            kind: "entry_event",
+            where: [{ property: "plan", type: "string", condition: { op: "eq", value: "pro" } }],
+          },
+          outlets: { yes: "pro", no: "basic" },
+        },
+        { id: "pro", type: "send", channel: "email", templateId: pro.id, outlets: { next: "done" } },
+        { id: "basic", type: "send", channel: "email", templateId: basic.id, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    };
+    const { workflowId: byPlanId } = await publishGraph(db(), ws, byPlan);
+    const sentFrom = async (campaignId: string, contactId: string) => {
+      const { rows } = await sql<{ node_id: string; template_id: string }>`
+        select node_id, template_id from messages
+        where workspace_id = ${ws.id} and campaign_id = ${campaignId} and contact_id = ${contactId}`.execute(
+        db(),
+      );
+      return rows;
+    };
+
+    const onEvent = (
+      await createCampaign(db(), ws, {
+        name: `by plan ${uuidv7()}`,
+        workflowId: byPlanId,
+        audienceId: everyone,
+        entry: { mode: "event", eventType: "plan_signup" },
+      })
+    ).id;
+    await launchCampaign(db(), ws, onEvent, T0);
+    const paying = await contact("entry-cond-pro@example.com", { plan: "free" });
+    const free = await contact("entry-cond-free@example.com", { plan: "pro" });
+    const silent = await contact("entry-cond-none@example.com");
+    await arrive(
+      [
+        { contactId: paying, type: "plan_signup", properties: { plan: "pro" } },
+        { contactId: free, type: "plan_signup", properties: { plan: "free" } },
+        { contactId: silent, type: "plan_signup" },
+      ],
+      at(1000),
+    );
+    await drain(db(), ws.id, onEvent, { now: at(2000) });
+    // The event decides, not the contact's attributes (which say the opposite).
+    expect(await sentFrom(onEvent, paying)).toEqual([{ node_id: "pro", template_id: pro.id }]);
+    expect(await sentFrom(onEvent, free)).toEqual([{ node_id: "basic", template_id: basic.id }]);
+    expect(await sentFrom(onEvent, silent)).toEqual([{ node_id: "basic", template_id: basic.id }]);
+    for (const who of [paying, free, silent])
+      expect(await enrollment(onEvent, who)).toMatchObject({ state: "completed" });
+
+    // The same workflow in a campaign entered at launch: no entering event, so the condition is false,
+    // even though this member did sign up for pro (in another campaign's event).
+    const list = await createAudience(db(), ws, { name: "Entry event list", kind: "list" });
+    await changeListMembers(db(), ws, list.id, [paying], "add");
+    const once = (
+      await createCampaign(db(), ws, {
+        name: `by plan once ${uuidv7()}`,
+        workflowId: byPlanId,
+        audienceId: list.id,
+      })
+    ).id;
+    await launchCampaign(db(), ws, once, at(3000));
+    await drain(db(), ws.id, once, { now: at(4000) });
+    expect(await enrollment(once, paying)).toMatchObject({ state: "completed", trigger_event: null });
+    expect(await sentFrom(once, paying)).toEqual([{ node_id: "basic", template_id: basic.id }]);
+  });
 });
 
 async function holdoutOf(campaignId: string, contactId: string) {

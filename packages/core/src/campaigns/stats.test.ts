@@ -3,6 +3,7 @@ import {
   differenceInterval,
   normalCdf,
   normalQuantile,
+  normalTail,
   twoProportionZTest,
   wilsonInterval,
   zFor,
@@ -17,6 +18,9 @@ describe("statistics", () => {
     expect(zFor(0.95)).toBeCloseTo(1.959963984540053, 7);
     expect(normalQuantile(0.001)).toBeCloseTo(-3.090232306167813, 6);
     expect(() => normalQuantile(1)).toThrow(RangeError);
+    // The far tail keeps its digits: 1 − Φ(9) = 1.1285884059538e-19.
+    expect(normalTail(9) / 1.1285884059538e-19).toBeCloseTo(1, 5);
+    expect(twoProportionZTest(5000, 10000, 4000, 10000).pValue).toBeGreaterThan(0);
   });
 
   it("runs the pooled two-proportion z-test against known values", () => {

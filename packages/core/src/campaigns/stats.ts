@@ -9,6 +9,11 @@ export function normalCdf(x: number): number {
   return 0.5 * erfc(-x / Math.SQRT2);
 }
 
+/** 1 − Φ(x), computed directly so that a far tail keeps its digits (1 − Φ(9) is 1.1e-19, not 0). */
+export function normalTail(x: number): number {
+  return 0.5 * erfc(x / Math.SQRT2);
+}
+
 function erfc(x: number): number {
   // Numerical Recipes' Chebyshev fit of erfc: fractional error below 1.2e-7 everywhere, far finer than
   // any decision made with it needs.
@@ -107,7 +112,7 @@ export function twoProportionZTest(x1: number, n1: number, x2: number, n2: numbe
   const se = Math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2));
   if (se === 0) return { difference: p1 - p2, z: 0, pValue: 1, significant: false };
   const z = (p1 - p2) / se;
-  const pValue = Math.min(1, 2 * (1 - normalCdf(Math.abs(z))));
+  const pValue = Math.min(1, 2 * normalTail(Math.abs(z)));
   return { difference: p1 - p2, z, pValue, significant: pValue < 1 - confidence };
 }
 

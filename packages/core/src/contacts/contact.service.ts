@@ -6,7 +6,6 @@ import type { ConsentStatus, ContactRow } from "../db/schema.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import {
   type ContactSearch,
-  deleteContact,
   findContactById,
   findContactByIdentity,
   insertConsentChanges,
@@ -29,6 +28,10 @@ import {
   normalizeContactInput,
   normalizePhone,
 } from "./normalize.ts";
+import { applySuppressionsToNewContact } from "./suppression.service.ts";
+
+/** GDPR erasure lives in erasure.service.ts. */
+export { eraseContact } from "./erasure.service.ts";
 
 export interface WorkspaceContext {
   id: string;
@@ -39,6 +42,14 @@ export interface WorkspaceContext {
 export interface Actor {
   source: "api" | "import" | "ui" | "system";
   id: string | null;
+}
+
+export interface ContactWriteOptions {
+  /**
+   * Keys.tombstones: a contact created with the address of an erased contact who had opted out then
+   * starts unsubscribed. Without it, only plain suppression entries are matched.
+   */
+  tombstoneKey?: Buffer | undefined;
 }
 
 const IDENTITIES = [
@@ -115,10 +126,11 @@ async function writeContact(
   existing: ContactRow | undefined,
   n: NormalizedContact,
   attributes: Record<string, unknown>,
+  options: ContactWriteOptions = {},
 ): Promise<ContactRow> {
   const changes = consentChanges(existing, n.consent);
   const consentColumns = Object.fromEntries(changes.map((c) => [CONSENT_COLUMN[c.channel], c.status]));
-  const row = existing
+  let row = existing
     ? await updateContact(trx, ws.id, existing.id, { ...columnsOf(n), ...consentColumns, attributes })
     : await insertContact(trx, ws.id, { ...columnsOf(n), ...consentColumns, attributes });
   await insertConsentChanges(
@@ -126,6 +138,13 @@ async function writeContact(
     ws.id,
     changes.map((c) => ({ ...c, contactId: row.id, source: actor.source, actor: actor.id })),
   );
+  if (!existing) {
+    row = await applySuppressionsToNewContact(trx, ws.id, row, {
+      source: actor.source,
+      actor: actor.id,
+      tombstoneKey: options.tombstoneKey,
+    });
+  }
   await queueMembershipCheck(trx, ws.id, [row.id], existing ? "contact updated" : "contact created");
   return row;
 }
@@ -170,6 +189,7 @@ export async function upsertContact(
   ws: WorkspaceContext,
   input: ContactCreate,
   actor: Actor,
+  options: ContactWriteOptions = {},
 ): Promise<{ contact: Contact; created: boolean }> {
   const candidate = normalizeOrThrow(ws, input);
   for (let attempt = 0; ; attempt++) {
@@ -224,7 +244,7 @@ export async function upsertContact(
         }
         await assertIdentitiesFree(trx, ws, n, existing?.id ?? null);
         const attributes = mergeAttributes(existing?.attributes ?? {}, n.attributes);
-        const row = await writeContact(trx, ws, actor, existing, n, attributes);
+        const row = await writeContact(trx, ws, actor, existing, n, attributes, options);
         return { contact: toContact(row), created: !existing };
       });
     } catch (error) {
@@ -313,18 +333,5 @@ export async function searchContacts(
   return {
     data: page.map((row) => toContact(row)),
     nextCursor: rows.length > limit && last ? encodeCursor(last.id) : null,
-  };
-}
-
-/** GDPR erasure: removes the contact and everything recorded about them. */
-export async function eraseContact(db: Db, ws: WorkspaceContext, id: string) {
-  const removed = await db.transaction().execute((trx) => deleteContact(trx, ws.id, id));
-  if (!removed) throw notFound("contact", id);
-  return {
-    id,
-    erased: true as const,
-    detail:
-      "The contact's personal data, events, consent history, list and audience memberships, campaign journeys and send-ledger rows were permanently deleted.",
-    removed,
   };
 }

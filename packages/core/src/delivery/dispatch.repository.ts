@@ -2,6 +2,7 @@
 
 import type { CampaignPolicies } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
+import { tombstoneAddress } from "../contacts/suppression.ts";
 import type { Executor } from "../db/database.ts";
 import { THROUGHPUT_WINDOW_MS, throughputDecision, throughputReason } from "./campaign-policies.ts";
 
@@ -427,17 +428,27 @@ export async function selectWorkspaceTimezones(db: Executor, workspaceIds: strin
   return new Map(rows.map((r) => [r.id, r.default_timezone]));
 }
 
-/** Which of these addresses are suppressed on the channel, with the reason. */
+/**
+ * Which of these addresses are suppressed on the channel, with the reason, keyed `workspace:address`.
+ * With the tombstone key, an address also matches an erased contact's tombstone (its keyed hash).
+ */
 export async function selectSuppressions(
   db: Executor,
   channel: "email" | "sms",
   keys: { workspaceId: string; address: string }[],
+  tombstoneKey?: Buffer,
 ): Promise<Map<string, string>> {
   if (keys.length === 0) return new Map();
+  const hashed = keys.map((k) =>
+    tombstoneKey ? tombstoneAddress(tombstoneKey, k.workspaceId, k.address) : null,
+  );
   const { rows } = await sql<{ workspace_id: string; address: string; reason: string }>`
-    select s.workspace_id, s.address, s.reason
-    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.address)}::text[]) as k(w, a)
-    join suppressions s on s.workspace_id = k.w and s.channel = ${channel} and s.address = k.a`.execute(db);
+    select k.w as workspace_id, k.a as address, s.reason
+    from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.address)}::text[], ${hashed}::text[])
+      as k(w, a, h)
+    join suppressions s on s.workspace_id = k.w and s.channel = ${channel} and s.address = any(array[k.a, k.h])`.execute(
+    db,
+  );
   return new Map(rows.map((r) => [`${r.workspace_id}:${r.address}`, r.reason]));
 }
 

@@ -9,6 +9,7 @@
 import type { CampaignPolicies } from "@omneural/contracts/workflows";
 import { triggerEventsOf } from "../campaigns/entry.ts";
 import type { Db } from "../db/database.ts";
+import { tombstoneKeyFrom } from "../security/keys.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
 import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
@@ -189,6 +190,7 @@ export async function dispatchBatch(
           [...recipients.values()]
             .map((r) => ({ workspaceId: r.workspace_id, address: addressOf(kind, r) }))
             .filter((k): k is { workspaceId: string; address: string } => k.address !== null),
+          tombstoneKeyFrom(options.links.key),
         )
       : new Map<string, string>();
   // Topics are what people receive: webhooks to the customer's own systems are not subject to them.

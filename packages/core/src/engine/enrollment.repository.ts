@@ -84,15 +84,21 @@ export async function selectEventsOfTypes(
   return rows;
 }
 
-/** Each contact's value of an SQL expression over `contacts c`. */
+/**
+ * Each contact's value of an SQL expression over `contacts c` and their enrollment in the campaign,
+ * `enrollments en` (all nulls for a contact not enrolled).
+ */
 export async function selectPerContact(
   db: Executor,
   workspaceId: string,
+  campaignId: string,
   ids: string[],
   expression: RawBuilder<string>,
 ) {
   const { rows } = await sql<{ id: string; outlet: string }>`
     select c.id, ${expression} as outlet from contacts c
+    left join enrollments en on en.workspace_id = c.workspace_id and en.campaign_id = ${campaignId}
+      and en.contact_id = c.id
     where c.workspace_id = ${workspaceId} and c.id = any(${ids}::uuid[])`.execute(db);
   return rows;
 }

@@ -203,7 +203,7 @@ export async function stepCampaignBatch(
       for (const [nodeId, memberIds] of needed) {
         const node = wf.nodes.get(nodeId) as NodeOf<"condition">;
         try {
-          const chosen = await evaluateCondition(trx, workspaceId, node, [...memberIds], now);
+          const chosen = await evaluateCondition(trx, workspaceId, campaignId, node, [...memberIds], now);
           const known = outlets.get(nodeId) ?? new Map<string, string>();
           for (const [id, outlet] of chosen) known.set(id, outlet);
           outlets.set(nodeId, known);
@@ -286,16 +286,20 @@ async function loadEventFacts(
   return byContact;
 }
 
-/** The outlet of a condition node for each of the given contacts, in one query. */
+/**
+ * The outlet of a condition node for each of the given members of the campaign, in one query. The query
+ * joins each member's enrollment (`en`), so `entry_event` rules read the event that enrolled them.
+ */
 export async function evaluateCondition(
   db: Executor,
   workspaceId: string,
+  campaignId: string,
   node: NodeOf<"condition">,
   contactIds: string[],
   now: Date,
 ): Promise<Map<string, string>> {
   const compile = (rule: Parameters<typeof compileForWorkspace>[2]) =>
-    compileForWorkspace(db, workspaceId, rule, now, new Map(), contactIds);
+    compileForWorkspace(db, workspaceId, rule, now, new Map(), contactIds, { enrollment: true });
   let outlet: ReturnType<typeof sql<string>>;
   if (node.rule) {
     outlet = sql<string>`case when ${await compile(node.rule)} then 'yes' else 'no' end`;
@@ -306,7 +310,7 @@ export async function evaluateCondition(
     }
     outlet = sql<string>`case ${sql.join(whens, sql` `)} else 'default' end`;
   }
-  const rows = await selectPerContact(db, workspaceId, contactIds, outlet);
+  const rows = await selectPerContact(db, workspaceId, campaignId, contactIds, outlet);
   return new Map(rows.map((r) => [r.id, r.outlet]));
 }
 

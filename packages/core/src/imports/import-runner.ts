@@ -11,6 +11,8 @@ export interface RunImportOptions {
   onProgress?: (progress: ImportProgress) => void;
   /** Heap limit of the import thread, in MB. */
   maxHeapMb?: number;
+  /** Keys.tombstones, handed to the thread (see ProcessImportOptions). */
+  tombstoneKey?: Buffer | undefined;
 }
 
 type ThreadMessage =
@@ -27,7 +29,13 @@ export function runImportInThread(
 ): Promise<boolean> {
   // The .mjs entry registers the TypeScript loader in the thread, as bin/omneural.js does for the process.
   const worker = new Worker(new URL("./import-thread.mjs", import.meta.url), {
-    workerData: { url, workspaceId, importId, lockedBy: workerIdentity() },
+    workerData: {
+      url,
+      workspaceId,
+      importId,
+      lockedBy: workerIdentity(),
+      tombstoneKey: options.tombstoneKey,
+    },
     resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb ?? 96, maxYoungGenerationSizeMb: 16 },
   });
   return new Promise((resolve, reject) => {

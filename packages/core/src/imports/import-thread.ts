@@ -11,6 +11,8 @@ interface ImportThreadData {
   workspaceId: string;
   importId: string;
   lockedBy: string;
+  /** Arrives as a Uint8Array (structured clone). */
+  tombstoneKey?: Uint8Array;
 }
 
 const data = workerData as ImportThreadData;
@@ -18,6 +20,7 @@ const handle = openDatabase(data.url, { poolSize: 4, applicationName: "omneural-
 try {
   const processed = await processImport(handle, data.workspaceId, data.importId, {
     lockedBy: data.lockedBy,
+    tombstoneKey: data.tombstoneKey ? Buffer.from(data.tombstoneKey) : undefined,
     onProgress: (progress) => parentPort!.postMessage({ kind: "progress", progress }),
   });
   parentPort!.postMessage({ kind: "done", processed });

@@ -16,6 +16,7 @@ import type pg from "pg";
 import { from as copyFrom, to as copyTo } from "pg-copy-streams";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { type NormalizedContact, normalizeContactInput } from "../contacts/normalize.ts";
+import { applySuppressionsToNewContacts } from "../contacts/suppression.service.ts";
 import type { DatabaseHandle, Db } from "../db/database.ts";
 import type { Database, ImportRow } from "../db/schema.ts";
 import { AppError, notFound } from "../shared/errors.ts";
@@ -278,6 +279,11 @@ export interface ProcessImportOptions {
   /** Rows per COPY write; larger batches amortise per-call overhead. */
   batchRows?: number;
   now?: () => Date;
+  /**
+   * Keys.tombstones: new contacts with an erased contact's opted-out address then start unsubscribed
+   * (contacts/suppression.service.ts). Without it, only plain suppression entries are matched.
+   */
+  tombstoneKey?: Buffer | undefined;
 }
 
 export const workerIdentity = () => `${os.hostname()}:${process.pid}`;
@@ -573,6 +579,11 @@ export async function processImport(
     if (current.attempt !== attempt || current.status !== "processing") throw new ImportTakenOver();
     await insertConsentForNewContacts(trx, workspaceId, importId, fastConsent);
     const merged = await mergeStaging(trx, workspaceId, importId);
+    await applySuppressionsToNewContacts(trx, workspaceId, {
+      source: "import",
+      actor: importId,
+      tombstoneKey: options.tombstoneKey,
+    });
     if (merged.conflicts.length) {
       const raws = await rawLines(
         handle,

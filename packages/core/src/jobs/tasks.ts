@@ -35,6 +35,8 @@ export const CRONTAB = [
 export interface TaskOptions {
   /** Direct mail by print batch (PRINT_BATCH_DIR set): the daily cut-off runs. */
   printBatch?: PrintBatchSettings;
+  /** Keys.tombstones: imported contacts with an erased contact's opted-out address start unsubscribed. */
+  tombstoneKey?: Buffer | undefined;
 }
 
 /** The cron schedule: CRONTAB, and the print-batch cut-off (PRINT_BATCH_CUTOFF, UTC) when it is on. */
@@ -46,7 +48,7 @@ export function crontabFor(options: TaskOptions = {}): string {
 export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {}): TaskList {
   const importContacts: Task = async (payload) => {
     const { workspaceId, importId } = payload as { workspaceId: string; importId: string };
-    await runImportInThread(handle.url, workspaceId, importId);
+    await runImportInThread(handle.url, workspaceId, importId, { tombstoneKey: options.tombstoneKey });
   };
   const recoverImports: Task = async () => {
     await recoverStalledImports(handle.db);

@@ -1,6 +1,7 @@
 /**
  * The instance's secret key, and the keys derived from it: one signs the links in messages (tracked
- * clicks, the open pixel, unsubscribe), one encrypts the provider credentials workspaces store.
+ * clicks, the open pixel, unsubscribe), one encrypts the provider credentials workspaces store, one
+ * hashes the suppression tombstones of erased contacts.
  *
  * The key comes from SECRET_KEY, or, when that is unset, from `secret.key` in the data directory,
  * created (mode 0600) on first use. Every process of one installation must share it: processes on
@@ -15,6 +16,8 @@ export interface Keys {
   readonly links: Buffer;
   /** Encrypts stored credentials (AES-256-GCM). */
   readonly credentials: Buffer;
+  /** Hashes erased contacts' suppressed addresses (HMAC-SHA256; see contacts/suppression.ts). */
+  readonly tombstones: Buffer;
 }
 
 export const SECRET_KEY_FILE = "secret.key";
@@ -24,7 +27,18 @@ export function deriveKeys(secret: string): Keys {
   const master = Buffer.from(secret, "utf8");
   const derive = (purpose: string) =>
     Buffer.from(hkdfSync("sha256", master, Buffer.from("omneural"), Buffer.from(purpose), 32));
-  return { links: derive("links v1"), credentials: derive("credentials v1") };
+  const links = derive("links v1");
+  return { links, credentials: derive("credentials v1"), tombstones: tombstoneKeyFrom(links) };
+}
+
+/**
+ * The tombstone key, derived from the links key rather than from the secret directly: the dispatcher,
+ * which must match tombstones on every send, is handed the links key already (LinkSettings), so it
+ * needs no second key passed down. Changing SECRET_KEY changes it, and then older tombstones no
+ * longer match (as older links no longer verify).
+ */
+export function tombstoneKeyFrom(linksKey: Buffer): Buffer {
+  return Buffer.from(hkdfSync("sha256", linksKey, Buffer.from("omneural"), Buffer.from("tombstones v1"), 32));
 }
 
 /** SECRET_KEY when given, else the data directory's key file, created when missing. */

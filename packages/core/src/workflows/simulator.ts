@@ -114,9 +114,12 @@ export async function simulateWorkflow(
         events: visible,
         experiment: (nodeId) => experiments.get(nodeId),
         condition(node) {
-          const inWorld = {
+          // A simulated member has no entering event (a workflow version has no entry mode; that is
+          // the campaign's): `entry_event` conditions are false, as for a member who entered otherwise.
+          const inWorld: RefWorld = {
             ...world,
             events: world.events.filter((e) => e.occurredAt.getTime() <= at.getTime()),
+            entryEvent: null,
           };
           if (node.rule) return evaluateRule(node.rule as Rule, contact, inWorld, at) ? "yes" : "no";
           const branch = (node.branches ?? []).find((b) =>

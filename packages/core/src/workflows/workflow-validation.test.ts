@@ -492,7 +492,7 @@ describe("validateWorkflowGraph", () => {
           outlets: { yes: "done", no: "done" },
         },
         [
-          'rule.rules[0].kind: "vip" is not a rule kind (use all, any, not, field, event, response, consent, reachable, list, audience, bucket)',
+          'rule.rules[0].kind: "vip" is not a rule kind (use all, any, not, field, event, response, consent, reachable, list, audience, bucket, entry_event)',
         ],
       ],
       [
@@ -1129,5 +1129,61 @@ describe("experiment splits", () => {
     const graph = around(split(valid));
     expect(Value.Check(WorkflowGraph, graph)).toBe(true);
     expect(Value.Check(WorkflowGraph, around(split({ ...valid, confidence: 0.5 })))).toBe(false);
+  });
+});
+
+describe("entry_event in condition nodes", () => {
+  const proPlan = {
+    kind: "entry_event",
+    where: [{ property: "plan", type: "string", condition: { op: "eq", value: "pro" } }],
+  };
+
+  it("accepts it as a condition's rule, nested in a group, and in branches", () => {
+    expect(
+      problems(around({ type: "condition", rule: proPlan, outlets: { yes: "done", no: "done" } })),
+    ).toEqual([]);
+    expect(
+      problems(
+        around({
+          type: "condition",
+          rule: { kind: "all", rules: [vip, { kind: "not", rule: proPlan }] },
+          outlets: { yes: "done", no: "done" },
+        }),
+      ),
+    ).toEqual([]);
+    expect(
+      problems(
+        around({
+          type: "condition",
+          branches: [{ key: "pro", rule: proPlan }],
+          outlets: { pro: "done", default: "done" },
+        }),
+      ),
+    ).toEqual([]);
+  });
+
+  it("checks its filters, naming the field", () => {
+    const found = lines(
+      around({
+        type: "condition",
+        rule: {
+          kind: "entry_event",
+          where: [{ property: "plan", type: "date", condition: { op: "exists" } }],
+        },
+        outlets: { yes: "done", no: "done" },
+      }),
+    );
+    expect(found).toEqual([
+      'nodes[1].rule.where[0].type: node "n": rule.where[0].type: "date" is not a property type (use string, number, boolean)',
+    ]);
+    expect(
+      lines(
+        around({
+          type: "condition",
+          rule: { kind: "entry_event", where: [] },
+          outlets: { yes: "done", no: "done" },
+        }),
+      ),
+    ).toEqual(['nodes[1].rule.where: node "n": rule.where: needs at least one property filter']);
   });
 });

@@ -811,8 +811,9 @@ function checkPropertyFilters(check: NodeCheck, path: string, where: unknown) {
   if (!result.ok) for (const error of result.errors) ruleProblem(check, error);
 }
 
+/** A condition's rule: the audience rule language, plus `entry_event` (the event that enrolled the member). */
 function checkRule(check: NodeCheck, path: string, rule: unknown) {
-  const result = validateRule(rule, path);
+  const result = validateRule(rule, path, { entryEvent: true });
   if (!result.ok) for (const error of result.errors) ruleProblem(check, error);
 }
 

@@ -210,7 +210,8 @@ export async function checkGraph(
         : [];
     for (const [field, rule] of rules) {
       try {
-        await compileForWorkspace(db, ws.id, rule, now);
+        // A condition's query joins the member's enrollment: entry_event rules may read it.
+        await compileForWorkspace(db, ws.id, rule, now, new Map(), undefined, { enrollment: true });
       } catch (error) {
         const problems = error instanceof AppError ? (error.extra.errors ?? []) : [];
         const message = problems.map((p) => p.message).join("; ") || (error as Error).message;

@@ -46,7 +46,7 @@ export async function startWorker(
     concurrency: config.workerConcurrency,
     noHandleSignals: true,
     pollInterval: 1000,
-    taskList: buildTaskList(database, { printBatch }),
+    taskList: buildTaskList(database, { printBatch, tombstoneKey: keys.tombstones }),
     crontab: crontabFor({ printBatch }),
     logger: workerLogger(log.child({ role: "worker" })),
   });

@@ -4,6 +4,7 @@ import {
   Contact,
   ContactCreate,
   ContactErased,
+  ContactExport,
   ContactIdParams,
   ContactList,
   ContactListQuery,
@@ -12,18 +13,20 @@ import {
 import { ContactTrace, ContactTraceQuery } from "@omneural/contracts/workflows";
 import { traceContact } from "@omneural/core/campaigns/trace.service";
 import {
-  eraseContact,
   getContact,
   patchContact,
   searchContacts,
   upsertContact,
 } from "@omneural/core/contacts/contact.service";
+import { eraseContact } from "@omneural/core/contacts/erasure.service";
+import { exportContact } from "@omneural/core/contacts/export.service";
 import type { FastifyInstance } from "fastify";
 import { problemResponses } from "../problems.ts";
 
 export async function contactRoutes(base: FastifyInstance) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app.deps.database;
+  const { tombstones: tombstoneKey } = app.deps.keys;
   const tags = ["contacts"];
 
   app.post(
@@ -39,10 +42,13 @@ export async function contactRoutes(base: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const { contact, created } = await upsertContact(db, request.workspace, request.body, {
-        source: "api",
-        id: request.apiKeyId,
-      });
+      const { contact, created } = await upsertContact(
+        db,
+        request.workspace,
+        request.body,
+        { source: "api", id: request.apiKeyId },
+        { tombstoneKey },
+      );
       return reply.code(created ? 201 : 200).send(contact);
     },
   );
@@ -117,11 +123,31 @@ export async function contactRoutes(base: FastifyInstance) {
       schema: {
         tags,
         summary: "Erase a contact (GDPR)",
-        description: "Permanently deletes the contact's personal data, events and consent history.",
+        description:
+          "Complete, permanent erasure in one transaction. Journeys in progress are exited first (cancelled) and queued sends cancelled; then the profile, events and responses, consent ledger, list and segment memberships, topic choices, journeys with their history, send-ledger rows, rendered messages (dev-inbox copies and print pieces), PURLs, short links and ad-audience memberships are deleted, test sends to the contact's address lose their recipient, and rejected import lines carrying the email or phone are deleted. What stays: campaign report counts (anonymised aggregates), a tombstone on the suppression list for each opted-out or suppressed email and phone (a keyed hash, not the address, so a re-import can never contact the person again), and an erasure-log entry with the counts and a random id, never who was erased. Print batches already written to disk (merged PDFs handed to the print shop) and copies held by providers are outside Omneural's reach (see docs/data-lifecycle.md). The answer says what was removed.",
         params: ContactIdParams,
         response: { 200: ContactErased, ...problemResponses(401, 404) },
       },
     },
-    async (request) => eraseContact(db, request.workspace, request.params.id),
+    async (request) =>
+      eraseContact(db, request.workspace, request.params.id, {
+        tombstoneKey,
+        requestedBy: { source: "api", actor: request.apiKeyId },
+      }),
+  );
+
+  app.get(
+    "/contacts/:id/export",
+    {
+      schema: {
+        tags,
+        summary: "Export everything held about a contact (GDPR)",
+        description:
+          "One JSON document, read in one snapshot: the profile, consent ledger, lists, segments and their entries and exits, topic choices, events, responses, journeys with every step, campaign entries, goal conversions, A/B assignments, send-ledger rows with what was rendered for them (the dev inbox's copy, the print piece, the PURL, SMS short links), test sends and other dev-inbox entries to the contact's addresses, ad-audience memberships, and the suppression entries of their addresses (erasure tombstones included).",
+        params: ContactIdParams,
+        response: { 200: ContactExport, ...problemResponses(401, 404) },
+      },
+    },
+    async (request) => exportContact(db, request.workspace, request.params.id, { tombstoneKey }),
   );
 }
