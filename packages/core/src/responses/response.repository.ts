@@ -186,4 +186,3 @@ export async function applyUnsubscribes(db: Executor, changes: Unsubscribe[]): P
   }
   return changed;
 }
-

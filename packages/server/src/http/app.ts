@@ -13,6 +13,7 @@ import { installErrorHandling } from "./problems.ts";
 import { adDestinationRoutes } from "./routes/ad-destinations.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
+import { contactMergeRoutes } from "./routes/contact-merge.ts";
 import { contactRoutes } from "./routes/contacts.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
@@ -108,6 +109,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       const requireApiKey = installApiKeyAuth(api);
       api.addHook("onRequest", requireApiKey);
       await api.register(workspaceRoutes);
+      // Static paths (/contacts/duplicates, /contacts/merge) win over /contacts/:id whatever the order.
+      await api.register(contactMergeRoutes);
       await api.register(contactRoutes);
       await api.register(eventRoutes);
       await api.register(importRoutes);

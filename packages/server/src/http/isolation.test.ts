@@ -95,6 +95,9 @@ const A_DATA = {
   campaignName: "Acme secret campaign",
   topicName: "Acme secret topic",
   eventProperty: "acme-secret-sku",
+  /** One Gmail mailbox spelled twice: a pair of likely duplicates. */
+  duplicateEmail: "adalind.secret@gmail.com",
+  duplicateEmailAgain: "adalindsecret+twin@gmail.com",
 };
 
 let secrets: Record<string, string>;
@@ -146,6 +149,38 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   "GET /api/v1/contacts/{id}": () => [{ expect: NOT_FOUND }],
   "PATCH /api/v1/contacts/{id}": () => [{ body: { firstName: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/contacts/{id}": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/contacts/{id}/export": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "B's own contact's export holds nothing of A's",
+      params: { id: b.contactId },
+      expect: [200],
+      check: (res) => expect(res.body).not.toContain(A_DATA.email),
+    },
+  ],
+  "GET /api/v1/contacts/duplicates": () => [
+    { about: "B's groups only, not A's duplicate pair", expect: [200] },
+  ],
+  "POST /api/v1/contacts/merge": () => [
+    {
+      about: "A's contact into B's",
+      body: { survivorId: b.contactId, duplicateIds: [a.contactId] },
+      expect: NOT_FOUND,
+    },
+    {
+      about: "B's contact into A's",
+      body: { survivorId: a.contactId, duplicateIds: [b.contactId] },
+      expect: NOT_FOUND,
+    },
+  ],
+  "POST /api/v1/contacts/duplicates/merge": () => [
+    { about: "B's dry run", body: {}, expect: [200] },
+    {
+      about: "B's policy, confirmed, leaves A's duplicate pair alone",
+      body: { confirm: true },
+      expect: [200],
+    },
+  ],
 
   "POST /api/v1/events": () => [
     {
@@ -753,6 +788,9 @@ let served: string[];
 
 beforeAll(async () => {
   a = await buildWorld("a", { email: A_DATA.email, prefix: "Acme secret" });
+  await created("a", "/api/v1/contacts", { email: A_DATA.duplicateEmail });
+  await created("a", "/api/v1/contacts", { email: A_DATA.duplicateEmailAgain });
+  expect((await t.asA({ method: "GET", url: "/api/v1/contacts/duplicates" })).json().data).toHaveLength(1);
   const importResponse = await t.asA({
     method: "POST",
     url: `/api/v1/contacts/imports?filename=${A_DATA.importFilename}`,
