@@ -38,11 +38,12 @@ language sql immutable parallel safe as $$
   select '+' || regexp_replace(phone, '[^0-9]+', '', 'g')
 $$;
 
--- Null unless all four parts are there.
+-- Null unless all four parts are there. omneural_fold is named with its schema: PostgreSQL 17 and later
+-- run index builds and maintenance with search_path = pg_catalog, pg_temp.
 create function omneural_name_address_key(first_name text, last_name text, line1 text, postal_code text)
 returns text language sql immutable parallel safe as $$
-  select nullif(btrim(omneural_fold(first_name)), '') || '|' || nullif(btrim(omneural_fold(last_name)), '') || '|'
-    || nullif(replace(replace(replace(omneural_fold(line1), ' ', ''), ',', ''), '.', ''), '') || '|'
+  select nullif(btrim(public.omneural_fold(first_name)), '') || '|' || nullif(btrim(public.omneural_fold(last_name)), '') || '|'
+    || nullif(replace(replace(replace(public.omneural_fold(line1), ' ', ''), ',', ''), '.', ''), '') || '|'
     || nullif(upper(replace(replace(postal_code, ' ', ''), '-', '')), '')
 $$;
 
