@@ -10,7 +10,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { CampaignReport } from "@omneural/contracts/reports";
 import { freePort } from "@omneural/core/db/embedded-cluster";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 
 const execFileAsync = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
@@ -29,6 +29,9 @@ function cli(args: string[], extraEnv: NodeJS.ProcessEnv = {}) {
   });
 }
 
+/** Servers a test started: a failed test's is killed before the next starts on the same port. */
+const started: ChildProcess[] = [];
+
 function startServer(args = ["start"]): {
   child: ChildProcess;
   output: () => string;
@@ -39,6 +42,7 @@ function startServer(args = ["start"]): {
     cwd: root,
     stdio: ["ignore", "pipe", "pipe"],
   });
+  started.push(child);
   let output = "";
   child.stdout!.on("data", (d) => {
     output += d;
@@ -93,6 +97,15 @@ beforeAll(async () => {
   delete env.DATABASE_URL;
 });
 
+afterEach(async () => {
+  for (const child of started.splice(0)) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+}, 60_000);
+
 afterAll(async () => {
   // Make sure no server outlives the test, whatever failed.
   if (fs.existsSync(path.join(dataDir, "cluster.json")) && postmasterRunning()) {
@@ -125,7 +138,7 @@ describe("omneural", () => {
     const created = JSON.parse(stdout) as { workspaceId: string; apiKey: string };
     expect(created.apiKey).toMatch(/^omn_/);
     expect(postmasterRunning()).toBe(false);
-  });
+  }, 90_000);
 
   it("start serves the API on the embedded database; a second command attaches; SIGTERM stops both", async () => {
     const server = startServer();
@@ -171,7 +184,8 @@ describe("omneural", () => {
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(postmasterRunning()).toBe(false);
-  });
+    // Five CLI processes and a server, each loading TypeScript: minutes on a loaded 2-core machine.
+  }, 150_000);
 
   it("after a SIGKILL, the next start adopts the orphaned database and keeps the data", async () => {
     const first = startServer();
@@ -189,7 +203,7 @@ describe("omneural", () => {
     const code = await second.exited;
     expect(code, second.output()).toBe(0);
     expect(postmasterRunning()).toBe(false);
-  });
+  }, 120_000);
 
   it("demo runs a whole campaign with an A/B test, a holdout and a goal, reports it, then keeps serving", async () => {
     const demo = startServer(["demo", "--contacts", "400", "--window-seconds", "20", "--wait-seconds", "15"]);
