@@ -16,6 +16,7 @@ import {
 } from "../delivery/print-batch-channel.ts";
 import { IMPORT_JOB, recoverStalledImports } from "../imports/import.service.ts";
 import { runImportInThread } from "../imports/import-runner.ts";
+import { RETENTION_JOB, runScheduledRetention } from "../retention/retention.service.ts";
 
 export const RECOVER_IMPORTS_JOB = "recover_stalled_imports";
 export const PRINT_BATCH_CUTOFF_JOB = "print_batch_cutoff";
@@ -23,12 +24,14 @@ export const CAMPAIGN_SCHEDULE_JOB = "campaign_schedule";
 
 /**
  * Every minute: requeue imports whose worker died; start and end campaigns on their schedule. Every
- * hour: re-check listened segments in full (rules relative to time change without any event).
+ * hour: re-check listened segments in full (rules relative to time change without any event). Every
+ * day at 03:17 UTC: every enabled retention policy of every workspace (docs/data-lifecycle.md).
  */
 export const CRONTAB = [
   `* * * * * ${RECOVER_IMPORTS_JOB} ?max=1&jobKey=${RECOVER_IMPORTS_JOB}&jobKeyMode=replace`,
   `* * * * * ${CAMPAIGN_SCHEDULE_JOB} ?max=1&jobKey=${CAMPAIGN_SCHEDULE_JOB}&jobKeyMode=replace`,
   `7 * * * * ${REFRESH_AUDIENCES_JOB} ?max=1&jobKey=${REFRESH_AUDIENCES_JOB}&jobKeyMode=replace`,
+  `17 3 * * * ${RETENTION_JOB} ?max=1&jobKey=${RETENTION_JOB}&jobKeyMode=replace`,
 ].join("\n");
 
 /** What the worker's jobs need from the configuration. */
@@ -77,8 +80,17 @@ export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {})
     const ts = (payload as { _cron?: { ts?: string } } | null)?._cron?.ts;
     await runPrintBatchCutoff(handle.db, options.printBatch, ts ? { cutoffAt: new Date(ts) } : {});
   };
+  const retention: Task = async (_payload, helpers) => {
+    // Each policy records its own run (a failure as `failed`); one failing does not stop the rest.
+    await runScheduledRetention(handle.db, {
+      tombstoneKey: options.tombstoneKey,
+      onError: (error, policy) =>
+        helpers.logger.error(`retention ${policy.kind} of workspace ${policy.workspace_id} failed: ${error}`),
+    });
+  };
   return {
     [IMPORT_JOB]: importContacts,
+    [RETENTION_JOB]: retention,
     [CAMPAIGN_SCHEDULE_JOB]: campaignSchedule,
     [CAMPAIGN_ENTRY_JOB]: campaignEntry,
     [PRINT_BATCH_CUTOFF_JOB]: printBatchCutoff,

@@ -20,6 +20,7 @@ import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
 import { outboxRoutes } from "./routes/outbox.ts";
 import { reportRoutes } from "./routes/reports.ts";
+import { retentionRoutes } from "./routes/retention.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
@@ -122,6 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(outboxRoutes);
       await api.register(adDestinationRoutes);
       await api.register(topicRoutes);
+      await api.register(retentionRoutes);
     },
     { prefix: "/api/v1" },
   );

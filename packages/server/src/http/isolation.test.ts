@@ -486,6 +486,52 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
   "GET /api/v1/topics": () => [{ expect: [200] }],
+  "GET /api/v1/retention/policies": () => [
+    {
+      about: "A's policy is not listed; B then sets its own for the run probes (GET sorts before POST)",
+      expect: [200],
+      check: async (res) => {
+        expect(res.json().data.map((p: { kind: string }) => p.kind)).not.toContain("finished_journeys");
+        const set = await t.asB({
+          method: "PUT",
+          url: "/api/v1/retention/policies/undeliverable",
+          payload: { enabled: false, settings: { action: "delete" } },
+        });
+        expect(set.statusCode).toBe(200);
+      },
+    },
+  ],
+  "PUT /api/v1/retention/policies/{kind}": () => [
+    {
+      about: "B sets its own policy; A's stays unset",
+      params: { kind: "print_files" },
+      body: { enabled: false, settings: { olderThanDays: 365 } },
+      expect: [200],
+    },
+  ],
+  "POST /api/v1/retention/policies/{kind}/run": () => [
+    {
+      about: "B has set no policy of this kind (A has)",
+      params: { kind: "finished_journeys" },
+      body: {},
+      expect: NOT_FOUND,
+    },
+    {
+      about: "B's dry run counts B's contacts only",
+      params: { kind: "undeliverable" },
+      body: {},
+      expect: [200],
+      check: (res) => expect(res.json().counts).toEqual({ deleted: 0 }),
+    },
+  ],
+  "GET /api/v1/retention/runs": () => [
+    {
+      expect: [200],
+      check: (res) => {
+        for (const run of res.json().data) expect(run.kind).toBe("print_files");
+      },
+    },
+  ],
   "GET /api/v1/topics/{id}": () => [{ expect: NOT_FOUND }],
   "PATCH /api/v1/topics/{id}": () => [{ body: { name: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/topics/{id}": () => [{ expect: NOT_FOUND }],
@@ -791,6 +837,12 @@ beforeAll(async () => {
   await created("a", "/api/v1/contacts", { email: A_DATA.duplicateEmail });
   await created("a", "/api/v1/contacts", { email: A_DATA.duplicateEmailAgain });
   expect((await t.asA({ method: "GET", url: "/api/v1/contacts/duplicates" })).json().data).toHaveLength(1);
+  const retention = await t.asA({
+    method: "PUT",
+    url: "/api/v1/retention/policies/finished_journeys",
+    payload: { enabled: true, settings: { olderThanDays: 90 } },
+  });
+  expect(retention.statusCode, retention.body).toBe(200);
   const importResponse = await t.asA({
     method: "POST",
     url: `/api/v1/contacts/imports?filename=${A_DATA.importFilename}`,

@@ -1,0 +1,161 @@
+/**
+ * Retention policies: per workspace, when outdated prospects and undeliverable contacts are deleted,
+ * and when finished journeys' history, rendered bodies and print-batch files are purged. Each runs
+ * daily (when enabled) or on request, with a dry run first. See docs/data-lifecycle.md.
+ */
+import Type, { type Static } from "typebox";
+import { Nullable, Uuid } from "./common.ts";
+
+export const RetentionKind = Type.Union(
+  [
+    Type.Literal("outdated_prospects"),
+    Type.Literal("undeliverable"),
+    Type.Literal("finished_journeys"),
+    Type.Literal("print_files"),
+  ],
+  { description: "Which policy" },
+);
+export type RetentionKind = Static<typeof RetentionKind>;
+export const RETENTION_KINDS: readonly RetentionKind[] = [
+  "outdated_prospects",
+  "undeliverable",
+  "finished_journeys",
+  "print_files",
+];
+
+const Days = (description: string) => Type.Integer({ minimum: 1, maximum: 36500, description });
+
+export const OutdatedProspectsSettings = Type.Object(
+  {
+    inactiveDays: Days(
+      "A contact is outdated when neither it nor any engagement (open, click, reply, conversion or custom event; machine opens and clicks excluded) is this recent, and it is in no journey in progress",
+    ),
+    action: Type.Literal("delete", { description: "Erase the contact (as DELETE /contacts/{id})" }),
+    repermissionCampaignId: Type.Optional(
+      Nullable(
+        Type.String({
+          format: "uuid",
+          description:
+            "A running campaign of the workspace: outdated contacts are first enrolled in it, and acted on only after graceDays without engagement",
+        }),
+      ),
+    ),
+    graceDays: Type.Optional(
+      Days(
+        "With a re-permission campaign: days after its enrollment without engagement before the contact is acted on (default 30)",
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type OutdatedProspectsSettings = Static<typeof OutdatedProspectsSettings>;
+
+export const UndeliverableSettings = Type.Object(
+  {
+    action: Type.Literal("delete", {
+      description: "Erase contacts whose every address is bounced, complained or suppressed",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type UndeliverableSettings = Static<typeof UndeliverableSettings>;
+
+export const OlderThanSettings = Type.Object(
+  { olderThanDays: Days("Age in days after which the rows or files are purged") },
+  { additionalProperties: false },
+);
+export type OlderThanSettings = Static<typeof OlderThanSettings>;
+
+export const RetentionSettings = Type.Union([
+  OutdatedProspectsSettings,
+  UndeliverableSettings,
+  OlderThanSettings,
+]);
+export type RetentionSettings = Static<typeof RetentionSettings>;
+
+const MaxShare = Type.Number({
+  exclusiveMinimum: 0,
+  maximum: 1,
+  description:
+    "Largest share of the workspace's contacts one run may delete without `confirm: true` (default 0.2); a scheduled run stops at needs_confirmation instead",
+});
+
+export const RetentionPolicyPut = Type.Object(
+  {
+    enabled: Type.Boolean({ description: "Run daily (cron `retention`, 03:17 UTC)" }),
+    settings: Type.Record(Type.String(), Type.Unknown(), {
+      description:
+        "The kind's settings: see OutdatedProspectsSettings, UndeliverableSettings, OlderThanSettings",
+    }),
+    maxShare: Type.Optional(MaxShare),
+  },
+  { additionalProperties: false },
+);
+export type RetentionPolicyPut = Static<typeof RetentionPolicyPut>;
+
+export const RetentionPolicy = Type.Object({
+  kind: RetentionKind,
+  enabled: Type.Boolean(),
+  settings: Type.Record(Type.String(), Type.Unknown()),
+  maxShare: Type.Number(),
+  updatedAt: Type.String({ format: "date-time" }),
+});
+export type RetentionPolicy = Static<typeof RetentionPolicy>;
+
+export const RetentionPolicyList = Type.Object({ data: Type.Array(RetentionPolicy) });
+export type RetentionPolicyList = Static<typeof RetentionPolicyList>;
+
+export const RetentionKindParams = Type.Object({ kind: RetentionKind }, { additionalProperties: false });
+
+export const RetentionRunRequest = Type.Object(
+  {
+    dryRun: Type.Optional(
+      Type.Boolean({ default: true, description: "Count and sample only (default true)" }),
+    ),
+    confirm: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description: "Required to delete more than maxShare of the workspace's contacts in one run",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type RetentionRunRequest = Static<typeof RetentionRunRequest>;
+
+export const RetentionSampleItem = Type.Object({
+  id: Type.String({ description: "The contact, outbox entry or print batch" }),
+  email: Nullable(Type.String()),
+  action: Type.String({ description: "What the run does to it: delete, enroll, purge_history, …" }),
+});
+
+export const RetentionRun = Type.Object({
+  id: Uuid,
+  kind: RetentionKind,
+  dryRun: Type.Boolean(),
+  trigger: Type.Union([Type.Literal("api"), Type.Literal("schedule")]),
+  status: Type.Union([
+    Type.Literal("running"),
+    Type.Literal("completed"),
+    Type.Literal("failed"),
+    Type.Literal("needs_confirmation"),
+  ]),
+  startedAt: Type.String({ format: "date-time" }),
+  finishedAt: Nullable(Type.String({ format: "date-time" })),
+  counts: Type.Record(Type.String(), Type.Integer(), {
+    description: "Rows per action: what a dry run would do, what a real run did",
+  }),
+  sample: Type.Array(RetentionSampleItem, { description: "Up to 20 of the rows concerned" }),
+  batches: Type.Integer(),
+  error: Nullable(Type.String()),
+});
+export type RetentionRun = Static<typeof RetentionRun>;
+
+export const RetentionRunList = Type.Object({ data: Type.Array(RetentionRun) });
+export const RetentionRunListQuery = Type.Object(
+  {
+    kind: Type.Optional(RetentionKind),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  },
+  { additionalProperties: false },
+);

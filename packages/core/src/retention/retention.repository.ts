@@ -1,0 +1,387 @@
+/**
+ * SQL of retention: which rows each policy selects, the batches that act on them, and the run log.
+ * Candidate predicates are shared by the dry run's count and the real run's batches, so a dry run
+ * counts exactly what a real run on the same data does.
+ */
+import { type RawBuilder, sql } from "kysely";
+import type { Executor } from "../db/database.ts";
+import { uuidv7 } from "../shared/ids.ts";
+import type { RetentionKind } from "./retention.ts";
+
+const affected = (result: { numAffectedRows?: bigint }) => Number(result.numAffectedRows ?? 0);
+
+/**
+ * An event that shows engagement: any custom event, and opens, clicks, replies and conversions made by
+ * a person (a mail scanner's open or click carries `properties.machine: true` and does not count).
+ */
+const engaged = (ev: string) => sql`
+  (${sql.ref(`${ev}.type`)} not like 'message.%'
+   or (${sql.ref(`${ev}.type`)} in ('message.opened', 'message.clicked', 'message.replied', 'message.converted')
+       and (${sql.ref(`${ev}.properties`)} -> 'machine') is distinct from 'true'::jsonb))`;
+
+/** No engagement of contact `c` since `since` (an expression). */
+const noEngagementSince = (workspaceId: string, since: RawBuilder<unknown>) => sql`
+  not exists (
+    select 1 from events ev
+    where ev.workspace_id = ${workspaceId} and ev.contact_id = c.id and ev.occurred_at >= ${since}
+      and ${engaged("ev")})`;
+
+/** Contact `c` is in no journey in progress (active, or failed and awaiting a retry), `except` aside. */
+const inNoJourney = (workspaceId: string, except: string | null) => sql`
+  not exists (
+    select 1 from campaigns k
+    join enrollments e on e.workspace_id = k.workspace_id and e.campaign_id = k.id and e.contact_id = c.id
+    where k.workspace_id = ${workspaceId} and e.state in ('active', 'failed')
+      and k.id is distinct from ${except}::uuid)`;
+
+export interface OutdatedQuery {
+  workspaceId: string;
+  /** now − inactiveDays */
+  cutoff: Date;
+  campaignId: string | null;
+  /** now − graceDays */
+  graceCutoff: Date;
+}
+
+/**
+ * Outdated contacts not yet given the re-permission campaign (all outdated contacts when there is no
+ * campaign: those are acted on directly). A contact created after the cutoff is not outdated.
+ */
+export function outdatedToEnroll(q: OutdatedQuery): RawBuilder<boolean> {
+  return sql<boolean>`
+    c.created_at < ${q.cutoff} and ${noEngagementSince(q.workspaceId, sql`${q.cutoff}::timestamptz`)}
+    and ${inNoJourney(q.workspaceId, null)}
+    and not exists (
+      select 1 from enrollments r
+      where r.workspace_id = ${q.workspaceId} and r.campaign_id = ${q.campaignId}::uuid and r.contact_id = c.id)`;
+}
+
+/**
+ * Outdated contacts to act on. With a re-permission campaign: those enrolled in it at least graceDays
+ * ago who showed no engagement since (nor within inactiveDays), and are in no other journey.
+ */
+export function outdatedToAct(q: OutdatedQuery): RawBuilder<boolean> {
+  if (!q.campaignId) return outdatedToEnroll(q);
+  return sql<boolean>`
+    c.created_at < ${q.cutoff} and ${inNoJourney(q.workspaceId, q.campaignId)}
+    and exists (
+      select 1 from enrollments r
+      where r.workspace_id = ${q.workspaceId} and r.campaign_id = ${q.campaignId}::uuid and r.contact_id = c.id
+        and r.enrolled_at <= ${q.graceCutoff}
+        and ${noEngagementSince(q.workspaceId, sql`least(r.enrolled_at, ${q.cutoff}::timestamptz)`)})`;
+}
+
+/**
+ * Every channel address the contact has is unusable: email and phone bounced, complained or on the
+ * suppression list; a postal address returned (mail consent bounced). A contact with no address at all
+ * is not "undeliverable" (an ads-only or external-id-only contact).
+ */
+export function undeliverable(workspaceId: string): RawBuilder<boolean> {
+  return sql<boolean>`
+    (c.email is not null or c.phone is not null or c.address_line1 is not null)
+    and (c.email is null or c.email_consent in ('bounced', 'complained') or exists (
+      select 1 from suppressions s
+      where s.workspace_id = ${workspaceId} and s.channel = 'email' and s.address = lower(c.email)))
+    and (c.phone is null or c.sms_consent in ('bounced', 'complained') or exists (
+      select 1 from suppressions s
+      where s.workspace_id = ${workspaceId} and s.channel = 'sms' and s.address = c.phone))
+    and (c.address_line1 is null or c.mail_consent in ('bounced', 'complained'))`;
+}
+
+export async function countContacts(
+  db: Executor,
+  workspaceId: string,
+  where?: RawBuilder<boolean>,
+): Promise<number> {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from contacts c
+    where c.workspace_id = ${workspaceId} and ${where ?? sql`true`}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export interface ContactSample {
+  id: string;
+  email: string | null;
+}
+
+export async function sampleContacts(
+  db: Executor,
+  workspaceId: string,
+  where: RawBuilder<boolean>,
+  limit: number,
+): Promise<ContactSample[]> {
+  const { rows } = await sql<ContactSample>`
+    select c.id, c.email from contacts c
+    where c.workspace_id = ${workspaceId} and ${where} order by c.id limit ${limit}`.execute(db);
+  return rows;
+}
+
+/**
+ * Locks the next batch of candidates. Contacts another transaction holds (a send being recorded, an
+ * update) are skipped, not waited for: the next run takes them.
+ */
+export async function lockContacts(
+  db: Executor,
+  workspaceId: string,
+  where: RawBuilder<boolean>,
+  limit: number,
+): Promise<ContactSample[]> {
+  const { rows } = await sql<ContactSample>`
+    select c.id, c.email from contacts c
+    where c.workspace_id = ${workspaceId} and ${where}
+    order by c.id limit ${limit}
+    for update of c skip locked`.execute(db);
+  return rows;
+}
+
+/** Finished journeys (completed, converted, cancelled) last changed before `cutoff` that still have history. */
+const finishedWithHistory = (workspaceId: string, cutoff: Date) => sql`
+  from campaigns k
+  join enrollments e on e.workspace_id = k.workspace_id and e.campaign_id = k.id
+  where k.workspace_id = ${workspaceId} and e.state in ('completed', 'converted', 'cancelled')
+    and e.updated_at < ${cutoff}
+    and exists (select 1 from enrollment_steps s
+                where s.workspace_id = e.workspace_id and s.campaign_id = e.campaign_id and s.contact_id = e.contact_id)`;
+
+export async function countFinishedJourneys(db: Executor, workspaceId: string, cutoff: Date) {
+  const { rows } = await sql<{ journeys: number; steps: number }>`
+    select count(*)::int as journeys,
+           coalesce(sum((select count(*) from enrollment_steps s
+                         where s.workspace_id = e.workspace_id and s.campaign_id = e.campaign_id
+                           and s.contact_id = e.contact_id)), 0)::int as steps
+    ${finishedWithHistory(workspaceId, cutoff)}`.execute(db);
+  return rows[0] ?? { journeys: 0, steps: 0 };
+}
+
+export async function sampleFinishedJourneys(db: Executor, workspaceId: string, cutoff: Date, limit: number) {
+  const { rows } = await sql<ContactSample>`
+    select e.contact_id::text as id,
+           (select c.email from contacts c where c.workspace_id = e.workspace_id and c.id = e.contact_id) as email
+    ${finishedWithHistory(workspaceId, cutoff)}
+    order by e.updated_at, e.contact_id limit ${limit}`.execute(db);
+  return rows;
+}
+
+/**
+ * Deletes the history steps of up to `limit` finished journeys. The enrollment row stays (the contact
+ * must not re-enter the campaign; reports and frequency caps read the ledger, which stays too).
+ */
+export async function purgeFinishedJourneys(db: Executor, workspaceId: string, cutoff: Date, limit: number) {
+  const { rows } = await sql<{ journeys: number; steps: number; last: string | null }>`
+    with picked as (
+      select e.campaign_id, e.contact_id, e.updated_at
+      ${finishedWithHistory(workspaceId, cutoff)}
+      order by e.updated_at, e.contact_id limit ${limit}
+      for update of e skip locked
+    ), deleted as (
+      delete from enrollment_steps s using picked p
+      where s.workspace_id = ${workspaceId} and s.campaign_id = p.campaign_id and s.contact_id = p.contact_id
+      returning 1
+    )
+    select (select count(*)::int from picked) as journeys, (select count(*)::int from deleted) as steps,
+           (select max(contact_id::text) from picked) as last`.execute(db);
+  return rows[0] ?? { journeys: 0, steps: 0, last: null };
+}
+
+/** Dev-inbox entries (rendered bodies) older than the cutoff. */
+export async function countOldOutbox(db: Executor, workspaceId: string, cutoff: Date) {
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from outbox where workspace_id = ${workspaceId} and created_at < ${cutoff}`.execute(
+    db,
+  );
+  return rows[0]?.n ?? 0;
+}
+
+export async function sampleOldOutbox(db: Executor, workspaceId: string, cutoff: Date, limit: number) {
+  const { rows } = await sql<ContactSample>`
+    select id::text as id, case when channel = 'email' then recipient end as email from outbox
+    where workspace_id = ${workspaceId} and created_at < ${cutoff} order by created_at, id limit ${limit}`.execute(
+    db,
+  );
+  return rows;
+}
+
+export async function deleteOldOutbox(db: Executor, workspaceId: string, cutoff: Date, limit: number) {
+  return affected(
+    await sql`
+      delete from outbox where workspace_id = ${workspaceId} and id in (
+        select id from outbox where workspace_id = ${workspaceId} and created_at < ${cutoff}
+        order by created_at, id limit ${limit} for update skip locked)`.execute(db),
+  );
+}
+
+export interface PrintBatchFiles {
+  id: string;
+  pdf_path: string | null;
+  manifest_path: string | null;
+}
+
+const oldPrintBatches = (workspaceId: string, cutoff: Date) => sql`
+  from print_batches
+  where workspace_id = ${workspaceId} and status = 'written' and written_at < ${cutoff} and files_deleted_at is null`;
+
+export async function countOldPrintBatches(db: Executor, workspaceId: string, cutoff: Date) {
+  const { rows } = await sql<{
+    n: number;
+  }>`select count(*)::int as n ${oldPrintBatches(workspaceId, cutoff)}`.execute(db);
+  return rows[0]?.n ?? 0;
+}
+
+export async function samplePrintBatches(db: Executor, workspaceId: string, cutoff: Date, limit: number) {
+  const { rows } = await sql<{ id: string }>`
+    select id ${oldPrintBatches(workspaceId, cutoff)} order by written_at, id limit ${limit}`.execute(db);
+  return rows;
+}
+
+export async function lockOldPrintBatches(db: Executor, workspaceId: string, cutoff: Date, limit: number) {
+  const { rows } = await sql<PrintBatchFiles>`
+    select id, pdf_path, manifest_path ${oldPrintBatches(workspaceId, cutoff)}
+    order by written_at, id limit ${limit} for update skip locked`.execute(db);
+  return rows;
+}
+
+export async function markPrintFilesDeleted(db: Executor, workspaceId: string, ids: string[], now: Date) {
+  await sql`
+    update print_batches set files_deleted_at = ${now}
+    where workspace_id = ${workspaceId} and id = any(${ids}::uuid[])`.execute(db);
+}
+
+// ---- policies ----
+
+export interface PolicyRow {
+  workspace_id: string;
+  kind: RetentionKind;
+  enabled: boolean;
+  settings: Record<string, unknown>;
+  max_share: string;
+  updated_at: Date;
+}
+
+export async function listPolicies(db: Executor, workspaceId: string): Promise<PolicyRow[]> {
+  const { rows } = await sql<PolicyRow>`
+    select * from retention_policies where workspace_id = ${workspaceId} order by kind`.execute(db);
+  return rows;
+}
+
+export async function findPolicy(db: Executor, workspaceId: string, kind: RetentionKind) {
+  const { rows } = await sql<PolicyRow>`
+    select * from retention_policies where workspace_id = ${workspaceId} and kind = ${kind}`.execute(db);
+  return rows[0];
+}
+
+export async function upsertPolicy(
+  db: Executor,
+  p: {
+    workspaceId: string;
+    kind: RetentionKind;
+    enabled: boolean;
+    settings: unknown;
+    maxShare: number;
+    now: Date;
+  },
+): Promise<PolicyRow> {
+  const { rows } = await sql<PolicyRow>`
+    insert into retention_policies (workspace_id, kind, enabled, settings, max_share, updated_at)
+    values (${p.workspaceId}, ${p.kind}, ${p.enabled}, ${JSON.stringify(p.settings)}::jsonb, ${p.maxShare}, ${p.now})
+    on conflict (workspace_id, kind) do update
+      set enabled = excluded.enabled, settings = excluded.settings, max_share = excluded.max_share,
+          updated_at = excluded.updated_at
+    returning *`.execute(db);
+  return rows[0]!;
+}
+
+/** Every enabled policy of every workspace, for the daily job. */
+export async function listEnabledPolicies(db: Executor): Promise<PolicyRow[]> {
+  const { rows } = await sql<PolicyRow>`
+    select * from retention_policies where enabled order by workspace_id, kind`.execute(db);
+  return rows;
+}
+
+// ---- runs ----
+
+export interface RunRow {
+  workspace_id: string;
+  id: string;
+  kind: RetentionKind;
+  dry_run: boolean;
+  trigger: "api" | "schedule";
+  status: "running" | "completed" | "failed" | "needs_confirmation";
+  started_at: Date;
+  finished_at: Date | null;
+  counts: Record<string, number>;
+  sample: { id: string; email: string | null; action: string }[];
+  batches: number;
+  cursor: string | null;
+  error: string | null;
+}
+
+export async function insertRun(
+  db: Executor,
+  r: Pick<RunRow, "workspace_id" | "kind" | "dry_run" | "trigger" | "status" | "counts" | "sample"> & {
+    started_at: Date;
+    finished_at: Date | null;
+  },
+): Promise<RunRow> {
+  const { rows } = await sql<RunRow>`
+    insert into retention_runs (workspace_id, id, kind, dry_run, trigger, status, started_at, finished_at, counts, sample)
+    values (${r.workspace_id}, ${uuidv7()}, ${r.kind}, ${r.dry_run}, ${r.trigger}, ${r.status}, ${r.started_at}, ${r.finished_at},
+            ${JSON.stringify(r.counts)}::jsonb, ${JSON.stringify(r.sample)}::jsonb)
+    returning *`.execute(db);
+  return rows[0]!;
+}
+
+/** A real run of the policy left `running` by a process that stopped: the new run continues it. */
+export async function findUnfinishedRun(db: Executor, workspaceId: string, kind: RetentionKind) {
+  const { rows } = await sql<RunRow>`
+    select * from retention_runs
+    where workspace_id = ${workspaceId} and kind = ${kind} and status = 'running' and not dry_run
+    order by started_at limit 1`.execute(db);
+  return rows[0];
+}
+
+/** Adds one batch's counts to the run, in the batch's own transaction. */
+export async function addBatchToRun(
+  db: Executor,
+  workspaceId: string,
+  runId: string,
+  delta: Record<string, number>,
+  cursor: string | null,
+) {
+  await sql`
+    update retention_runs r set
+      counts = (select coalesce(jsonb_object_agg(k, coalesce((r.counts ->> k)::int, 0) + coalesce((d.v ->> k)::int, 0)), '{}')
+                from (select ${JSON.stringify(delta)}::jsonb as v) d,
+                     lateral (select jsonb_object_keys(r.counts) union select jsonb_object_keys(d.v)) as keys(k)),
+      batches = r.batches + 1,
+      cursor = coalesce(${cursor}::text, r.cursor)
+    where r.workspace_id = ${workspaceId} and r.id = ${runId}`.execute(db);
+}
+
+export async function finishRun(
+  db: Executor,
+  workspaceId: string,
+  runId: string,
+  status: RunRow["status"],
+  now: Date,
+  extra: { error?: string; sample?: RunRow["sample"] } = {},
+): Promise<RunRow> {
+  const { rows } = await sql<RunRow>`
+    update retention_runs set status = ${status}, finished_at = ${now}, error = ${extra.error ?? null},
+      sample = coalesce(${extra.sample ? JSON.stringify(extra.sample) : null}::jsonb, sample)
+    where workspace_id = ${workspaceId} and id = ${runId}
+    returning *`.execute(db);
+  return rows[0]!;
+}
+
+export async function listRuns(
+  db: Executor,
+  workspaceId: string,
+  kind: RetentionKind | undefined,
+  limit: number,
+) {
+  const { rows } = await sql<RunRow>`
+    select * from retention_runs
+    where workspace_id = ${workspaceId} and (${kind ?? null}::text is null or kind = ${kind ?? null})
+    order by started_at desc, id desc limit ${limit}`.execute(db);
+  return rows;
+}

@@ -1,0 +1,444 @@
+/**
+ * Runs retention policies: a dry run counts and samples the candidates without changing anything; a real
+ * run acts on them in batches, each batch its own transaction that also adds its counts to the run's
+ * row, so a run killed mid-way leaves whole contacts only and a record of what it did. The next run of
+ * the policy continues that row; rows already done no longer qualify, so a re-run is idempotent.
+ *
+ * Contacts are erased with the erasure of DELETE /contacts/{id} (eraseContactWithin): journeys exited,
+ * every row removed, opted-out addresses kept as tombstones, report counts kept, an erasure-log row.
+ */
+import { unlink } from "node:fs/promises";
+import type {
+  RetentionKind,
+  RetentionPolicy,
+  RetentionPolicyPut,
+  RetentionRun,
+} from "@omneural/contracts/retention";
+import { type RawBuilder, sql } from "kysely";
+import { enrollWhere, findCampaign, setCampaignStatus } from "../campaigns/campaign.repository.ts";
+import type { WorkspaceContext } from "../contacts/contact.service.ts";
+import { keepReportCounts } from "../contacts/erasure.repository.ts";
+import { eraseContactWithin } from "../contacts/erasure.service.ts";
+import type { Db, Executor } from "../db/database.ts";
+import { loadWorkflowVersion } from "../engine/stepper.ts";
+import { AppError, validationFailed } from "../shared/errors.ts";
+import {
+  addBatchToRun,
+  countContacts,
+  countFinishedJourneys,
+  countOldOutbox,
+  countOldPrintBatches,
+  deleteOldOutbox,
+  findPolicy,
+  findUnfinishedRun,
+  finishRun,
+  insertRun,
+  listEnabledPolicies,
+  listPolicies,
+  listRuns,
+  lockContacts,
+  lockOldPrintBatches,
+  markPrintFilesDeleted,
+  type OutdatedQuery,
+  outdatedToAct,
+  outdatedToEnroll,
+  type PolicyRow,
+  purgeFinishedJourneys,
+  type RunRow,
+  sampleContacts,
+  sampleFinishedJourneys,
+  sampleOldOutbox,
+  samplePrintBatches,
+  undeliverable,
+  upsertPolicy,
+} from "./retention.repository.ts";
+import {
+  CONTACT_KINDS,
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_GRACE_DAYS,
+  DEFAULT_MAX_SHARE,
+  daysBefore,
+  needsConfirmation,
+  SAMPLE_SIZE,
+  type SettingsByKind,
+  settingsProblems,
+} from "./retention.ts";
+
+export interface RunOptions {
+  /** Count and sample only (default true). */
+  dryRun?: boolean;
+  /** Allow deleting more than the policy's maxShare of the workspace's contacts. */
+  confirm?: boolean;
+  now?: Date;
+  /** Candidates per transaction (default 500). */
+  batchSize?: number;
+  trigger?: "api" | "schedule";
+  /** Keys.tombstones: required to erase contacts whose opted-out addresses must stay suppressed. */
+  tombstoneKey?: Buffer | undefined;
+  /** Test hook: called after each committed batch (a test throws here to stand for a killed process). */
+  afterBatch?: (batch: number) => void | Promise<void>;
+}
+
+type Sample = RunRow["sample"];
+
+/** What a policy does, as the runner drives it. */
+interface Plan {
+  /** Exact counts of what a real run would do now, per action. */
+  count(db: Executor): Promise<Record<string, number>>;
+  sample(db: Executor): Promise<Sample>;
+  /** Contacts it would delete (for the confirmation threshold); 0 for other kinds. */
+  toDelete(counts: Record<string, number>): number;
+  /** One batch in the caller's transaction: its counts and last row, or null when nothing is left. */
+  batch(
+    trx: Executor,
+    limit: number,
+  ): Promise<{ counts: Record<string, number>; last: string | null } | null>;
+}
+
+function toPolicy(row: PolicyRow): RetentionPolicy {
+  return {
+    kind: row.kind,
+    enabled: row.enabled,
+    settings: row.settings,
+    maxShare: Number(row.max_share),
+    updatedAt: row.updated_at.toISOString(),
+  };
+}
+
+function toRun(row: RunRow): RetentionRun {
+  return {
+    id: row.id,
+    kind: row.kind,
+    dryRun: row.dry_run,
+    trigger: row.trigger,
+    status: row.status,
+    startedAt: row.started_at.toISOString(),
+    finishedAt: row.finished_at?.toISOString() ?? null,
+    counts: row.counts,
+    sample: row.sample,
+    batches: row.batches,
+    error: row.error,
+  };
+}
+
+const withAction = (rows: { id: string; email: string | null }[], action: string): Sample =>
+  rows.map((r) => ({ id: r.id, email: r.email, action }));
+
+/** The workspace's running campaign that re-permission enrolls into, with its entry node. */
+async function repermissionCampaign(trx: Executor, workspaceId: string, campaignId: string, lock: boolean) {
+  const campaign = await findCampaign(trx, workspaceId, campaignId, lock);
+  if (!campaign) throw new AppError("NOT_FOUND", `re-permission campaign ${campaignId} does not exist`);
+  if (campaign.status !== "running")
+    throw new AppError("CONFLICT", `re-permission campaign ${campaignId} is ${campaign.status}, not running`);
+  return campaign;
+}
+
+/** Erases each locked contact; all of a batch's erasures commit together or not at all. */
+async function eraseBatch(
+  trx: Executor,
+  ws: WorkspaceContext,
+  kind: RetentionKind,
+  where: RawBuilder<boolean>,
+  limit: number,
+  options: RunOptions,
+  now: Date,
+) {
+  const contacts = await lockContacts(trx, ws.id, where, limit);
+  if (contacts.length === 0) return null;
+  for (const c of contacts) {
+    await eraseContactWithin(trx, ws.id, c.id, {
+      tombstoneKey: options.tombstoneKey,
+      requestedBy: { source: "system", actor: `retention:${kind}` },
+      now,
+    });
+  }
+  return { counts: { deleted: contacts.length }, last: contacts.at(-1)?.id ?? null };
+}
+
+function planFor(
+  ws: WorkspaceContext,
+  kind: RetentionKind,
+  policy: PolicyRow,
+  options: RunOptions,
+  now: Date,
+): Plan {
+  if (kind === "outdated_prospects") {
+    const s = policy.settings as unknown as SettingsByKind["outdated_prospects"];
+    const q: OutdatedQuery = {
+      workspaceId: ws.id,
+      cutoff: daysBefore(now, s.inactiveDays),
+      campaignId: s.repermissionCampaignId ?? null,
+      graceCutoff: daysBefore(now, s.graceDays ?? DEFAULT_GRACE_DAYS),
+    };
+    const act = outdatedToAct(q);
+    const enroll = q.campaignId ? outdatedToEnroll(q) : null;
+    return {
+      async count(db) {
+        const counts: Record<string, number> = { deleted: await countContacts(db, ws.id, act) };
+        if (enroll) counts.enrolled = await countContacts(db, ws.id, enroll);
+        return counts;
+      },
+      async sample(db) {
+        const acted = withAction(await sampleContacts(db, ws.id, act, SAMPLE_SIZE), "delete");
+        if (!enroll || acted.length >= SAMPLE_SIZE) return acted;
+        return [
+          ...acted,
+          ...withAction(await sampleContacts(db, ws.id, enroll, SAMPLE_SIZE - acted.length), "enroll"),
+        ];
+      },
+      toDelete: (counts) => counts.deleted ?? 0,
+      async batch(trx, limit) {
+        // Those past their grace first, then the newly outdated get the re-permission campaign.
+        const erased = await eraseBatch(trx, ws, kind, act, limit, options, now);
+        if (erased || !enroll || !q.campaignId) return erased;
+        const campaign = await repermissionCampaign(trx, ws.id, q.campaignId, true);
+        const contacts = await lockContacts(trx, ws.id, enroll, limit);
+        if (contacts.length === 0) return null;
+        const wf = await loadWorkflowVersion(trx, ws.id, campaign.workflow_id, campaign.workflow_version);
+        const ids = contacts.map((c) => c.id);
+        const n = await enrollWhere(
+          trx,
+          ws.id,
+          campaign.id,
+          wf.entryId,
+          sql<boolean>`c.id = any(${ids}::uuid[])`,
+          now,
+          null,
+          Number(campaign.holdout_percent),
+        );
+        await setCampaignStatus(trx, ws.id, campaign.id, campaign.status, now, { enrolledDelta: n });
+        return { counts: { enrolled: n }, last: ids.at(-1) ?? null };
+      },
+    };
+  }
+  if (kind === "undeliverable") {
+    const where = undeliverable(ws.id);
+    return {
+      count: async (db) => ({ deleted: await countContacts(db, ws.id, where) }),
+      sample: async (db) => withAction(await sampleContacts(db, ws.id, where, SAMPLE_SIZE), "delete"),
+      toDelete: (counts) => counts.deleted ?? 0,
+      batch: (trx, limit) => eraseBatch(trx, ws, kind, where, limit, options, now),
+    };
+  }
+  const s = policy.settings as unknown as SettingsByKind["finished_journeys"];
+  const cutoff = daysBefore(now, s.olderThanDays);
+  if (kind === "finished_journeys") {
+    return {
+      async count(db) {
+        const journeys = await countFinishedJourneys(db, ws.id, cutoff);
+        return {
+          journeys: journeys.journeys,
+          steps: journeys.steps,
+          outbox: await countOldOutbox(db, ws.id, cutoff),
+        };
+      },
+      async sample(db) {
+        const journeys = withAction(
+          await sampleFinishedJourneys(db, ws.id, cutoff, SAMPLE_SIZE),
+          "purge_history",
+        );
+        if (journeys.length >= SAMPLE_SIZE) return journeys;
+        const outbox = await sampleOldOutbox(db, ws.id, cutoff, SAMPLE_SIZE - journeys.length);
+        return [...journeys, ...withAction(outbox, "delete_body")];
+      },
+      toDelete: () => 0,
+      async batch(trx, limit): ReturnType<Plan["batch"]> {
+        // Enrollment triggers do not fire on steps; set anyway so nothing this batch does moves a report.
+        await keepReportCounts(trx, true);
+        const purged = await purgeFinishedJourneys(trx, ws.id, cutoff, limit);
+        if (purged.journeys > 0)
+          return { counts: { journeys: purged.journeys, steps: purged.steps }, last: purged.last };
+        const outbox = await deleteOldOutbox(trx, ws.id, cutoff, limit);
+        return outbox > 0 ? { counts: { outbox }, last: null } : null;
+      },
+    };
+  }
+  return {
+    count: async (db) => ({ batches: await countOldPrintBatches(db, ws.id, cutoff) }),
+    async sample(db) {
+      const rows = await samplePrintBatches(db, ws.id, cutoff, SAMPLE_SIZE);
+      return rows.map((r) => ({ id: r.id, email: null, action: "delete_files" }));
+    },
+    toDelete: () => 0,
+    async batch(trx, limit) {
+      const batches = await lockOldPrintBatches(trx, ws.id, cutoff, limit);
+      if (batches.length === 0) return null;
+      let files = 0;
+      // Files go before the commit; a crash in between deletes nothing twice (a missing file is done).
+      for (const b of batches) {
+        for (const path of [b.pdf_path, b.manifest_path]) {
+          if (!path) continue;
+          try {
+            await unlink(path);
+            files++;
+          } catch (e) {
+            if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+          }
+        }
+      }
+      await markPrintFilesDeleted(
+        trx,
+        ws.id,
+        batches.map((b) => b.id),
+        now,
+      );
+      return { counts: { batches: batches.length, files }, last: batches.at(-1)?.id ?? null };
+    },
+  };
+}
+
+/** A policy as stored, or the kind's disabled default (so a dry run needs the settings first). */
+async function requirePolicy(db: Executor, ws: WorkspaceContext, kind: RetentionKind): Promise<PolicyRow> {
+  const policy = await findPolicy(db, ws.id, kind);
+  if (!policy) throw new AppError("NOT_FOUND", `retention policy ${kind} is not set: PUT its settings first`);
+  return policy;
+}
+
+/**
+ * Runs one policy of one workspace. A dry run records and returns exact counts and a sample. A real
+ * run first checks the confirmation threshold (stopping at `needs_confirmation` with the counts), then
+ * acts in batches until nothing qualifies; a failure ends the run as `failed` with what was done.
+ */
+export async function runRetentionPolicy(
+  db: Db,
+  ws: WorkspaceContext,
+  kind: RetentionKind,
+  options: RunOptions = {},
+): Promise<RetentionRun> {
+  const now = options.now ?? new Date();
+  const dryRun = options.dryRun ?? true;
+  const trigger = options.trigger ?? "api";
+  const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  const policy = await requirePolicy(db, ws, kind);
+  const plan = planFor(ws, kind, policy, options, now);
+  const settings = policy.settings as { repermissionCampaignId?: string | null };
+  if (kind === "outdated_prospects" && settings.repermissionCampaignId)
+    await repermissionCampaign(db, ws.id, settings.repermissionCampaignId, false);
+
+  // One snapshot, so the counts and the sample agree.
+  const preview = await db
+    .transaction()
+    .setIsolationLevel("repeatable read")
+    .execute(async (trx) => ({ counts: await plan.count(trx), sample: await plan.sample(trx) }));
+  const base = { workspace_id: ws.id, kind, trigger, started_at: now, sample: preview.sample };
+  if (dryRun) {
+    const row = await insertRun(db, {
+      ...base,
+      dry_run: true,
+      status: "completed",
+      counts: preview.counts,
+      finished_at: now,
+    });
+    return toRun(row);
+  }
+  const toDelete = plan.toDelete(preview.counts);
+  if (CONTACT_KINDS.has(kind) && !options.confirm) {
+    const total = await countContacts(db, ws.id);
+    if (needsConfirmation(toDelete, total, Number(policy.max_share))) {
+      const row = await insertRun(db, {
+        ...base,
+        dry_run: false,
+        status: "needs_confirmation",
+        counts: { ...preview.counts, workspaceContacts: total },
+        finished_at: now,
+      });
+      return toRun(row);
+    }
+  }
+  const run =
+    (await findUnfinishedRun(db, ws.id, kind)) ??
+    (await insertRun(db, { ...base, dry_run: false, status: "running", counts: {}, finished_at: null }));
+  let batches = 0;
+  try {
+    for (;;) {
+      const done = await db.transaction().execute(async (trx) => {
+        const result = await plan.batch(trx, batchSize);
+        if (result) await addBatchToRun(trx, ws.id, run.id, result.counts, result.last);
+        return result;
+      });
+      if (!done) break;
+      batches++;
+      await options.afterBatch?.(batches);
+    }
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    await finishRun(db, ws.id, run.id, "failed", now, {
+      error: message,
+    });
+    throw error;
+  }
+  return toRun(await finishRun(db, ws.id, run.id, "completed", now, { sample: preview.sample }));
+}
+
+export async function listRetentionPolicies(db: Db, ws: WorkspaceContext): Promise<RetentionPolicy[]> {
+  return (await listPolicies(db, ws.id)).map(toPolicy);
+}
+
+export async function putRetentionPolicy(
+  db: Db,
+  ws: WorkspaceContext,
+  kind: RetentionKind,
+  body: RetentionPolicyPut,
+  now = new Date(),
+): Promise<RetentionPolicy> {
+  const problems = settingsProblems(kind, body.settings);
+  if (problems.length) throw validationFailed(problems);
+  const campaignId = body.settings.repermissionCampaignId;
+  if (kind === "outdated_prospects" && typeof campaignId === "string") {
+    const campaign = await findCampaign(db, ws.id, campaignId);
+    if (!campaign)
+      throw validationFailed([
+        { field: "settings.repermissionCampaignId", message: `campaign ${campaignId} does not exist` },
+      ]);
+  }
+  const row = await upsertPolicy(db, {
+    workspaceId: ws.id,
+    kind,
+    enabled: body.enabled,
+    settings: body.settings,
+    maxShare: body.maxShare ?? DEFAULT_MAX_SHARE,
+    now,
+  });
+  return toPolicy(row);
+}
+
+export async function listRetentionRuns(
+  db: Db,
+  ws: WorkspaceContext,
+  query: { kind?: RetentionKind; limit?: number } = {},
+): Promise<RetentionRun[]> {
+  return (await listRuns(db, ws.id, query.kind, query.limit ?? 50)).map(toRun);
+}
+
+export const RETENTION_JOB = "retention";
+
+/**
+ * The daily job: every enabled policy of every workspace, for real and unconfirmed (a run over the
+ * threshold is recorded as needs_confirmation). One policy failing does not stop the others.
+ */
+export async function runScheduledRetention(
+  db: Db,
+  options: {
+    tombstoneKey?: Buffer | undefined;
+    now?: Date;
+    onError?: (error: unknown, policy: PolicyRow) => void;
+  } = {},
+): Promise<RetentionRun[]> {
+  const runs: RetentionRun[] = [];
+  for (const policy of await listEnabledPolicies(db)) {
+    const ws = { id: policy.workspace_id } as WorkspaceContext;
+    try {
+      runs.push(
+        await runRetentionPolicy(db, ws, policy.kind, {
+          dryRun: false,
+          trigger: "schedule",
+          tombstoneKey: options.tombstoneKey,
+          ...(options.now ? { now: options.now } : {}),
+        }),
+      );
+    } catch (error) {
+      options.onError?.(error, policy);
+    }
+  }
+  return runs;
+}
