@@ -321,6 +321,23 @@ describe("campaign reports", () => {
     expect(report.totals.queued).toBe(lift.treatment.members);
   });
 
+  it("takes events whose campaignId is not a campaign's, and counts nothing for them", async () => {
+    const db = database.handle.db;
+    const before = await getCampaignReport(db, ws, campaignId);
+    const { rows } = await sql<{
+      id: string;
+    }>`select id from contacts where workspace_id = ${ws.id} limit 1`.execute(db);
+    const result = await recordEvents(db, ws, [
+      { contactId: rows[0]!.id, type: "message.opened", properties: { campaignId: "spring-sale" } },
+      { contactId: rows[0]!.id, type: "message.opened", properties: { campaignId: uuidv7() } },
+    ]);
+    expect(result.results.every((r) => r.status !== "rejected")).toBe(true);
+    expect(await getCampaignReport(db, ws, campaignId)).toEqual({
+      ...before,
+      generatedAt: expect.any(String),
+    });
+  });
+
   it("finds the nodes only one branch of a split reaches", () => {
     const g: WorkflowGraph = {
       nodes: [
