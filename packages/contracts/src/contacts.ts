@@ -91,6 +91,13 @@ export const Contact = Type.Object({
   consent: Type.Object({ email: ConsentStatus, sms: ConsentStatus, mail: ConsentStatus, ads: ConsentStatus }),
   createdAt: Type.String({ format: "date-time" }),
   updatedAt: Type.String({ format: "date-time" }),
+  anonymisedAt: Nullable(
+    Type.String({
+      format: "date-time",
+      description:
+        "When a retention policy anonymised the contact (its personal fields are then empty and nothing is sent to it); null otherwise",
+    }),
+  ),
 });
 export type Contact = Static<typeof Contact>;
 

@@ -1,7 +1,7 @@
 /**
- * Retention policies: per workspace, when outdated prospects and undeliverable contacts are deleted,
- * and when finished journeys' history, rendered bodies and print-batch files are purged. Each runs
- * daily (when enabled) or on request, with a dry run first. See docs/data-lifecycle.md.
+ * Retention policies: per workspace, when outdated prospects and undeliverable contacts are deleted or
+ * anonymised, and when finished journeys' history, rendered bodies and print-batch files are purged.
+ * Each runs daily (when enabled) or on request, with a dry run first. See docs/data-lifecycle.md.
  */
 import Type, { type Static } from "typebox";
 import { Nullable, Uuid } from "./common.ts";
@@ -23,6 +23,11 @@ export const RETENTION_KINDS: readonly RetentionKind[] = [
   "print_files",
 ];
 
+const ContactAction = Type.Union([Type.Literal("delete"), Type.Literal("anonymise")], {
+  description:
+    "`delete`: erase the contact (as DELETE /contacts/{id}). `anonymise`: keep the contact row (id, created_at, consent statuses) and what only counts (ledger statuses, event types and times, enrollment states, memberships) so reports and campaign history stay whole, but clear its email, phone, external id, names, postal address, timezone and attributes, event properties, rendered bodies, print pieces, PURLs, short links and trigger events; opted-out addresses stay suppressed as hashed tombstones, and the contact is marked anonymisedAt and never selected again",
+});
+
 const Days = (description: string) => Type.Integer({ minimum: 1, maximum: 36500, description });
 
 export const OutdatedProspectsSettings = Type.Object(
@@ -30,7 +35,7 @@ export const OutdatedProspectsSettings = Type.Object(
     inactiveDays: Days(
       "A contact is outdated when neither it nor any engagement (open, click, reply, conversion or custom event; machine opens and clicks excluded) is this recent, and it is in no journey in progress",
     ),
-    action: Type.Literal("delete", { description: "Erase the contact (as DELETE /contacts/{id})" }),
+    action: ContactAction,
     repermissionCampaignId: Type.Optional(
       Nullable(
         Type.String({
@@ -52,8 +57,9 @@ export type OutdatedProspectsSettings = Static<typeof OutdatedProspectsSettings>
 
 export const UndeliverableSettings = Type.Object(
   {
-    action: Type.Literal("delete", {
-      description: "Erase contacts whose every address is bounced, complained or suppressed",
+    action: Type.Union([Type.Literal("delete"), Type.Literal("anonymise")], {
+      description:
+        "What happens to contacts whose every address is bounced, complained or suppressed: `delete` erases them (as DELETE /contacts/{id}); `anonymise` keeps the contact's id, consent statuses and what only counts, and clears every personal field (see docs/data-lifecycle.md)",
     }),
   },
   { additionalProperties: false },
@@ -77,7 +83,7 @@ const MaxShare = Type.Number({
   exclusiveMinimum: 0,
   maximum: 1,
   description:
-    "Largest share of the workspace's contacts one run may delete without `confirm: true` (default 0.2); a scheduled run stops at needs_confirmation instead",
+    "Largest share of the workspace's contacts one run may delete or anonymise without `confirm: true` (default 0.2); a scheduled run stops at needs_confirmation instead",
 });
 
 export const RetentionPolicyPut = Type.Object(
@@ -115,7 +121,8 @@ export const RetentionRunRequest = Type.Object(
     confirm: Type.Optional(
       Type.Boolean({
         default: false,
-        description: "Required to delete more than maxShare of the workspace's contacts in one run",
+        description:
+          "Required to delete or anonymise more than maxShare of the workspace's contacts in one run",
       }),
     ),
   },

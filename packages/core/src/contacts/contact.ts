@@ -33,6 +33,7 @@ export function toContact(row: ContactRow): Contact {
     consent: { email: row.email_consent, sms: row.sms_consent, mail: row.mail_consent, ads: row.ads_consent },
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
+    anonymisedAt: row.anonymised_at?.toISOString() ?? null,
   };
 }
 

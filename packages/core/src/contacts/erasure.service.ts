@@ -62,7 +62,7 @@ export const ERASED_REASON = "the contact was erased: it no longer exists";
  * Makes the contact's tombstones and removes its plain suppression rows. An address gets a tombstone
  * when it is suppressed or its channel's consent is unsubscribed, bounced or complained.
  */
-async function buryAddresses(
+export async function buryAddresses(
   trx: Executor,
   workspaceId: string,
   contact: ContactRow,

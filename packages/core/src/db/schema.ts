@@ -57,6 +57,8 @@ export interface ContactsTable {
   ads_consent: ColumnType<ConsentStatus, ConsentStatus | undefined, ConsentStatus>;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** 000026: set when a retention policy anonymised the contact. */
+  anonymised_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface ConsentChangesTable {

@@ -49,7 +49,8 @@ export interface OutdatedQuery {
  */
 export function outdatedToEnroll(q: OutdatedQuery): RawBuilder<boolean> {
   return sql<boolean>`
-    c.created_at < ${q.cutoff} and ${noEngagementSince(q.workspaceId, sql`${q.cutoff}::timestamptz`)}
+    c.anonymised_at is null and c.created_at < ${q.cutoff}
+    and ${noEngagementSince(q.workspaceId, sql`${q.cutoff}::timestamptz`)}
     and ${inNoJourney(q.workspaceId, null)}
     and not exists (
       select 1 from enrollments r
@@ -63,7 +64,7 @@ export function outdatedToEnroll(q: OutdatedQuery): RawBuilder<boolean> {
 export function outdatedToAct(q: OutdatedQuery): RawBuilder<boolean> {
   if (!q.campaignId) return outdatedToEnroll(q);
   return sql<boolean>`
-    c.created_at < ${q.cutoff} and ${inNoJourney(q.workspaceId, q.campaignId)}
+    c.anonymised_at is null and c.created_at < ${q.cutoff} and ${inNoJourney(q.workspaceId, q.campaignId)}
     and exists (
       select 1 from enrollments r
       where r.workspace_id = ${q.workspaceId} and r.campaign_id = ${q.campaignId}::uuid and r.contact_id = c.id
@@ -74,11 +75,12 @@ export function outdatedToAct(q: OutdatedQuery): RawBuilder<boolean> {
 /**
  * Every channel address the contact has is unusable: email and phone bounced, complained or on the
  * suppression list; a postal address returned (mail consent bounced). A contact with no address at all
- * is not "undeliverable" (an ads-only or external-id-only contact).
+ * is not "undeliverable" (an ads-only or external-id-only contact). An anonymised contact is never
+ * selected again, by either contact policy.
  */
 export function undeliverable(workspaceId: string): RawBuilder<boolean> {
   return sql<boolean>`
-    (c.email is not null or c.phone is not null or c.address_line1 is not null)
+    c.anonymised_at is null and (c.email is not null or c.phone is not null or c.address_line1 is not null)
     and (c.email is null or c.email_consent in ('bounced', 'complained') or exists (
       select 1 from suppressions s
       where s.workspace_id = ${workspaceId} and s.channel = 'email' and s.address = lower(c.email)))
@@ -384,4 +386,81 @@ export async function listRuns(
     where workspace_id = ${workspaceId} and (${kind ?? null}::text is null or kind = ${kind ?? null})
     order by started_at desc, id desc limit ${limit}`.execute(db);
   return rows;
+}
+
+/**
+ * The `anonymise` action's statements for one contact whose ledger rows are `messageIds`: what only
+ * counts stays (ledger statuses, event types and times, enrollment states, consent statuses), every
+ * field that can name the person is cleared. Rendered bodies, print pieces, PURLs and short links are
+ * deleted by the erasure statements before this runs.
+ */
+export async function anonymiseContactRows(
+  db: Executor,
+  workspaceId: string,
+  contactId: string,
+  messageIds: string[],
+  now: Date,
+) {
+  // Ledger rows keep status, channel, times and an ads row's destination (an id); webhook bodies and
+  // provider reasons, which can quote the person, go.
+  const messages = affected(
+    await sql`
+      update messages
+      set details = case when details ? 'destination'
+                         then jsonb_build_object('destination', details -> 'destination') else '{}' end,
+          reason = null
+      where workspace_id = ${workspaceId} and id = any(${messageIds}::uuid[])
+        and ((details - 'destination') <> '{}' or reason is not null)`.execute(db),
+  );
+  const events = affected(
+    await sql`
+      update events set properties = '{}'
+      where workspace_id = ${workspaceId} and contact_id = ${contactId} and properties <> '{}'`.execute(db),
+  );
+  const enrollments = affected(
+    await sql`
+      update enrollments e set trigger_event = null
+      from campaigns k
+      where k.workspace_id = ${workspaceId} and e.workspace_id = k.workspace_id and e.campaign_id = k.id
+        and e.contact_id = ${contactId} and e.trigger_event is not null`.execute(db),
+  );
+  const transitions = affected(
+    await sql`
+      update audience_transitions set cause = 'anonymised'
+      where workspace_id = ${workspaceId} and contact_id = ${contactId} and cause <> 'anonymised'`.execute(
+      db,
+    ),
+  );
+  const consentChanges = affected(
+    await sql`
+      update consent_changes set actor = null, reason = null
+      where workspace_id = ${workspaceId} and contact_id = ${contactId}
+        and (actor is not null or reason is not null)`.execute(db),
+  );
+  const contact = affected(
+    await sql`
+      update contacts set external_id = null, email = null, phone = null, first_name = null, last_name = null,
+        address_line1 = null, address_line2 = null, city = null, region = null, postal_code = null,
+        country = null, timezone = null, attributes = '{}', anonymised_at = ${now}, updated_at = ${now}
+      where workspace_id = ${workspaceId} and id = ${contactId}`.execute(db),
+  );
+  return { messages, events, enrollments, audienceTransitions: transitions, consentChanges, contact };
+}
+
+/**
+ * Runs' samples show the email of each contact concerned; once a contact is erased or anonymised, its
+ * email is removed from every earlier run's sample (a dry run's above all), so that no run row keeps it.
+ */
+export async function forgetSampleEmails(db: Executor, workspaceId: string, contactIds: string[]) {
+  if (contactIds.length === 0) return 0;
+  return affected(
+    await sql`
+      update retention_runs r set sample = (
+        select coalesce(jsonb_agg(case when x.e ->> 'id' = any(${contactIds}::text[])
+                                       then jsonb_set(x.e, '{email}', 'null') else x.e end order by x.n), '[]')
+        from jsonb_array_elements(r.sample) with ordinality as x(e, n))
+      where r.workspace_id = ${workspaceId} and r.kind in ('outdated_prospects', 'undeliverable')
+        and exists (select 1 from jsonb_array_elements(r.sample) s
+                    where s ->> 'id' = any(${contactIds}::text[]) and s ->> 'email' is not null)`.execute(db),
+  );
 }

@@ -6,6 +6,8 @@
  *
  * Contacts are erased with the erasure of DELETE /contacts/{id} (eraseContactWithin): journeys exited,
  * every row removed, opted-out addresses kept as tombstones, report counts kept, an erasure-log row.
+ * Or, with `action: "anonymise"`, anonymised (anonymiseContactWithin): the same tombstones and exits,
+ * but the contact and what only counts stay, cleared of personal data and marked `anonymised_at`.
  */
 import { unlink } from "node:fs/promises";
 import type {
@@ -16,14 +18,24 @@ import type {
 } from "@omneural/contracts/retention";
 import { type RawBuilder, sql } from "kysely";
 import { enrollWhere, findCampaign, setCampaignStatus } from "../campaigns/campaign.repository.ts";
+import { findContactById } from "../contacts/contact.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
-import { keepReportCounts } from "../contacts/erasure.repository.ts";
-import { eraseContactWithin } from "../contacts/erasure.service.ts";
+import {
+  anonymiseTestSends,
+  deleteByMessages,
+  deleteImportRejections,
+  deleteOutbox,
+  exitEnrollments,
+  keepReportCounts,
+  selectMessageIds,
+} from "../contacts/erasure.repository.ts";
+import { buryAddresses, eraseContactWithin } from "../contacts/erasure.service.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { loadWorkflowVersion } from "../engine/stepper.ts";
 import { AppError, validationFailed } from "../shared/errors.ts";
 import {
   addBatchToRun,
+  anonymiseContactRows,
   countContacts,
   countFinishedJourneys,
   countOldOutbox,
@@ -32,6 +44,7 @@ import {
   findPolicy,
   findUnfinishedRun,
   finishRun,
+  forgetSampleEmails,
   insertRun,
   listEnabledPolicies,
   listPolicies,
@@ -133,11 +146,52 @@ async function repermissionCampaign(trx: Executor, workspaceId: string, campaign
   return campaign;
 }
 
-/** Erases each locked contact; all of a batch's erasures commit together or not at all. */
-async function eraseBatch(
+/** What a contact policy does to each contact: `delete` (erasure) or `anonymise`. */
+export type ContactAction = "delete" | "anonymise";
+
+/** The run's count key for each action: `{ deleted: n }` or `{ anonymised: n }`. */
+const COUNT_KEY: Record<ContactAction, string> = { delete: "deleted", anonymise: "anonymised" };
+
+/** The reason journeys in progress and queued sends carry when their contact is anonymised. */
+export const ANONYMISED_REASON = "the contact was anonymised by a retention policy";
+
+/**
+ * Anonymises one locked contact in the caller's transaction. As erasure: opted-out or suppressed
+ * addresses become tombstones, journeys in progress are exited and queued sends cancelled, rendered
+ * bodies, print pieces, PURLs, short links and import rejections naming it are deleted and test sends
+ * anonymised. Unlike erasure the contact, its ledger rows, events, enrollments, memberships and consent
+ * ledger stay, cleared of every field that could name the person (anonymiseContactRows).
+ */
+async function anonymiseContactWithin(
+  trx: Executor,
+  workspaceId: string,
+  contactId: string,
+  options: RunOptions,
+  now: Date,
+) {
+  const contact = await findContactById(trx, workspaceId, contactId, true);
+  if (!contact) return;
+  const email = contact.email?.toLowerCase() ?? null;
+  const phone = contact.phone;
+  await keepReportCounts(trx, true);
+  await buryAddresses(trx, workspaceId, contact, options.tombstoneKey);
+  await exitEnrollments(trx, workspaceId, contactId, now, ANONYMISED_REASON);
+  const messageIds = await selectMessageIds(trx, workspaceId, contactId);
+  await deleteOutbox(trx, workspaceId, messageIds, email, phone);
+  for (const table of ["print_pieces", "purls", "short_links"] as const)
+    await deleteByMessages(trx, table, workspaceId, messageIds);
+  await deleteImportRejections(trx, workspaceId, email, phone);
+  await anonymiseTestSends(trx, workspaceId, email, phone);
+  await anonymiseContactRows(trx, workspaceId, contactId, messageIds, now);
+  await keepReportCounts(trx, false);
+}
+
+/** Erases or anonymises each locked contact; all of a batch's contacts commit together or not at all. */
+async function actOnBatch(
   trx: Executor,
   ws: WorkspaceContext,
   kind: RetentionKind,
+  action: ContactAction,
   where: RawBuilder<boolean>,
   limit: number,
   options: RunOptions,
@@ -146,13 +200,20 @@ async function eraseBatch(
   const contacts = await lockContacts(trx, ws.id, where, limit);
   if (contacts.length === 0) return null;
   for (const c of contacts) {
-    await eraseContactWithin(trx, ws.id, c.id, {
-      tombstoneKey: options.tombstoneKey,
-      requestedBy: { source: "system", actor: `retention:${kind}` },
-      now,
-    });
+    if (action === "anonymise") await anonymiseContactWithin(trx, ws.id, c.id, options, now);
+    else
+      await eraseContactWithin(trx, ws.id, c.id, {
+        tombstoneKey: options.tombstoneKey,
+        requestedBy: { source: "system", actor: `retention:${kind}` },
+        now,
+      });
   }
-  return { counts: { deleted: contacts.length }, last: contacts.at(-1)?.id ?? null };
+  await forgetSampleEmails(
+    trx,
+    ws.id,
+    contacts.map((c) => c.id),
+  );
+  return { counts: { [COUNT_KEY[action]]: contacts.length }, last: contacts.at(-1)?.id ?? null };
 }
 
 function planFor(
@@ -172,24 +233,25 @@ function planFor(
     };
     const act = outdatedToAct(q);
     const enroll = q.campaignId ? outdatedToEnroll(q) : null;
+    const action: ContactAction = s.action;
     return {
       async count(db) {
-        const counts: Record<string, number> = { deleted: await countContacts(db, ws.id, act) };
+        const counts: Record<string, number> = { [COUNT_KEY[action]]: await countContacts(db, ws.id, act) };
         if (enroll) counts.enrolled = await countContacts(db, ws.id, enroll);
         return counts;
       },
       async sample(db) {
-        const acted = withAction(await sampleContacts(db, ws.id, act, SAMPLE_SIZE), "delete");
+        const acted = withAction(await sampleContacts(db, ws.id, act, SAMPLE_SIZE), action);
         if (!enroll || acted.length >= SAMPLE_SIZE) return acted;
         return [
           ...acted,
           ...withAction(await sampleContacts(db, ws.id, enroll, SAMPLE_SIZE - acted.length), "enroll"),
         ];
       },
-      toDelete: (counts) => counts.deleted ?? 0,
+      toDelete: (counts) => counts[COUNT_KEY[action]] ?? 0,
       async batch(trx, limit) {
         // Those past their grace first, then the newly outdated get the re-permission campaign.
-        const erased = await eraseBatch(trx, ws, kind, act, limit, options, now);
+        const erased = await actOnBatch(trx, ws, kind, action, act, limit, options, now);
         if (erased || !enroll || !q.campaignId) return erased;
         const campaign = await repermissionCampaign(trx, ws.id, q.campaignId, true);
         const contacts = await lockContacts(trx, ws.id, enroll, limit);
@@ -213,11 +275,13 @@ function planFor(
   }
   if (kind === "undeliverable") {
     const where = undeliverable(ws.id);
+    const action: ContactAction = (policy.settings as unknown as SettingsByKind["undeliverable"]).action;
+    const key = COUNT_KEY[action];
     return {
-      count: async (db) => ({ deleted: await countContacts(db, ws.id, where) }),
-      sample: async (db) => withAction(await sampleContacts(db, ws.id, where, SAMPLE_SIZE), "delete"),
-      toDelete: (counts) => counts.deleted ?? 0,
-      batch: (trx, limit) => eraseBatch(trx, ws, kind, where, limit, options, now),
+      count: async (db) => ({ [key]: await countContacts(db, ws.id, where) }),
+      sample: async (db) => withAction(await sampleContacts(db, ws.id, where, SAMPLE_SIZE), action),
+      toDelete: (counts) => counts[key] ?? 0,
+      batch: (trx, limit) => actOnBatch(trx, ws, kind, action, where, limit, options, now),
     };
   }
   const s = policy.settings as unknown as SettingsByKind["finished_journeys"];
@@ -345,9 +409,20 @@ export async function runRetentionPolicy(
       return toRun(row);
     }
   }
+  // A real run's own sample does not keep the emails of the contacts it erases or anonymises.
+  const sample = CONTACT_KINDS.has(kind)
+    ? preview.sample.map((r) => (r.action === "enroll" ? r : { ...r, email: null }))
+    : preview.sample;
   const run =
     (await findUnfinishedRun(db, ws.id, kind)) ??
-    (await insertRun(db, { ...base, dry_run: false, status: "running", counts: {}, finished_at: null }));
+    (await insertRun(db, {
+      ...base,
+      sample,
+      dry_run: false,
+      status: "running",
+      counts: {},
+      finished_at: null,
+    }));
   let batches = 0;
   try {
     for (;;) {
@@ -367,7 +442,7 @@ export async function runRetentionPolicy(
     });
     throw error;
   }
-  return toRun(await finishRun(db, ws.id, run.id, "completed", now, { sample: preview.sample }));
+  return toRun(await finishRun(db, ws.id, run.id, "completed", now, { sample }));
 }
 
 export async function listRetentionPolicies(db: Db, ws: WorkspaceContext): Promise<RetentionPolicy[]> {

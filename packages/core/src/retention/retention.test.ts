@@ -10,12 +10,23 @@ import { join } from "node:path";
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
-import type { WorkspaceContext } from "../contacts/contact.service.ts";
+import { createCampaign, launchCampaign } from "../campaigns/campaign.service.ts";
+import { getContact, upsertContact, type WorkspaceContext } from "../contacts/contact.service.ts";
 import { tombstoneAddress } from "../contacts/suppression.ts";
+import { createDevInboxEmailChannel, createDevInboxSmsChannel } from "../delivery/dev-inbox.ts";
+import { type DispatchKind, dispatchBatch } from "../delivery/dispatcher.ts";
+import { createPrintBatchChannel } from "../delivery/print-batch-channel.ts";
+import { setSender } from "../delivery/sender.service.ts";
+import { recordEvents } from "../events/event.service.ts";
+import { getCampaignReport } from "../reports/report.service.ts";
+import { writeResponses } from "../responses/response.service.ts";
 import { TEST_KEYS } from "../security/keys.ts";
 import { uuidv7 } from "../shared/ids.ts";
-import { drain, launchGraph, newWorkspaceContext } from "../testing/campaigns.ts";
+import { createTemplate } from "../templates/template.service.ts";
+import { sendTestMessage } from "../templates/test-send.ts";
+import { drain, launchGraph, newWorkspaceContext, publishGraph, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
+import { ADDRESS, mailTemplate, RETURN_ADDRESS } from "../testing/mail.ts";
 import { listRetentionRuns, putRetentionPolicy, runRetentionPolicy } from "./retention.service.ts";
 
 const database = useTestDatabase();
@@ -386,3 +397,330 @@ describe("print_files", () => {
     expect((await runRetentionPolicy(db(), ws, "print_files", { now: T0 })).counts).toEqual({ batches: 0 });
   });
 });
+
+/**
+ * Every value of a text, JSON, UUID, array or bytea column in the public schema, searched for each
+ * needle (case-insensitively), as erasure.test.ts does. Returns `table.column: needle` for each hit.
+ */
+async function scanEveryTable(needles: string[]): Promise<string[]> {
+  const { rows: columns } = await sql<{ table_name: string; column_name: string; data_type: string }>`
+    select c.table_name, c.column_name, c.data_type
+    from information_schema.columns c
+    join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
+    where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
+      and c.data_type in ('text', 'character varying', 'jsonb', 'json', 'uuid', 'ARRAY', 'bytea')`.execute(
+    db(),
+  );
+  expect(columns.length).toBeGreaterThan(100);
+  const hits: string[] = [];
+  for (const c of columns) {
+    const value =
+      c.data_type === "bytea"
+        ? sql`encode(${sql.ref(c.column_name)}, 'escape')`
+        : sql`${sql.ref(c.column_name)}::text`;
+    for (const needle of needles) {
+      const { rows } = await sql<{ n: number }>`
+        select count(*)::int as n from ${sql.table(c.table_name)}
+        where strpos(lower(${value}), ${needle.toLowerCase()}) > 0`.execute(db());
+      if (rows[0]!.n > 0) hits.push(`${c.table_name}.${c.column_name}: ${needle}`);
+    }
+  }
+  return hits;
+}
+
+describe("the anonymise action", () => {
+  const PERSON = {
+    externalId: "crm-ottoline-0042",
+    email: "ottoline.wexford@example.org",
+    phone: "+14155550177",
+    firstName: "Ottoline",
+    lastName: "Wexford",
+    line1: "77 Quillfeather Lane",
+    favourite: "Brambleworth",
+  };
+  let ws: WorkspaceContext;
+  let contactId: string;
+  let campaignId: string;
+  let listId: string;
+  let emailTemplate: string;
+  let smsTemplate: string;
+  let bystander: string;
+
+  const dispatch = (kind: DispatchKind, now: Date) =>
+    dispatchBatch(db(), kind, {
+      links: TEST_LINKS,
+      channels: {
+        email: createDevInboxEmailChannel(db()),
+        sms: createDevInboxSmsChannel(db()),
+        mail: createPrintBatchChannel(db()),
+      },
+      now,
+    });
+
+  beforeAll(async () => {
+    ws = await newWorkspaceContext(db());
+    await setSender(db(), ws, {
+      fromName: "Acme Books",
+      fromAddress: "news@acme.example",
+      postalAddress: RETURN_ADDRESS,
+      smsFrom: "+14155550100",
+    });
+    emailTemplate = (
+      await createTemplate(db(), ws, {
+        name: "welcome",
+        channel: "email",
+        content: {
+          subject: "Hello {{ firstName }}",
+          html: '<p>Hi {{ firstName }} {{ lastName }}, see <a href="https://shop.example/books">our books</a></p>',
+        },
+      })
+    ).id;
+    smsTemplate = (
+      await createTemplate(db(), ws, {
+        name: "nudge",
+        channel: "sms",
+        content: { body: "{{ firstName }}, 20% off today: https://shop.example/sms-sale" },
+      })
+    ).id;
+    const letter = await mailTemplate(db(), ws, "letter");
+    const { contact } = await upsertContact(
+      db(),
+      ws,
+      {
+        externalId: PERSON.externalId,
+        email: PERSON.email,
+        phone: PERSON.phone,
+        firstName: PERSON.firstName,
+        lastName: PERSON.lastName,
+        address: {
+          line1: PERSON.line1,
+          city: ADDRESS.city,
+          region: ADDRESS.region,
+          postalCode: ADDRESS.postalCode,
+          country: "US",
+        },
+        timezone: "Europe/Paris", // 13:00 at T0: inside the SMS sending hours
+        attributes: { favouriteAuthor: PERSON.favourite },
+        consent: { email: "subscribed", sms: "subscribed", mail: "subscribed" },
+      },
+      { source: "api", id: "key-1" },
+    );
+    contactId = contact.id;
+    // Someone else, engaged recently: untouched by the policy.
+    bystander = (
+      await upsertContact(db(), ws, { email: "bystander@example.org" }, { source: "api", id: "key-1" })
+    ).contact.id;
+    await recordEvents(
+      db(),
+      ws,
+      [{ contactId, type: "purchase", properties: { note: `gift for ${PERSON.firstName}`, amount: 42 } }],
+      T0,
+    );
+    listId = await newList(ws, [contactId]);
+    const { workflowId } = await publishGraph(db(), ws, {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "email" } },
+        { id: "email", type: "send", channel: "email", templateId: emailTemplate, outlets: { next: "sms" } },
+        { id: "sms", type: "send", channel: "sms", templateId: smsTemplate, outlets: { next: "letter" } },
+        { id: "letter", type: "send", channel: "mail", templateId: letter, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    });
+    campaignId = (await createCampaign(db(), ws, { name: "spring", audienceId: listId, workflowId })).id;
+    await launchCampaign(db(), ws, campaignId, T0);
+    await drain(db(), ws.id, campaignId, { now: T0 });
+    for (const kind of ["email", "sms", "mail"] as const)
+      expect(await dispatch(kind, at(0.001)), kind).toMatchObject({ sent: 1 });
+    const { rows: sent } = await sql<{ id: string; channel: string }>`
+      select id, channel from messages where workspace_id = ${ws.id} and contact_id = ${contactId}`.execute(
+      db(),
+    );
+    await writeResponses(
+      db(),
+      [
+        { kind: "opened", at: at(0.002), properties: {} },
+        { kind: "clicked", at: at(0.003), properties: { url: "https://shop.example/books" } },
+        { kind: "unsubscribed", at: at(0.004), properties: { method: "one-click" } },
+      ].map((r) => ({
+        ...r,
+        id: uuidv7(),
+        workspaceId: ws.id,
+        messageId: sent.find((m) => m.channel === "email")!.id,
+      })) as never,
+      at(0.005),
+    );
+    await sendTestMessage(
+      db(),
+      ws,
+      emailTemplate,
+      { to: PERSON.email, contactId },
+      { email: createDevInboxEmailChannel(db()), now: at(0.006) },
+    );
+    // Rows that can quote the person: an entering event, an audience log cause, a consent-change reason.
+    await sql`
+      update enrollments set trigger_event = ${JSON.stringify({ type: "signup", properties: { email: PERSON.email } })}::jsonb
+      where workspace_id = ${ws.id} and contact_id = ${contactId}`.execute(db());
+    await sql`
+      insert into audience_transitions (workspace_id, audience_id, contact_id, transition, cause, at)
+      values (${ws.id}, ${listId}, ${contactId}, 'entered', ${`import of ${PERSON.email}`}, ${T0})`.execute(
+      db(),
+    );
+    await sql`
+      insert into consent_changes (workspace_id, contact_id, channel, status, source, actor, reason, changed_at)
+      values (${ws.id}, ${contactId}, 'sms', 'subscribed', 'api', ${PERSON.email}, ${`texted by ${PERSON.phone}`},
+              ${T0})`.execute(db());
+    await addEvent(ws, bystander, "purchase", at(395));
+    await putRetentionPolicy(db(), ws, "outdated_prospects", {
+      enabled: true,
+      settings: { inactiveDays: 90, action: "anonymise" },
+      maxShare: 1,
+    });
+  });
+
+  const needles = () => [
+    PERSON.externalId,
+    PERSON.email,
+    PERSON.phone,
+    PERSON.firstName,
+    PERSON.lastName,
+    PERSON.line1,
+    PERSON.favourite,
+  ];
+
+  it("keeps the contact and every count, and leaves no personal data in any table", async () => {
+    const reportBefore = await getCampaignReport(db(), ws, campaignId, at(1));
+    const countsBefore = await rowCounts(ws, contactId);
+    const hitsBefore = await scanEveryTable(needles());
+    expect(hitsBefore).toEqual(
+      expect.arrayContaining([
+        `contacts.email: ${PERSON.email}`,
+        `contacts.external_id: ${PERSON.externalId}`,
+        `contacts.attributes: ${PERSON.favourite}`,
+        `events.properties: ${PERSON.firstName}`,
+        `outbox.content: ${PERSON.lastName}`,
+        `print_pieces.piece: ${PERSON.line1}`,
+        `template_test_sends.recipient: ${PERSON.email}`,
+        `enrollments.trigger_event: ${PERSON.email}`,
+        `audience_transitions.cause: ${PERSON.email}`,
+        `consent_changes.reason: ${PERSON.phone}`,
+      ]),
+    );
+
+    const dry = await runRetentionPolicy(db(), ws, "outdated_prospects", { now: at(400) });
+    expect(dry.counts).toEqual({ anonymised: 1 });
+    expect(dry.sample).toEqual([{ id: contactId, email: PERSON.email, action: "anonymise" }]);
+    const real = await runRetentionPolicy(db(), ws, "outdated_prospects", {
+      now: at(400),
+      dryRun: false,
+      tombstoneKey: KEY,
+    });
+    expect(real.status).toBe("completed");
+    expect(real.counts).toEqual(dry.counts);
+
+    expect(await scanEveryTable(needles())).toEqual([]);
+    // The contact, its consent statuses and everything that counts stay.
+    const contact = await getContact(db(), ws, contactId);
+    expect(contact).toMatchObject({
+      id: contactId,
+      externalId: null,
+      email: null,
+      phone: null,
+      firstName: null,
+      lastName: null,
+      address: { line1: null, line2: null, city: null, region: null, postalCode: null, country: null },
+      timezone: null,
+      attributes: {},
+      consent: { email: "unsubscribed", sms: "subscribed", mail: "subscribed" },
+      anonymisedAt: at(400).toISOString(),
+    });
+    expect((await getContact(db(), ws, bystander)).anonymisedAt).toBeNull();
+    const countsAfter = await rowCounts(ws, contactId);
+    expect(countsAfter).toEqual({
+      ...countsBefore,
+      // Deleted as erasure deletes them: rendered bodies, print pieces, PURLs, short links.
+      outbox: 0,
+      print_pieces: 0,
+      purls: 0,
+      short_links: 0,
+    });
+    expect(countsBefore.outbox).toBeGreaterThan(0);
+    expect(await getCampaignReport(db(), ws, campaignId, at(1))).toEqual(reportBefore);
+
+    // The opted-out email and the subscribed phone: only the opted-out one is kept, as a tombstone.
+    const { rows: tombstones } = await sql<{ channel: string; address: string }>`
+      select channel, address from suppressions where workspace_id = ${ws.id} and source = 'erasure'`.execute(
+      db(),
+    );
+    expect(tombstones).toEqual([{ channel: "email", address: tombstoneAddress(KEY, ws.id, PERSON.email) }]);
+  });
+
+  it("is idempotent: an anonymised contact is never selected again, by either contact policy", async () => {
+    const again = await runRetentionPolicy(db(), ws, "outdated_prospects", {
+      now: at(400),
+      dryRun: false,
+      tombstoneKey: KEY,
+    });
+    expect(again.counts).toEqual({});
+    // Later, the bystander is outdated too; the anonymised contact is still not selected.
+    const later = await runRetentionPolicy(db(), ws, "outdated_prospects", { now: at(800) });
+    expect(later.sample.map((r) => r.id)).toEqual([bystander]);
+    await putRetentionPolicy(db(), ws, "undeliverable", {
+      enabled: true,
+      settings: { action: "anonymise" },
+      maxShare: 1,
+    });
+    expect((await runRetentionPolicy(db(), ws, "undeliverable", { now: at(800) })).counts).toEqual({
+      anonymised: 0,
+    });
+    expect((await getContact(db(), ws, contactId)).anonymisedAt).toBe(at(400).toISOString());
+  });
+
+  it("sends nothing to an anonymised contact: it has no address", async () => {
+    // SMS consent is still `subscribed`: only the missing phone number stops the send.
+    const { workflowId } = await publishGraph(db(), ws, {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "sms" } },
+        { id: "sms", type: "send", channel: "sms", templateId: smsTemplate, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    });
+    const again = (await createCampaign(db(), ws, { name: "summer", audienceId: listId, workflowId })).id;
+    await launchCampaign(db(), ws, again, at(801));
+    await drain(db(), ws.id, again, { now: at(801) });
+    await dispatch("sms", at(801.001));
+    const { rows } = await sql<{ status: string; reason: string | null }>`
+      select status, reason from messages where workspace_id = ${ws.id} and campaign_id = ${again}`.execute(
+      db(),
+    );
+    expect(rows).toEqual([{ status: "skipped", reason: "the contact has no phone number" }]);
+  });
+});
+
+/** Rows per table that belong to the contact (directly or through its ledger rows). */
+async function rowCounts(ws: WorkspaceContext, contactId: string): Promise<Record<string, number>> {
+  const counts: Record<string, number> = {};
+  for (const table of [
+    "contacts",
+    "messages",
+    "events",
+    "enrollments",
+    "enrollment_steps",
+    "list_members",
+    "audience_transitions",
+    "consent_changes",
+  ]) {
+    const column = table === "contacts" ? "id" : "contact_id";
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from ${sql.table(table)}
+      where workspace_id = ${ws.id} and ${sql.ref(column)} = ${contactId}`.execute(db());
+    counts[table] = rows[0]!.n;
+  }
+  for (const table of ["outbox", "print_pieces", "purls", "short_links"]) {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from ${sql.table(table)} t
+      where t.workspace_id = ${ws.id} and t.message_id in (
+        select id from messages where workspace_id = ${ws.id} and contact_id = ${contactId})`.execute(db());
+    counts[table] = rows[0]!.n;
+  }
+  return counts;
+}

@@ -25,16 +25,17 @@ export interface SettingsByKind {
 
 /** Days a re-permission campaign gets before an outdated contact who did not engage is acted on. */
 export const DEFAULT_GRACE_DAYS = 30;
-/** Share of the workspace's contacts one run may delete without confirmation. */
+/** Share of the workspace's contacts one run may delete or anonymise without confirmation. */
 export const DEFAULT_MAX_SHARE = 0.2;
 /** Candidates per transaction: short enough that no lock is held for long. */
 export const DEFAULT_BATCH_SIZE = 500;
 /** Rows shown in a run's sample. */
 export const SAMPLE_SIZE = 20;
 
-/** Policies that delete contacts: the only ones the confirmation threshold applies to. */
+/** Policies that delete or anonymise contacts: the only ones the confirmation threshold applies to. */
 export const CONTACT_KINDS: ReadonlySet<RetentionKind> = new Set(["outdated_prospects", "undeliverable"]);
 
+const isContactAction = (v: unknown) => v === "delete" || v === "anonymise";
 const isDays = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 36500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -56,7 +57,7 @@ export function settingsProblems(kind: RetentionKind, settings: Record<string, u
   };
   if (kind === "outdated_prospects") {
     need("inactiveDays", isDays(settings.inactiveDays), "must be a whole number of days from 1 to 36500");
-    need("action", settings.action === "delete", "must be delete");
+    need("action", isContactAction(settings.action), "must be delete or anonymise");
     const campaign = settings.repermissionCampaignId;
     need(
       "repermissionCampaignId",
@@ -69,7 +70,7 @@ export function settingsProblems(kind: RetentionKind, settings: Record<string, u
       "must be a whole number of days from 1 to 36500",
     );
   } else if (kind === "undeliverable") {
-    need("action", settings.action === "delete", "must be delete");
+    need("action", isContactAction(settings.action), "must be delete or anonymise");
   } else {
     need("olderThanDays", isDays(settings.olderThanDays), "must be a whole number of days from 1 to 36500");
   }
