@@ -18,6 +18,7 @@ import { sendTestMessage } from "../templates/test-send.ts";
 import { drain, newWorkspaceContext, publishGraph, queueOneSend, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 import { ADDRESS, mailTemplate, RETURN_ADDRESS } from "../testing/mail.ts";
+import { scanEveryTable } from "../testing/personal-data.ts";
 import { createTopic, setContactTopic } from "../topics/topic.service.ts";
 import { upsertContact, type WorkspaceContext } from "./contact.service.ts";
 import { eraseContact } from "./erasure.service.ts";
@@ -67,37 +68,6 @@ async function launch(graph: WorkflowGraph, audienceId: string, now: Date) {
   await launchCampaign(db, ws, campaign.id, now);
   await drain(db, ws.id, campaign.id, { now });
   return campaign.id;
-}
-
-/**
- * Every value of a text, JSON, UUID, array or bytea column in the public schema, searched for each
- * needle (case-insensitively). Returns `table.column: needle` for each hit.
- */
-async function scanEveryTable(needles: string[]): Promise<string[]> {
-  const db = database.handle.db;
-  const { rows: columns } = await sql<{ table_name: string; column_name: string; data_type: string }>`
-    select c.table_name, c.column_name, c.data_type
-    from information_schema.columns c
-    join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
-    where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
-      and c.data_type in ('text', 'character varying', 'jsonb', 'json', 'uuid', 'ARRAY', 'bytea')`.execute(
-    db,
-  );
-  expect(columns.length).toBeGreaterThan(100);
-  const hits: string[] = [];
-  for (const c of columns) {
-    const value =
-      c.data_type === "bytea"
-        ? sql`encode(${sql.ref(c.column_name)}, 'escape')`
-        : sql`${sql.ref(c.column_name)}::text`;
-    for (const needle of needles) {
-      const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from ${sql.table(c.table_name)}
-        where strpos(lower(${value}), ${needle.toLowerCase()}) > 0`.execute(db);
-      if (rows[0]!.n > 0) hits.push(`${c.table_name}.${c.column_name}: ${needle}`);
-    }
-  }
-  return hits;
 }
 
 beforeAll(async () => {
@@ -338,7 +308,7 @@ describe("eraseContact", () => {
     const reportBefore = await getCampaignReport(db, ws, finishedCampaign, at(HOUR));
     const needles = [PERSON.email, PERSON.phone, PERSON.firstName, PERSON.lastName, contactId];
     // The scan sees the contact wherever the seeding put it.
-    expect(await scanEveryTable(needles)).toEqual(
+    expect(await scanEveryTable(database.handle.db, needles)).toEqual(
       expect.arrayContaining([
         `contacts.email: ${PERSON.email}`,
         `events.properties: ${PERSON.firstName}`,
@@ -380,7 +350,7 @@ describe("eraseContact", () => {
       anonymised: { testSends: 1, firstResponses: 1 },
     });
 
-    expect(await scanEveryTable(needles)).toEqual([]);
+    expect(await scanEveryTable(database.handle.db, needles)).toEqual([]);
 
     // The finished campaign's report is as it was: erasure keeps anonymised aggregates.
     expect(await getCampaignReport(db, ws, finishedCampaign, at(HOUR))).toEqual(reportBefore);

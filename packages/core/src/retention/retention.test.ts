@@ -27,6 +27,7 @@ import { sendTestMessage } from "../templates/test-send.ts";
 import { drain, launchGraph, newWorkspaceContext, publishGraph, TEST_LINKS } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 import { ADDRESS, mailTemplate, RETURN_ADDRESS } from "../testing/mail.ts";
+import { scanEveryTable } from "../testing/personal-data.ts";
 import { listRetentionRuns, putRetentionPolicy, runRetentionPolicy } from "./retention.service.ts";
 
 const database = useTestDatabase();
@@ -398,36 +399,6 @@ describe("print_files", () => {
   });
 });
 
-/**
- * Every value of a text, JSON, UUID, array or bytea column in the public schema, searched for each
- * needle (case-insensitively), as erasure.test.ts does. Returns `table.column: needle` for each hit.
- */
-async function scanEveryTable(needles: string[]): Promise<string[]> {
-  const { rows: columns } = await sql<{ table_name: string; column_name: string; data_type: string }>`
-    select c.table_name, c.column_name, c.data_type
-    from information_schema.columns c
-    join information_schema.tables t on t.table_schema = c.table_schema and t.table_name = c.table_name
-    where c.table_schema = 'public' and t.table_type = 'BASE TABLE'
-      and c.data_type in ('text', 'character varying', 'jsonb', 'json', 'uuid', 'ARRAY', 'bytea')`.execute(
-    db(),
-  );
-  expect(columns.length).toBeGreaterThan(100);
-  const hits: string[] = [];
-  for (const c of columns) {
-    const value =
-      c.data_type === "bytea"
-        ? sql`encode(${sql.ref(c.column_name)}, 'escape')`
-        : sql`${sql.ref(c.column_name)}::text`;
-    for (const needle of needles) {
-      const { rows } = await sql<{ n: number }>`
-        select count(*)::int as n from ${sql.table(c.table_name)}
-        where strpos(lower(${value}), ${needle.toLowerCase()}) > 0`.execute(db());
-      if (rows[0]!.n > 0) hits.push(`${c.table_name}.${c.column_name}: ${needle}`);
-    }
-  }
-  return hits;
-}
-
 describe("the anonymise action", () => {
   const PERSON = {
     externalId: "crm-ottoline-0042",
@@ -590,7 +561,7 @@ describe("the anonymise action", () => {
   it("keeps the contact and every count, and leaves no personal data in any table", async () => {
     const reportBefore = await getCampaignReport(db(), ws, campaignId, at(1));
     const countsBefore = await rowCounts(ws, contactId);
-    const hitsBefore = await scanEveryTable(needles());
+    const hitsBefore = await scanEveryTable(db(), needles());
     expect(hitsBefore).toEqual(
       expect.arrayContaining([
         `contacts.email: ${PERSON.email}`,
@@ -617,7 +588,7 @@ describe("the anonymise action", () => {
     expect(real.status).toBe("completed");
     expect(real.counts).toEqual(dry.counts);
 
-    expect(await scanEveryTable(needles())).toEqual([]);
+    expect(await scanEveryTable(db(), needles())).toEqual([]);
     // The contact, its consent statuses and everything that counts stay.
     const contact = await getContact(db(), ws, contactId);
     expect(contact).toMatchObject({
