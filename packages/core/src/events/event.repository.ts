@@ -51,7 +51,10 @@ export interface NewEventRow {
   occurredAt: Date;
 }
 
-/** Inserts events; returns the ids that were new (a replayed id is skipped). */
+/**
+ * Inserts events; returns the ids that were new (a replayed id is skipped). An id is new when it can be
+ * added to `event_ids`: `events` is partitioned by time and cannot hold a unique key on the id alone.
+ */
 export async function insertEvents(
   db: Executor,
   workspaceId: string,
@@ -59,17 +62,27 @@ export async function insertEvents(
 ): Promise<Set<string>> {
   if (!events.length) return new Set();
   const result = await sql<{ id: string }>`
+    with input as materialized (
+      select e.id, e.contact_id, e.type, e.properties, e.occurred_at, e.n
+      from unnest(
+        ${events.map((e) => e.id)}::text[],
+        ${events.map((e) => e.contactId)}::uuid[],
+        ${events.map((e) => e.type)}::text[],
+        ${events.map((e) => JSON.stringify(e.properties))}::jsonb[],
+        ${events.map((e) => e.occurredAt.toISOString())}::timestamptz[]
+      ) with ordinality as e(id, contact_id, type, properties, occurred_at, n)
+    ), firsts as materialized (
+      select distinct on (i.id) * from input i order by i.id, i.n
+    ), fresh as (
+      insert into event_ids (workspace_id, id, occurred_at)
+      select ${workspaceId}::uuid, f.id, f.occurred_at from firsts f
+      on conflict do nothing
+      returning id
+    )
     insert into events (workspace_id, id, contact_id, type, properties, occurred_at)
-    select ${workspaceId}::uuid, e.id, e.contact_id, e.type, e.properties, e.occurred_at
-    from unnest(
-      ${events.map((e) => e.id)}::text[],
-      ${events.map((e) => e.contactId)}::uuid[],
-      ${events.map((e) => e.type)}::text[],
-      ${events.map((e) => JSON.stringify(e.properties))}::jsonb[],
-      ${events.map((e) => e.occurredAt.toISOString())}::timestamptz[]
-    ) with ordinality as e(id, contact_id, type, properties, occurred_at, n)
-    order by e.n
-    on conflict (workspace_id, id) do nothing
+    select ${workspaceId}::uuid, f.id, f.contact_id, f.type, f.properties, f.occurred_at
+    from firsts f join fresh using (id)
+    order by f.n
     returning id`.execute(db);
   return new Set(result.rows.map((r) => r.id));
 }

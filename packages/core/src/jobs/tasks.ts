@@ -14,6 +14,7 @@ import {
   printBatchCronLine,
   runPrintBatchCutoff,
 } from "../delivery/print-batch-channel.ts";
+import { EVENT_PARTITIONS_JOB, ensureEventPartitions } from "../events/partitions.ts";
 import { IMPORT_JOB, recoverStalledImports } from "../imports/import.service.ts";
 import { runImportInThread } from "../imports/import-runner.ts";
 import { RETENTION_JOB, runScheduledRetention } from "../retention/retention.service.ts";
@@ -25,12 +26,14 @@ export const CAMPAIGN_SCHEDULE_JOB = "campaign_schedule";
 /**
  * Every minute: requeue imports whose worker died; start and end campaigns on their schedule. Every
  * hour: re-check listened segments in full (rules relative to time change without any event). Every
- * day at 03:17 UTC: every enabled retention policy of every workspace (docs/data-lifecycle.md).
+ * day at 02:41 UTC: the coming months' partitions of `events`; at 03:17 UTC: every enabled retention
+ * policy of every workspace (docs/data-lifecycle.md).
  */
 export const CRONTAB = [
   `* * * * * ${RECOVER_IMPORTS_JOB} ?max=1&jobKey=${RECOVER_IMPORTS_JOB}&jobKeyMode=replace`,
   `* * * * * ${CAMPAIGN_SCHEDULE_JOB} ?max=1&jobKey=${CAMPAIGN_SCHEDULE_JOB}&jobKeyMode=replace`,
   `7 * * * * ${REFRESH_AUDIENCES_JOB} ?max=1&jobKey=${REFRESH_AUDIENCES_JOB}&jobKeyMode=replace`,
+  `41 2 * * * ${EVENT_PARTITIONS_JOB} ?max=1&jobKey=${EVENT_PARTITIONS_JOB}&jobKeyMode=replace`,
   `17 3 * * * ${RETENTION_JOB} ?max=1&jobKey=${RETENTION_JOB}&jobKeyMode=replace`,
 ].join("\n");
 
@@ -88,8 +91,13 @@ export function buildTaskList(handle: DatabaseHandle, options: TaskOptions = {})
         helpers.logger.error(`retention ${policy.kind} of workspace ${policy.workspace_id} failed: ${error}`),
     });
   };
+  const eventPartitions: Task = async (_payload, helpers) => {
+    const created = await ensureEventPartitions(handle.db);
+    if (created) helpers.logger.info(`created ${created} monthly partition(s) of events`);
+  };
   return {
     [IMPORT_JOB]: importContacts,
+    [EVENT_PARTITIONS_JOB]: eventPartitions,
     [RETENTION_JOB]: retention,
     [CAMPAIGN_SCHEDULE_JOB]: campaignSchedule,
     [CAMPAIGN_ENTRY_JOB]: campaignEntry,

@@ -111,11 +111,20 @@ export async function insertResponseEvents(db: Executor, rows: ResponseEventRow[
       o: r.occurredAt.toISOString(),
     })),
   );
+  // An id is new when it can be added to `event_ids` (`events` is partitioned by time and cannot hold
+  // a unique key on the id alone). Ids within one batch are distinct (the ingest dedupes them).
   const { rows: inserted } = await sql<{ workspace_id: string; id: string }>`
+    with input as materialized (
+      select * from jsonb_to_recordset(${payload}::jsonb) as e(w uuid, i text, c uuid, t text, p jsonb, o timestamptz)
+    ), fresh as (
+      insert into event_ids (workspace_id, id, occurred_at)
+      select e.w, e.i, e.o from input e
+      on conflict do nothing
+      returning workspace_id, id
+    )
     insert into events (workspace_id, id, contact_id, type, properties, occurred_at)
     select e.w, e.i, e.c, e.t, e.p, e.o
-    from jsonb_to_recordset(${payload}::jsonb) as e(w uuid, i text, c uuid, t text, p jsonb, o timestamptz)
-    on conflict (workspace_id, id) do nothing
+    from input e join fresh f on f.workspace_id = e.w and f.id = e.i
     returning workspace_id, id`.execute(db);
   return new Set(inserted.map((r) => `${r.workspace_id}:${r.id}`));
 }

@@ -6,6 +6,7 @@ import { type DatabaseHandle, openJobQueuePool } from "@omneural/core/db/databas
 import { startDispatcher } from "@omneural/core/delivery/dispatcher";
 import { channelsFor, printBatchSettingsFor } from "@omneural/core/delivery/email-channel";
 import { startStepper } from "@omneural/core/engine/stepper";
+import { ensureEventPartitions } from "@omneural/core/events/partitions";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, crontabFor } from "@omneural/core/jobs/tasks";
 import { startReportFolder } from "@omneural/core/reports/report.service";
@@ -35,6 +36,9 @@ export async function startWorker(
 ): Promise<WorkerRole> {
   const recovered = await recoverStalledImports(database.db);
   if (recovered.length) log.warn({ imports: recovered }, "requeued imports abandoned by a stopped worker");
+  // The coming months' partitions of events, in case no worker ran on the days the cron would have.
+  const partitions = await ensureEventPartitions(database.db);
+  if (partitions) log.info({ partitions }, "created monthly partitions of events");
   // Catch up at once on campaigns due to start or end while no worker ran; cron takes over from here.
   const schedule = await runCampaignSchedule(database.db);
   if (schedule.started.length || schedule.ended.length) log.info(schedule, "caught up on campaign schedules");
