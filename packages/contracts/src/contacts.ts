@@ -98,6 +98,13 @@ export const Contact = Type.Object({
         "When a retention policy anonymised the contact (its personal fields are then empty and nothing is sent to it); null otherwise",
     }),
   ),
+  archivedAt: Nullable(
+    Type.String({
+      format: "date-time",
+      description:
+        "Since when the contact is archived (by a retention policy's `archive` action): it keeps all its data, but no audience, campaign or send selects it and GET /contacts lists it only with `archived`. POST /contacts/{id}/restore, or a new engagement (an open, click, reply, conversion or custom event), clears it. null when not archived",
+    }),
+  ),
 });
 export type Contact = Static<typeof Contact>;
 
@@ -121,6 +128,13 @@ export const ContactListQuery = Type.Object(
             "Attribute filter `key:value` (repeatable; all must match). Values are matched as JSON when they parse as JSON, else as strings.",
         },
       ),
+    ),
+    archived: Type.Optional(
+      Type.Union([Type.Literal("exclude"), Type.Literal("include"), Type.Literal("only")], {
+        default: "exclude",
+        description:
+          "Archived contacts: `exclude` (the default) hides them, `include` lists them with the others, `only` lists just them",
+      }),
     ),
   },
   { additionalProperties: false },

@@ -1,10 +1,12 @@
 /**
- * Retention policies: per workspace, when outdated prospects and undeliverable contacts are deleted or
- * anonymised, and when finished journeys' history, rendered bodies and print-batch files are purged.
- * Each runs daily (when enabled) or on request, with a dry run first. See docs/data-lifecycle.md.
+ * Retention policies: per workspace, when outdated prospects and undeliverable contacts are deleted,
+ * anonymised or archived, when likely duplicates are merged, and when finished journeys' history,
+ * rendered bodies and print-batch files are purged. Each runs daily (when enabled) or on request, with a
+ * dry run first. See docs/data-lifecycle.md.
  */
 import Type, { type Static } from "typebox";
 import { Nullable, Uuid } from "./common.ts";
+import { DuplicateReason } from "./merge.ts";
 
 export const RetentionKind = Type.Union(
   [
@@ -12,6 +14,7 @@ export const RetentionKind = Type.Union(
     Type.Literal("undeliverable"),
     Type.Literal("finished_journeys"),
     Type.Literal("print_files"),
+    Type.Literal("duplicates"),
   ],
   { description: "Which policy" },
 );
@@ -21,12 +24,16 @@ export const RETENTION_KINDS: readonly RetentionKind[] = [
   "undeliverable",
   "finished_journeys",
   "print_files",
+  "duplicates",
 ];
 
-const ContactAction = Type.Union([Type.Literal("delete"), Type.Literal("anonymise")], {
-  description:
-    "`delete`: erase the contact (as DELETE /contacts/{id}). `anonymise`: keep the contact row (id, created_at, consent statuses) and what only counts (ledger statuses, event types and times, enrollment states, memberships) so reports and campaign history stay whole, but clear its email, phone, external id, names, postal address, timezone and attributes, event properties, rendered bodies, print pieces, PURLs, short links and trigger events; opted-out addresses stay suppressed as hashed tombstones, and the contact is marked anonymisedAt and never selected again",
-});
+const ACTIONS_DESCRIPTION =
+  "`delete`: erase the contact (as DELETE /contacts/{id}). `anonymise`: keep the contact row (id, created_at, consent statuses) and what only counts (ledger statuses, event types and times, enrollment states, memberships) so reports and campaign history stay whole, but clear its email, phone, external id, names, postal address, timezone and attributes, event properties, rendered bodies, print pieces, PURLs, short links and trigger events; opted-out addresses stay suppressed as hashed tombstones, and the contact is marked anonymisedAt and never selected again. `archive`: keep everything, but set archivedAt: the contact's journeys in progress are exited, no audience, campaign or send selects it, GET /contacts hides it unless `archived` is given, and POST /contacts/{id}/restore (or a new engagement) brings it back. An archive policy never selects an archived contact again; a delete or anonymise policy does (archiving does not shield personal data from deletion)";
+
+const ContactAction = Type.Union(
+  [Type.Literal("delete"), Type.Literal("anonymise"), Type.Literal("archive")],
+  { description: ACTIONS_DESCRIPTION },
+);
 
 const Days = (description: string) => Type.Integer({ minimum: 1, maximum: 36500, description });
 
@@ -57,9 +64,9 @@ export type OutdatedProspectsSettings = Static<typeof OutdatedProspectsSettings>
 
 export const UndeliverableSettings = Type.Object(
   {
-    action: Type.Union([Type.Literal("delete"), Type.Literal("anonymise")], {
+    action: Type.Union([Type.Literal("delete"), Type.Literal("anonymise"), Type.Literal("archive")], {
       description:
-        "What happens to contacts whose every address is bounced, complained or suppressed: `delete` erases them (as DELETE /contacts/{id}); `anonymise` keeps the contact's id, consent statuses and what only counts, and clears every personal field (see docs/data-lifecycle.md)",
+        "What happens to contacts whose every address is bounced, complained or suppressed: `delete` erases them (as DELETE /contacts/{id}); `anonymise` keeps the contact's id, consent statuses and what only counts, and clears every personal field; `archive` keeps everything but puts the contact out of every audience and send until restored (see docs/data-lifecycle.md)",
     }),
   },
   { additionalProperties: false },
@@ -72,10 +79,34 @@ export const OlderThanSettings = Type.Object(
 );
 export type OlderThanSettings = Static<typeof OlderThanSettings>;
 
+export const DuplicatesSettings = Type.Object(
+  {
+    match: Type.Optional(
+      Type.Array(DuplicateReason, {
+        minItems: 1,
+        uniqueItems: true,
+        description:
+          "Which likely-duplicate groups to merge (as GET /contacts/duplicates finds them), always in the order email, phone, name_and_address; default all three",
+      }),
+    ),
+    maxGroups: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 10000,
+        description:
+          "Merge at most this many groups in one run (default 1000); the rest wait for the next run, and the run's counts say `more: 1`",
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type DuplicatesSettings = Static<typeof DuplicatesSettings>;
+
 export const RetentionSettings = Type.Union([
   OutdatedProspectsSettings,
   UndeliverableSettings,
   OlderThanSettings,
+  DuplicatesSettings,
 ]);
 export type RetentionSettings = Static<typeof RetentionSettings>;
 
@@ -83,7 +114,7 @@ const MaxShare = Type.Number({
   exclusiveMinimum: 0,
   maximum: 1,
   description:
-    "Largest share of the workspace's contacts one run may delete or anonymise without `confirm: true` (default 0.2); a scheduled run stops at needs_confirmation instead",
+    "Largest share of the workspace's contacts one run may delete, anonymise or merge away without `confirm: true` (default 0.2); a scheduled run stops at needs_confirmation instead. Archiving is not counted: it keeps every row and is undone by restore",
 });
 
 export const RetentionPolicyPut = Type.Object(
@@ -91,7 +122,7 @@ export const RetentionPolicyPut = Type.Object(
     enabled: Type.Boolean({ description: "Run daily (cron `retention`, 03:17 UTC)" }),
     settings: Type.Record(Type.String(), Type.Unknown(), {
       description:
-        "The kind's settings: see OutdatedProspectsSettings, UndeliverableSettings, OlderThanSettings",
+        "The kind's settings: see OutdatedProspectsSettings, UndeliverableSettings, OlderThanSettings, DuplicatesSettings",
     }),
     maxShare: Type.Optional(MaxShare),
   },
@@ -122,7 +153,7 @@ export const RetentionRunRequest = Type.Object(
       Type.Boolean({
         default: false,
         description:
-          "Required to delete or anonymise more than maxShare of the workspace's contacts in one run",
+          "Required to delete, anonymise or merge away more than maxShare of the workspace's contacts in one run",
       }),
     ),
   },
@@ -133,7 +164,12 @@ export type RetentionRunRequest = Static<typeof RetentionRunRequest>;
 export const RetentionSampleItem = Type.Object({
   id: Type.String({ description: "The contact, outbox entry or print batch" }),
   email: Nullable(Type.String()),
-  action: Type.String({ description: "What the run does to it: delete, enroll, purge_history, …" }),
+  action: Type.String({
+    description: "What the run does to it: delete, anonymise, archive, enroll, merge, purge_history, …",
+  }),
+  into: Type.Optional(
+    Type.String({ description: "`merge` only: the contact it merges into (the group's oldest)" }),
+  ),
 });
 
 export const RetentionRun = Type.Object({

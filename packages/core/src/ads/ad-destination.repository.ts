@@ -147,6 +147,7 @@ export interface AdRecipientRow {
   email: string | null;
   phone: string | null;
   ads_consent: string;
+  archived_at: Date | null;
 }
 
 export async function selectAdRecipients(
@@ -155,7 +156,7 @@ export async function selectAdRecipients(
 ): Promise<AdRecipientRow[]> {
   if (keys.length === 0) return [];
   const { rows } = await sql<AdRecipientRow>`
-    select c.workspace_id, c.id, c.email, c.phone, c.ads_consent
+    select c.workspace_id, c.id, c.email, c.phone, c.ads_consent, c.archived_at
     from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.contactId)}::uuid[]) as k(w, c_id)
     join contacts c on c.workspace_id = k.w and c.id = k.c_id`.execute(db);
   return rows;

@@ -146,14 +146,14 @@ export async function selectContactsWhere(
   return rows;
 }
 
+/** A list's members, archived contacts aside (their membership rows stay, for when they are restored). */
 export async function countListMembers(db: Executor, workspaceId: string, listId: string): Promise<number> {
-  const row = await db
-    .selectFrom("list_members")
-    .select((eb) => eb.fn.countAll<number>().as("n"))
-    .where("workspace_id", "=", workspaceId)
-    .where("list_id", "=", listId)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  const { rows } = await sql<{ n: number }>`
+    select count(*)::int as n from list_members m
+    where m.workspace_id = ${workspaceId} and m.list_id = ${listId}
+      and not exists (select 1 from contacts c where c.workspace_id = m.workspace_id and c.id = m.contact_id
+                      and c.archived_at is not null)`.execute(db);
+  return rows[0]?.n ?? 0;
 }
 
 export async function readCachedCount(db: Executor, workspaceId: string, audienceId: string) {
@@ -234,7 +234,8 @@ export async function selectListMembers(
 ) {
   const { rows } = await sql<ContactRow>`
     select c.* from list_members m join contacts c on c.workspace_id = m.workspace_id and c.id = m.contact_id
-    where m.workspace_id = ${workspaceId} and m.list_id = ${listId} ${afterId ? sql`and c.id < ${afterId}` : sql``}
+    where m.workspace_id = ${workspaceId} and m.list_id = ${listId} and c.archived_at is null
+      ${afterId ? sql`and c.id < ${afterId}` : sql``}
     order by c.id desc limit ${limit}`.execute(db);
   return rows;
 }

@@ -1,6 +1,7 @@
 /** Audience use cases: define, validate, count, preview, list members, freeze into a list. */
 import type { Audience, AudienceCreate, AudiencePatch, Rule } from "@omneural/contracts/audiences";
 import type { Contact } from "@omneural/contracts/contacts";
+import { sql } from "kysely";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { encodeCursor, toContact } from "../contacts/contact.ts";
 import type { Db, Executor } from "../db/database.ts";
@@ -50,6 +51,10 @@ export function toAudience(row: AudienceRow): Audience {
  * Compiles a definition for this workspace; `overrides` stands in for audiences being edited.
  * `options.enrollment`: the rule is a workflow condition whose query joins the member's enrollment `en`
  * (see CompileContext.enrollment), so `entry_event` rules are allowed.
+ *
+ * An audience never selects an archived contact: every use of an audience (counts, previews, members,
+ * freezing, listened membership, a campaign's launch and entry) goes through here, so the exclusion is
+ * made once. A workflow condition is asked about members already enrolled, and is left as written.
  */
 export async function compileForWorkspace(
   db: Executor,
@@ -61,7 +66,7 @@ export async function compileForWorkspace(
   options: { enrollment?: boolean } = {},
 ) {
   try {
-    return await compileRule(rule, {
+    const where = await compileRule(rule, {
       workspaceId,
       now,
       ...(onlyContacts ? { onlyContacts } : {}),
@@ -73,6 +78,7 @@ export async function compileForWorkspace(
         return row ? { kind: row.kind, definition: (row.definition as Rule | null) ?? null } : undefined;
       },
     });
+    return options.enrollment ? where : sql<boolean>`(c.archived_at is null and ${where})`;
   } catch (error) {
     if (error instanceof AudienceCompileError)
       throw validationFailed([{ field: error.field, message: error.message }]);

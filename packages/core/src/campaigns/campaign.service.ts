@@ -359,7 +359,14 @@ export async function enrollOne(
     if (row.status !== "running" && row.status !== "paused") {
       throw conflict(`campaign ${id} is ${row.status}; members join running or paused campaigns`);
     }
-    if (!(await findContactById(trx, ws.id, contactId))) throw notFound("contact", contactId);
+    const contact = await findContactById(trx, ws.id, contactId);
+    if (!contact) throw notFound("contact", contactId);
+    // Nothing would reach it (the dispatcher skips archived contacts): say so rather than enroll it.
+    if (contact.archived_at) {
+      throw conflict(
+        `contact ${contactId} is archived; restore it (POST /contacts/${contactId}/restore) first`,
+      );
+    }
     const wf = await loadWorkflowVersion(trx, ws.id, row.workflow_id, row.workflow_version);
     const created = await enrollContact(
       trx,

@@ -77,6 +77,26 @@ export async function updateContact(
     .executeTakeFirstOrThrow();
 }
 
+/**
+ * Archives (`at`) or restores (null) contacts, those not already so; returns the ids that changed. The
+ * caller exits journeys and queues the membership re-check.
+ */
+export async function setContactsArchived(
+  db: Executor,
+  workspaceId: string,
+  ids: string[],
+  at: Date | null,
+  now: Date,
+): Promise<string[]> {
+  if (!ids.length) return [];
+  const { rows } = await sql<{ id: string }>`
+    update contacts set archived_at = ${at}, updated_at = ${now}
+    where workspace_id = ${workspaceId} and id = any(${ids}::uuid[])
+      and ${at === null ? sql`archived_at is not null` : sql`archived_at is null`}
+    returning id`.execute(db);
+  return rows.map((r) => r.id);
+}
+
 export async function insertConsentChanges(
   db: Executor,
   workspaceId: string,
@@ -116,6 +136,8 @@ export interface ContactSearch {
   phonePrefix?: string;
   text?: string;
   attributes: { key: string; value: unknown }[];
+  /** Archived contacts: hidden (default), listed with the others, or listed alone. */
+  archived?: "exclude" | "include" | "only";
   afterId?: string;
   limit: number;
 }
@@ -144,6 +166,10 @@ export async function listContacts(
   for (const filter of search.attributes) {
     query = query.where(sql<boolean>`attributes @> ${JSON.stringify({ [filter.key]: filter.value })}::jsonb`);
   }
+  const archived = search.archived ?? "exclude";
+  if (archived === "exclude") query = query.where("archived_at", "is", null);
+  // `only` is served by the partial index contacts_archived (000027).
+  else if (archived === "only") query = query.where("archived_at", "is not", null);
   if (search.afterId) query = query.where("id", "<", search.afterId);
   // Newest first: ids are UUIDv7, so id order is creation order and the primary key serves the sort.
   return query.orderBy("id", "desc").limit(search.limit).execute();

@@ -11,6 +11,7 @@ import {
   insertConsentChanges,
   insertContact,
   listContacts,
+  setContactsArchived,
   updateContact,
 } from "./contact.repository.ts";
 import {
@@ -261,6 +262,22 @@ export async function getContact(db: Db, ws: WorkspaceContext, id: string): Prom
   return toContact(row);
 }
 
+/**
+ * Brings an archived contact back (POST /contacts/{id}/restore): audiences select it again (listened
+ * segments re-check it, which may enter it into continuous campaigns), and it can be sent to. Journeys
+ * exited when it was archived stay ended. Restoring a contact that is not archived changes nothing.
+ */
+export async function restoreContact(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+  return db.transaction().execute(async (trx) => {
+    const existing = await findContactById(trx, ws.id, id, true);
+    if (!existing) throw notFound("contact", id);
+    const restored = await setContactsArchived(trx, ws.id, [id], null, now);
+    if (!restored.length) return toContact(existing);
+    await queueMembershipCheck(trx, ws.id, restored, "contact restored");
+    return toContact((await findContactById(trx, ws.id, id))!);
+  });
+}
+
 export async function patchContact(
   db: Db,
   ws: WorkspaceContext,
@@ -327,6 +344,7 @@ export async function searchContacts(
     }
     search.attributes.push(filter);
   }
+  if (query.archived) search.archived = query.archived;
   const rows = await listContacts(db, ws.id, search);
   const page = rows.slice(0, limit);
   const last = page[page.length - 1];

@@ -34,6 +34,7 @@ export function toContact(row: ContactRow): Contact {
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     anonymisedAt: row.anonymised_at?.toISOString() ?? null,
+    archivedAt: row.archived_at?.toISOString() ?? null,
   };
 }
 

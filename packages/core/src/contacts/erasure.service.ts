@@ -16,6 +16,7 @@ import { randomUUID } from "node:crypto";
 import type { ContactErased } from "@omneural/contracts/contacts";
 import type { Db, Executor } from "../db/database.ts";
 import type { ContactRow } from "../db/schema.ts";
+import { forgetSampleEmailsOf } from "../retention/retention.repository.ts";
 import { notFound } from "../shared/errors.ts";
 import { findContactById } from "./contact.repository.ts";
 import type { WorkspaceContext } from "./contact.service.ts";
@@ -153,7 +154,15 @@ export async function eraseContact(
   id: string,
   options: ErasureOptions = {},
 ): Promise<ContactErased> {
-  const result = await db.transaction().execute((trx) => eraseContactWithin(trx, ws.id, id, options));
+  const result = await db.transaction().execute(async (trx) => {
+    const contact = await findContactById(trx, ws.id, id, true);
+    if (!contact) return undefined;
+    const erased = await eraseContactWithin(trx, ws.id, id, options);
+    // Retention runs' samples (a dry run's) may show the address: it goes from them too. Not in
+    // eraseContactWithin: a retention batch clears its 500 contacts' sample emails in one statement.
+    await forgetSampleEmailsOf(trx, ws.id, id, contact.email?.toLowerCase() ?? null);
+    return erased;
+  });
   if (!result) throw notFound("contact", id);
   return {
     id,

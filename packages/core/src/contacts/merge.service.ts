@@ -100,7 +100,7 @@ export async function listDuplicateGroups(
   };
 }
 
-interface MergeInput {
+export interface MergeInput {
   survivorId: string;
   duplicateIds: string[];
   /** 'api' or 'policy:<reason>', for the merge log. */
@@ -113,9 +113,10 @@ interface MergeInput {
 /**
  * The merge, in the caller's transaction: locks the contacts, fills the survivor, takes the most
  * restrictive consent (in the ledger with source 'merge'), moves everything else, deletes the duplicates
- * and logs the merge.
+ * and logs the merge. The survivor stays archived only when every contact merged was archived: one that
+ * is not is in use, and the merge must not hide it. Also the retention policy `duplicates`' step.
  */
-async function mergeInTransaction(
+export async function mergeInTransaction(
   trx: Executor,
   ws: WorkspaceContext,
   input: MergeInput,
@@ -134,9 +135,11 @@ async function mergeInTransaction(
   await keepReportCounts(trx);
   await clearIdentifiers(trx, ws.id, duplicateIds);
   const { moved, dropped } = await moveContactData(trx, ws.id, survivorId, duplicateIds, now);
+  const unarchive = survivor.archived_at !== null && duplicateIds.some((id) => !locked.get(id)!.archived_at);
   const updated = await updateContact(trx, ws.id, survivorId, {
     ...plan.values,
     attributes: plan.attributes,
+    ...(unarchive ? { archived_at: null } : {}),
   });
   await insertConsentChanges(
     trx,

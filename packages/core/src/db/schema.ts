@@ -59,6 +59,8 @@ export interface ContactsTable {
   updated_at: Timestamp;
   /** 000026: set when a retention policy anonymised the contact. */
   anonymised_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** 000027: set while the contact is archived (kept whole, but selected by no audience and sent nothing). */
+  archived_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface ConsentChangesTable {
@@ -85,6 +87,13 @@ export interface EventsTable {
   /** Generated from properties.channel / properties.campaignId (JSON strings only). */
   channel: ColumnType<string | null, never, never>;
   campaign_id: ColumnType<string | null, never, never>;
+}
+
+/** The ids of recorded events: a replayed id is ignored (events is partitioned and cannot hold that key). */
+export interface EventIdsTable {
+  workspace_id: string;
+  id: string;
+  occurred_at: Timestamp;
 }
 
 export type ImportStatus = "receiving" | "queued" | "processing" | "completed" | "failed";
@@ -508,6 +517,7 @@ export interface Database {
   contacts: ContactsTable;
   consent_changes: ConsentChangesTable;
   events: EventsTable;
+  event_ids: EventIdsTable;
   imports: ImportsTable;
   import_chunks: ImportChunksTable;
   import_rejections: ImportRejectionsTable;

@@ -201,11 +201,17 @@ export async function dispatchAdsBatch(db: Db, options: AdsDispatchOptions): Pro
 
 /** Whether one member can be added or removed now; their identifiers when so. */
 function decideMember(
-  recipient: { email: string | null; phone: string | null; ads_consent: string } | undefined,
+  recipient:
+    | { email: string | null; phone: string | null; ads_consent: string; archived_at: Date | null }
+    | undefined,
   action: AudienceAction,
   platform: AdDestinationRow["platform"],
 ): Outcome | { email: string | null; phone: string | null } {
   if (!recipient) return { status: "skipped", reason: "the contact no longer exists (erased)" };
+  // An archived contact is put in no audience; taking it out stays allowed.
+  if (action === "add" && recipient.archived_at) {
+    return { status: "skipped", reason: "the contact is archived" };
+  }
   // Taking someone out of an audience is always allowed; putting them in needs consent.
   if (action === "add" && !ADS_CONSENTED.has(recipient.ads_consent)) {
     return { status: "skipped", reason: `ads consent is ${recipient.ads_consent}` };

@@ -213,6 +213,8 @@ export interface RecipientRow {
   email_consent: string;
   sms_consent: string;
   mail_consent: string;
+  /** Set while the contact is archived: nothing is sent to it. */
+  archived_at: Date | null;
 }
 
 export async function selectRecipients(db: Executor, keys: { workspaceId: string; contactId: string }[]) {
@@ -220,7 +222,7 @@ export async function selectRecipients(db: Executor, keys: { workspaceId: string
   const { rows } = await sql<RecipientRow>`
     select c.workspace_id, c.id, c.external_id, c.email, c.phone, c.first_name, c.last_name, c.timezone,
            c.address_line1, c.address_line2, c.city, c.region, c.postal_code, c.country, c.attributes,
-           c.email_consent, c.sms_consent, c.mail_consent
+           c.email_consent, c.sms_consent, c.mail_consent, c.archived_at
     from unnest(${keys.map((k) => k.workspaceId)}::uuid[], ${keys.map((k) => k.contactId)}::uuid[]) as k(w, c_id)
     join contacts c on c.workspace_id = k.w and c.id = k.c_id`.execute(db);
   return rows;

@@ -272,6 +272,12 @@ export async function dispatchBatch(
       now,
     };
     const outcome =
+      (recipient?.archived_at
+        ? ({
+            status: "skipped",
+            reason: "the contact is archived (POST /api/v1/contacts/{id}/restore brings it back)",
+          } as const)
+        : undefined) ??
       (suppression !== undefined
         ? ({ status: "skipped", reason: `${address} is suppressed: ${suppression}` } as const)
         : undefined) ??

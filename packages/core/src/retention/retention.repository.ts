@@ -41,46 +41,63 @@ export interface OutdatedQuery {
   campaignId: string | null;
   /** now − graceDays */
   graceCutoff: Date;
+  /**
+   * Whether archived contacts are candidates: yes for `delete` and `anonymise` (archiving does not shield
+   * personal data from deletion), no for `archive` (an archived contact is not archived again).
+   */
+  includeArchived: boolean;
 }
 
+/** Created before the cutoff, no engagement since, in no journey in progress, not anonymised. */
+const outdated = (q: OutdatedQuery) => sql<boolean>`
+  c.anonymised_at is null and c.created_at < ${q.cutoff}
+  and ${noEngagementSince(q.workspaceId, sql`${q.cutoff}::timestamptz`)}
+  and ${inNoJourney(q.workspaceId, null)}`;
+
 /**
- * Outdated contacts not yet given the re-permission campaign (all outdated contacts when there is no
- * campaign: those are acted on directly). A contact created after the cutoff is not outdated.
+ * Outdated contacts not yet given the re-permission campaign. Never an archived one: nothing is sent to
+ * it, so it cannot be asked again.
  */
 export function outdatedToEnroll(q: OutdatedQuery): RawBuilder<boolean> {
   return sql<boolean>`
-    c.anonymised_at is null and c.created_at < ${q.cutoff}
-    and ${noEngagementSince(q.workspaceId, sql`${q.cutoff}::timestamptz`)}
-    and ${inNoJourney(q.workspaceId, null)}
+    c.archived_at is null and ${outdated(q)}
     and not exists (
       select 1 from enrollments r
       where r.workspace_id = ${q.workspaceId} and r.campaign_id = ${q.campaignId}::uuid and r.contact_id = c.id)`;
 }
 
 /**
- * Outdated contacts to act on. With a re-permission campaign: those enrolled in it at least graceDays
- * ago who showed no engagement since (nor within inactiveDays), and are in no other journey.
+ * Outdated contacts to act on. Without a re-permission campaign: every outdated contact. With one: those
+ * enrolled in it at least graceDays ago who showed no engagement since (nor within inactiveDays), and
+ * are in no other journey; and, when archived contacts are candidates, outdated archived ones directly
+ * (they cannot be re-permissioned).
  */
 export function outdatedToAct(q: OutdatedQuery): RawBuilder<boolean> {
-  if (!q.campaignId) return outdatedToEnroll(q);
-  return sql<boolean>`
-    c.anonymised_at is null and c.created_at < ${q.cutoff} and ${inNoJourney(q.workspaceId, q.campaignId)}
+  const archived = q.includeArchived ? sql<boolean>`true` : sql<boolean>`c.archived_at is null`;
+  if (!q.campaignId) return sql<boolean>`${archived} and ${outdated(q)}`;
+  const repermissioned = sql<boolean>`
+    c.archived_at is null and c.anonymised_at is null and c.created_at < ${q.cutoff}
+    and ${inNoJourney(q.workspaceId, q.campaignId)}
     and exists (
       select 1 from enrollments r
       where r.workspace_id = ${q.workspaceId} and r.campaign_id = ${q.campaignId}::uuid and r.contact_id = c.id
         and r.enrolled_at <= ${q.graceCutoff}
         and ${noEngagementSince(q.workspaceId, sql`least(r.enrolled_at, ${q.cutoff}::timestamptz)`)})`;
+  if (!q.includeArchived) return repermissioned;
+  return sql<boolean>`((${repermissioned}) or (c.archived_at is not null and ${outdated(q)}))`;
 }
 
 /**
  * Every channel address the contact has is unusable: email and phone bounced, complained or on the
  * suppression list; a postal address returned (mail consent bounced). A contact with no address at all
  * is not "undeliverable" (an ads-only or external-id-only contact). An anonymised contact is never
- * selected again, by either contact policy.
+ * selected again, by either contact policy; an archived one only by `delete` and `anonymise`
+ * (`includeArchived`).
  */
-export function undeliverable(workspaceId: string): RawBuilder<boolean> {
+export function undeliverable(workspaceId: string, includeArchived: boolean): RawBuilder<boolean> {
   return sql<boolean>`
-    c.anonymised_at is null and (c.email is not null or c.phone is not null or c.address_line1 is not null)
+    c.anonymised_at is null ${includeArchived ? sql`` : sql`and c.archived_at is null`}
+    and (c.email is not null or c.phone is not null or c.address_line1 is not null)
     and (c.email is null or c.email_consent in ('bounced', 'complained') or exists (
       select 1 from suppressions s
       where s.workspace_id = ${workspaceId} and s.channel = 'email' and s.address = lower(c.email)))
@@ -133,6 +150,22 @@ export async function lockContacts(
     where c.workspace_id = ${workspaceId} and ${where}
     order by c.id limit ${limit}
     for update of c skip locked`.execute(db);
+  return rows;
+}
+
+/**
+ * Locks the contacts of one duplicate group without waiting: the ids that are still there and free.
+ * Fewer than asked means a contact is being changed (or was merged or erased): the group is skipped.
+ */
+export async function lockGroupSkipLocked(
+  db: Executor,
+  workspaceId: string,
+  ids: string[],
+): Promise<ContactSample[]> {
+  const { rows } = await sql<ContactSample>`
+    select c.id, c.email from contacts c
+    where c.workspace_id = ${workspaceId} and c.id = any(${ids}::uuid[])
+    order by c.id for update of c skip locked`.execute(db);
   return rows;
 }
 
@@ -311,7 +344,7 @@ export interface RunRow {
   started_at: Date;
   finished_at: Date | null;
   counts: Record<string, number>;
-  sample: { id: string; email: string | null; action: string }[];
+  sample: { id: string; email: string | null; action: string; into?: string }[];
   batches: number;
   cursor: string | null;
   error: string | null;
@@ -448,8 +481,33 @@ export async function anonymiseContactRows(
 }
 
 /**
- * Runs' samples show the email of each contact concerned; once a contact is erased or anonymised, its
- * email is removed from every earlier run's sample (a dry run's above all), so that no run row keeps it.
+ * Erasure (DELETE /contacts/{id}, or a policy's): the contact's email goes from every run's sample of any
+ * kind, found by the contact's id or by the address itself (a finished_journeys sample names dev-inbox
+ * entries by their own id, with the recipient).
+ */
+export async function forgetSampleEmailsOf(
+  db: Executor,
+  workspaceId: string,
+  contactId: string,
+  email: string | null,
+) {
+  const named = sql`(x.e ->> 'id' = ${contactId}::text or lower(x.e ->> 'email') = ${email}::text)`;
+  return affected(
+    await sql`
+      update retention_runs r set sample = (
+        select coalesce(jsonb_agg(case when ${named} then jsonb_set(x.e, '{email}', 'null') else x.e end
+                                  order by x.n), '[]')
+        from jsonb_array_elements(r.sample) with ordinality as x(e, n))
+      where r.workspace_id = ${workspaceId}
+        and exists (select 1 from jsonb_array_elements(r.sample) as x(e)
+                    where ${named} and x.e ->> 'email' is not null)`.execute(db),
+  );
+}
+
+/**
+ * Runs' samples show the email of each contact concerned; once a contact is erased, anonymised or merged
+ * away, its email is removed from every earlier run's sample (a dry run's above all), so that no run row
+ * keeps it.
  */
 export async function forgetSampleEmails(db: Executor, workspaceId: string, contactIds: string[]) {
   if (contactIds.length === 0) return 0;
@@ -459,7 +517,7 @@ export async function forgetSampleEmails(db: Executor, workspaceId: string, cont
         select coalesce(jsonb_agg(case when x.e ->> 'id' = any(${contactIds}::text[])
                                        then jsonb_set(x.e, '{email}', 'null') else x.e end order by x.n), '[]')
         from jsonb_array_elements(r.sample) with ordinality as x(e, n))
-      where r.workspace_id = ${workspaceId} and r.kind in ('outdated_prospects', 'undeliverable')
+      where r.workspace_id = ${workspaceId} and r.kind in ('outdated_prospects', 'undeliverable', 'duplicates')
         and exists (select 1 from jsonb_array_elements(r.sample) s
                     where s ->> 'id' = any(${contactIds}::text[]) and s ->> 'email' is not null)`.execute(db),
   );

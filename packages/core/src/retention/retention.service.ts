@@ -8,6 +8,12 @@
  * every row removed, opted-out addresses kept as tombstones, report counts kept, an erasure-log row.
  * Or, with `action: "anonymise"`, anonymised (anonymiseContactWithin): the same tombstones and exits,
  * but the contact and what only counts stay, cleared of personal data and marked `anonymised_at`.
+ * Or, with `action: "archive"`, archived (archiveContacts): everything stays, journeys are exited and
+ * `archived_at` keeps the contact out of audiences and sends until it is restored.
+ *
+ * The `duplicates` policy merges likely duplicates with the merge service (mergeInTransaction), group
+ * by group in the order of mergeLikelyDuplicates; its dry run is the same merges in a transaction that is
+ * rolled back, since one merge can make the next group (an email merge fills a phone or an address).
  */
 import { unlink } from "node:fs/promises";
 import type {
@@ -17,8 +23,9 @@ import type {
   RetentionRun,
 } from "@omneural/contracts/retention";
 import { type RawBuilder, sql } from "kysely";
+import { queueMembershipCheck } from "../audiences/membership.ts";
 import { enrollWhere, findCampaign, setCampaignStatus } from "../campaigns/campaign.repository.ts";
-import { findContactById } from "../contacts/contact.repository.ts";
+import { findContactById, setContactsArchived } from "../contacts/contact.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import {
   anonymiseTestSends,
@@ -30,6 +37,9 @@ import {
   selectMessageIds,
 } from "../contacts/erasure.repository.ts";
 import { buryAddresses, eraseContactWithin } from "../contacts/erasure.service.ts";
+import { findDuplicateGroups } from "../contacts/merge.repository.ts";
+import { mergeInTransaction } from "../contacts/merge.service.ts";
+import { MAX_DUPLICATES_PER_MERGE } from "../contacts/merge.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { loadWorkflowVersion } from "../engine/stepper.ts";
 import { AppError, validationFailed } from "../shared/errors.ts";
@@ -50,6 +60,7 @@ import {
   listPolicies,
   listRuns,
   lockContacts,
+  lockGroupSkipLocked,
   lockOldPrintBatches,
   markPrintFilesDeleted,
   type OutdatedQuery,
@@ -67,10 +78,13 @@ import {
 } from "./retention.repository.ts";
 import {
   CONTACT_KINDS,
+  type ContactAction,
   DEFAULT_BATCH_SIZE,
   DEFAULT_GRACE_DAYS,
+  DEFAULT_MAX_GROUPS,
   DEFAULT_MAX_SHARE,
   daysBefore,
+  duplicateReasonsOf,
   needsConfirmation,
   SAMPLE_SIZE,
   type SettingsByKind,
@@ -99,7 +113,12 @@ interface Plan {
   /** Exact counts of what a real run would do now, per action. */
   count(db: Executor): Promise<Record<string, number>>;
   sample(db: Executor): Promise<Sample>;
-  /** Contacts it would delete (for the confirmation threshold); 0 for other kinds. */
+  /**
+   * Instead of count and sample in one snapshot: a policy whose candidates change as it acts (merges)
+   * previews by acting in a transaction it rolls back.
+   */
+  preview?(db: Db): Promise<{ counts: Record<string, number>; sample: Sample }>;
+  /** Contacts it would delete, anonymise or merge away (for the confirmation threshold); 0 otherwise. */
   toDelete(counts: Record<string, number>): number;
   /** One batch in the caller's transaction: its counts and last row, or null when nothing is left. */
   batch(
@@ -146,14 +165,32 @@ async function repermissionCampaign(trx: Executor, workspaceId: string, campaign
   return campaign;
 }
 
-/** What a contact policy does to each contact: `delete` (erasure) or `anonymise`. */
-export type ContactAction = "delete" | "anonymise";
+export type { ContactAction };
 
-/** The run's count key for each action: `{ deleted: n }` or `{ anonymised: n }`. */
-const COUNT_KEY: Record<ContactAction, string> = { delete: "deleted", anonymise: "anonymised" };
+/** The run's count key for each action: `{ deleted: n }`, `{ anonymised: n }` or `{ archived: n }`. */
+const COUNT_KEY: Record<ContactAction, string> = {
+  delete: "deleted",
+  anonymise: "anonymised",
+  archive: "archived",
+};
 
 /** The reason journeys in progress and queued sends carry when their contact is anonymised. */
 export const ANONYMISED_REASON = "the contact was anonymised by a retention policy";
+/** The reason journeys in progress and queued sends carry when their contact is archived. */
+export const ARCHIVED_REASON = "the contact was archived by a retention policy";
+
+/**
+ * Archives locked contacts in the caller's transaction: `archived_at` is set and nothing else of theirs
+ * changes, except that journeys in progress are exited and queued sends cancelled (ARCHIVED_REASON), as
+ * for a campaign that ended: restoring does not resume them. Listened segments re-check them, which
+ * logs their exit.
+ */
+async function archiveContacts(trx: Executor, workspaceId: string, contactIds: string[], now: Date) {
+  const archived = await setContactsArchived(trx, workspaceId, contactIds, now, now);
+  for (const id of archived) await exitEnrollments(trx, workspaceId, id, now, ARCHIVED_REASON);
+  await queueMembershipCheck(trx, workspaceId, archived, "contact archived");
+  return archived;
+}
 
 /**
  * Anonymises one locked contact in the caller's transaction. As erasure: opted-out or suppressed
@@ -186,7 +223,7 @@ async function anonymiseContactWithin(
   await keepReportCounts(trx, false);
 }
 
-/** Erases or anonymises each locked contact; all of a batch's contacts commit together or not at all. */
+/** Erases, anonymises or archives each locked contact; a batch's contacts commit together or not at all. */
 async function actOnBatch(
   trx: Executor,
   ws: WorkspaceContext,
@@ -199,6 +236,15 @@ async function actOnBatch(
 ) {
   const contacts = await lockContacts(trx, ws.id, where, limit);
   if (contacts.length === 0) return null;
+  if (action === "archive") {
+    await archiveContacts(
+      trx,
+      ws.id,
+      contacts.map((c) => c.id),
+      now,
+    );
+    return { counts: { archived: contacts.length }, last: contacts.at(-1)?.id ?? null };
+  }
   for (const c of contacts) {
     if (action === "anonymise") await anonymiseContactWithin(trx, ws.id, c.id, options, now);
     else
@@ -230,6 +276,7 @@ function planFor(
       cutoff: daysBefore(now, s.inactiveDays),
       campaignId: s.repermissionCampaignId ?? null,
       graceCutoff: daysBefore(now, s.graceDays ?? DEFAULT_GRACE_DAYS),
+      includeArchived: s.action !== "archive",
     };
     const act = outdatedToAct(q);
     const enroll = q.campaignId ? outdatedToEnroll(q) : null;
@@ -248,7 +295,7 @@ function planFor(
           ...withAction(await sampleContacts(db, ws.id, enroll, SAMPLE_SIZE - acted.length), "enroll"),
         ];
       },
-      toDelete: (counts) => counts[COUNT_KEY[action]] ?? 0,
+      toDelete: (counts) => (action === "archive" ? 0 : (counts[COUNT_KEY[action]] ?? 0)),
       async batch(trx, limit) {
         // Those past their grace first, then the newly outdated get the re-permission campaign.
         const erased = await actOnBatch(trx, ws, kind, action, act, limit, options, now);
@@ -274,15 +321,18 @@ function planFor(
     };
   }
   if (kind === "undeliverable") {
-    const where = undeliverable(ws.id);
     const action: ContactAction = (policy.settings as unknown as SettingsByKind["undeliverable"]).action;
+    const where = undeliverable(ws.id, action !== "archive");
     const key = COUNT_KEY[action];
     return {
       count: async (db) => ({ [key]: await countContacts(db, ws.id, where) }),
       sample: async (db) => withAction(await sampleContacts(db, ws.id, where, SAMPLE_SIZE), action),
-      toDelete: (counts) => counts[key] ?? 0,
+      toDelete: (counts) => (action === "archive" ? 0 : (counts[key] ?? 0)),
       batch: (trx, limit) => actOnBatch(trx, ws, kind, action, where, limit, options, now),
     };
+  }
+  if (kind === "duplicates") {
+    return duplicatesPlan(ws, policy.settings as unknown as SettingsByKind["duplicates"], options, now);
   }
   const s = policy.settings as unknown as SettingsByKind["finished_journeys"];
   const cutoff = daysBefore(now, s.olderThanDays);
@@ -351,6 +401,124 @@ function planFor(
   };
 }
 
+/** Groups read per query; a batch may stop part-way through them (the cursor then says where). */
+const GROUPS_PER_READ = 100;
+
+/** Where the duplicates policy is in one run: the reason, the last group key done, groups merged. */
+interface DuplicatesCursor {
+  reason: number;
+  after: string;
+  groups: number;
+  done: boolean;
+}
+
+/** Thrown to roll a dry run's merges back. */
+class RollBack extends Error {}
+
+/**
+ * The `duplicates` policy: each group of likely duplicates (reasons in the order email, phone, name and
+ * address; groups in key order) merges into its oldest contact with the merge service, so the most
+ * restrictive consent wins and everything moves as for POST /contacts/merge. Left alone, as by the merge
+ * policy: groups of more than 51 contacts, groups with different external ids, and groups a contact of
+ * which is locked or gone (`skippedChanged`: the next run takes them). A batch merges groups until it
+ * has merged `limit` contacts away (a group is never split); a run stops after `maxGroups` groups.
+ */
+function duplicatesPlan(
+  ws: WorkspaceContext,
+  settings: SettingsByKind["duplicates"],
+  options: RunOptions,
+  now: Date,
+): Plan {
+  const reasons = duplicateReasonsOf(settings);
+  const maxGroups = settings.maxGroups ?? DEFAULT_MAX_GROUPS;
+
+  async function step(trx: Executor, cursor: DuplicatesCursor, limit: number, sample?: Sample) {
+    if (cursor.done) return null;
+    const counts: Record<string, number> = {};
+    const add = (key: string, n = 1) => {
+      counts[key] = (counts[key] ?? 0) + n;
+    };
+    let merged = 0;
+    let last: string | null = null;
+    while (cursor.reason < reasons.length) {
+      const reason = reasons[cursor.reason]!;
+      const groups = await findDuplicateGroups(trx, ws.id, reason, cursor.after, GROUPS_PER_READ);
+      for (const group of groups) {
+        if (merged >= Math.max(limit, 1)) return { counts, last };
+        if (group.size > MAX_DUPLICATES_PER_MERGE + 1) {
+          add("skippedTooLarge");
+        } else if (group.external_ids > 1) {
+          add("skippedConflictingExternalIds");
+        } else if (cursor.groups >= maxGroups) {
+          add("more");
+          cursor.done = true;
+          return { counts, last };
+        } else {
+          const locked = await lockGroupSkipLocked(trx, ws.id, group.ids);
+          if (locked.length < group.ids.length) add("skippedChanged");
+          else {
+            const [survivorId, ...duplicateIds] = group.ids as [string, ...string[]];
+            await mergeInTransaction(trx, ws, {
+              survivorId,
+              duplicateIds,
+              cause: `policy:${reason}`,
+              actor: `retention:duplicates`,
+              now,
+            });
+            await forgetSampleEmails(trx, ws.id, duplicateIds);
+            cursor.groups++;
+            merged += duplicateIds.length;
+            last = survivorId;
+            add("groups");
+            add("merged", duplicateIds.length);
+            add(reason, duplicateIds.length);
+            const emails = new Map(locked.map((c) => [c.id, c.email]));
+            for (const id of duplicateIds) {
+              if (sample && sample.length < SAMPLE_SIZE)
+                sample.push({ id, email: emails.get(id) ?? null, action: "merge", into: survivorId });
+            }
+          }
+        }
+        cursor.after = group.key;
+      }
+      if (groups.length < GROUPS_PER_READ) {
+        cursor.reason++;
+        cursor.after = "";
+      }
+    }
+    cursor.done = true;
+    return Object.keys(counts).length ? { counts, last } : null;
+  }
+
+  const cursor: DuplicatesCursor = { reason: 0, after: "", groups: 0, done: false };
+  const limit = options.batchSize ?? DEFAULT_BATCH_SIZE;
+  return {
+    // Not used: preview stands in for them.
+    count: async () => ({}),
+    sample: async () => [],
+    async preview(db) {
+      const counts: Record<string, number> = { groups: 0, merged: 0 };
+      const sample: Sample = [];
+      try {
+        await db.transaction().execute(async (trx) => {
+          const dry: DuplicatesCursor = { reason: 0, after: "", groups: 0, done: false };
+          for (;;) {
+            const done = await step(trx, dry, limit, sample);
+            if (!done) break;
+            for (const [key, n] of Object.entries(done.counts)) counts[key] = (counts[key] ?? 0) + n;
+          }
+          throw new RollBack();
+        });
+      } catch (error) {
+        if (!(error instanceof RollBack)) throw error;
+      }
+      return { counts, sample };
+    },
+    toDelete: (counts) => counts.merged ?? 0,
+    batch: (trx, batchLimit) => step(trx, cursor, batchLimit),
+  };
+}
+
 /** A policy as stored, or the kind's disabled default (so a dry run needs the settings first). */
 async function requirePolicy(db: Executor, ws: WorkspaceContext, kind: RetentionKind): Promise<PolicyRow> {
   const policy = await findPolicy(db, ws.id, kind);
@@ -380,10 +548,12 @@ export async function runRetentionPolicy(
     await repermissionCampaign(db, ws.id, settings.repermissionCampaignId, false);
 
   // One snapshot, so the counts and the sample agree.
-  const preview = await db
-    .transaction()
-    .setIsolationLevel("repeatable read")
-    .execute(async (trx) => ({ counts: await plan.count(trx), sample: await plan.sample(trx) }));
+  const preview = plan.preview
+    ? await plan.preview(db)
+    : await db
+        .transaction()
+        .setIsolationLevel("repeatable read")
+        .execute(async (trx) => ({ counts: await plan.count(trx), sample: await plan.sample(trx) }));
   const base = { workspace_id: ws.id, kind, trigger, started_at: now, sample: preview.sample };
   if (dryRun) {
     const row = await insertRun(db, {

@@ -7,11 +7,13 @@
  * change) or real (batches until no candidate is left), recorded in `retention_runs`.
  */
 import type {
+  DuplicatesSettings,
   OlderThanSettings,
   OutdatedProspectsSettings,
   RetentionKind,
   UndeliverableSettings,
 } from "@omneural/contracts/retention";
+import { DUPLICATE_REASONS, type DuplicateReason } from "../contacts/merge.ts";
 import type { FieldProblem } from "../shared/errors.ts";
 
 export type { RetentionKind };
@@ -21,6 +23,7 @@ export interface SettingsByKind {
   undeliverable: UndeliverableSettings;
   finished_journeys: OlderThanSettings;
   print_files: OlderThanSettings;
+  duplicates: DuplicatesSettings;
 }
 
 /** Days a re-permission campaign gets before an outdated contact who did not engage is acted on. */
@@ -32,10 +35,30 @@ export const DEFAULT_BATCH_SIZE = 500;
 /** Rows shown in a run's sample. */
 export const SAMPLE_SIZE = 20;
 
-/** Policies that delete or anonymise contacts: the only ones the confirmation threshold applies to. */
-export const CONTACT_KINDS: ReadonlySet<RetentionKind> = new Set(["outdated_prospects", "undeliverable"]);
+/** Groups the duplicates policy merges in one run unless its settings say otherwise. */
+export const DEFAULT_MAX_GROUPS = 1000;
 
-const isContactAction = (v: unknown) => v === "delete" || v === "anonymise";
+/**
+ * Policies that act on contacts. Those that delete, anonymise or merge them away are held by the
+ * confirmation threshold (archiving is not: it keeps every row and restore undoes it), and a real run's
+ * sample keeps no emails of theirs.
+ */
+export const CONTACT_KINDS: ReadonlySet<RetentionKind> = new Set([
+  "outdated_prospects",
+  "undeliverable",
+  "duplicates",
+]);
+
+/** What a contact policy does to each contact. */
+export type ContactAction = "delete" | "anonymise" | "archive";
+export const CONTACT_ACTIONS: readonly ContactAction[] = ["delete", "anonymise", "archive"];
+
+/** The duplicates policy's groups, in the order it merges them (the merge service's order). */
+export function duplicateReasonsOf(settings: DuplicatesSettings): DuplicateReason[] {
+  return DUPLICATE_REASONS.filter((r) => (settings.match ?? DUPLICATE_REASONS).includes(r));
+}
+
+const isContactAction = (v: unknown) => CONTACT_ACTIONS.includes(v as ContactAction);
 const isDays = (v: unknown) => Number.isInteger(v) && (v as number) >= 1 && (v as number) <= 36500;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -47,6 +70,7 @@ export function settingsProblems(kind: RetentionKind, settings: Record<string, u
     undeliverable: ["action"],
     finished_journeys: ["olderThanDays"],
     print_files: ["olderThanDays"],
+    duplicates: ["match", "maxGroups"],
   };
   for (const key of Object.keys(settings)) {
     if (!allowed[kind].includes(key))
@@ -57,7 +81,7 @@ export function settingsProblems(kind: RetentionKind, settings: Record<string, u
   };
   if (kind === "outdated_prospects") {
     need("inactiveDays", isDays(settings.inactiveDays), "must be a whole number of days from 1 to 36500");
-    need("action", isContactAction(settings.action), "must be delete or anonymise");
+    need("action", isContactAction(settings.action), "must be delete, anonymise or archive");
     const campaign = settings.repermissionCampaignId;
     need(
       "repermissionCampaignId",
@@ -70,14 +94,31 @@ export function settingsProblems(kind: RetentionKind, settings: Record<string, u
       "must be a whole number of days from 1 to 36500",
     );
   } else if (kind === "undeliverable") {
-    need("action", isContactAction(settings.action), "must be delete or anonymise");
+    need("action", isContactAction(settings.action), "must be delete, anonymise or archive");
+  } else if (kind === "duplicates") {
+    const match = settings.match;
+    need(
+      "match",
+      match === undefined ||
+        (Array.isArray(match) &&
+          match.length > 0 &&
+          new Set(match).size === match.length &&
+          match.every((r) => DUPLICATE_REASONS.includes(r as DuplicateReason))),
+      `must be a non-empty list of distinct reasons among ${DUPLICATE_REASONS.join(", ")}`,
+    );
+    const max = settings.maxGroups;
+    need(
+      "maxGroups",
+      max === undefined || (Number.isInteger(max) && (max as number) >= 1 && (max as number) <= 10000),
+      "must be a whole number from 1 to 10000",
+    );
   } else {
     need("olderThanDays", isDays(settings.olderThanDays), "must be a whole number of days from 1 to 36500");
   }
   return problems;
 }
 
-/** A real run that would delete more than `maxShare` of the workspace's contacts needs `confirm`. */
+/** A real run that would delete (anonymise, merge away) more than `maxShare` of the workspace's contacts needs `confirm`. */
 export function needsConfirmation(toDelete: number, workspaceContacts: number, maxShare: number): boolean {
   return toDelete > 0 && toDelete > maxShare * workspaceContacts;
 }

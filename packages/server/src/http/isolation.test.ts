@@ -74,6 +74,8 @@ interface World {
   adDestinationId?: string;
   /** A direct-mail piece in the dev inbox (A's only). */
   outboxMailId?: string;
+  /** An archived contact (A's only): B must not restore it. */
+  archivedContactId?: string;
 }
 let a: World;
 let b: World;
@@ -98,6 +100,7 @@ const A_DATA = {
   /** One Gmail mailbox spelled twice: a pair of likely duplicates. */
   duplicateEmail: "adalind.secret@gmail.com",
   duplicateEmailAgain: "adalindsecret+twin@gmail.com",
+  archivedEmail: "archived.secret@acme.example",
 };
 
 let secrets: Record<string, string>;
@@ -142,11 +145,34 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       },
     },
   ],
-  "GET /api/v1/contacts": () => [
+  "GET /api/v1/contacts": (): Probe[] => [
     { expect: [200] },
     { about: "search by A's email", query: { search: A_DATA.email }, expect: [200] },
+    {
+      about: "B has no archived contact; A's are not listed",
+      query: { archived: "only" },
+      expect: [200],
+      check: (res) => expect(res.json().data).toEqual([]),
+    },
+    {
+      about: "archived included",
+      query: { archived: "include", search: A_DATA.archivedEmail },
+      expect: [200],
+    },
   ],
   "GET /api/v1/contacts/{id}": () => [{ expect: NOT_FOUND }],
+  "POST /api/v1/contacts/{id}/restore": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "A's archived contact stays archived",
+      params: { id: a.archivedContactId! },
+      expect: NOT_FOUND,
+      check: async () => {
+        const own = await t.asA({ method: "GET", url: `/api/v1/contacts/${a.archivedContactId}` });
+        expect(own.json().archivedAt).not.toBeNull();
+      },
+    },
+  ],
   "PATCH /api/v1/contacts/{id}": () => [{ body: { firstName: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/contacts/{id}": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/contacts/{id}/export": () => [
@@ -500,6 +526,18 @@ const OPERATIONS: Record<string, () => Probe[]> = {
         expect(set.statusCode).toBe(200);
       },
     },
+    {
+      about: "B sets its own duplicates policy for the run probes (A has a pair of likely duplicates)",
+      expect: [200],
+      check: async () => {
+        const set = await t.asB({
+          method: "PUT",
+          url: "/api/v1/retention/policies/duplicates",
+          payload: { enabled: false, settings: {} },
+        });
+        expect(set.statusCode).toBe(200);
+      },
+    },
   ],
   "PUT /api/v1/retention/policies/{kind}": () => [
     {
@@ -522,6 +560,13 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       body: {},
       expect: [200],
       check: (res) => expect(res.json().counts).toEqual({ deleted: 0 }),
+    },
+    {
+      about: "B's duplicates dry run finds none of A's duplicates",
+      params: { kind: "duplicates" },
+      body: {},
+      expect: [200],
+      check: (res) => expect(res.json().counts).toEqual({ groups: 0, merged: 0 }),
     },
   ],
   "GET /api/v1/retention/runs": () => [
@@ -807,6 +852,7 @@ async function snapshotOfA() {
   return {
     counts: rows[0],
     contact: await read(`/api/v1/contacts/${a.contactId}`),
+    archivedContact: await read(`/api/v1/contacts/${a.archivedContactId}`),
     contacts: ids(await read("/api/v1/contacts?limit=100")),
     segment: await read(`/api/v1/audiences/${a.segmentId}`),
     list: await read(`/api/v1/audiences/${a.listId}`),
@@ -837,6 +883,11 @@ beforeAll(async () => {
   await created("a", "/api/v1/contacts", { email: A_DATA.duplicateEmail });
   await created("a", "/api/v1/contacts", { email: A_DATA.duplicateEmailAgain });
   expect((await t.asA({ method: "GET", url: "/api/v1/contacts/duplicates" })).json().data).toHaveLength(1);
+  a.archivedContactId = await created("a", "/api/v1/contacts", { email: A_DATA.archivedEmail });
+  await t.database.handle.pool.query(
+    "update contacts set archived_at = now() where workspace_id = $1 and id = $2",
+    [t.a.id, a.archivedContactId],
+  );
   const retention = await t.asA({
     method: "PUT",
     url: "/api/v1/retention/policies/finished_journeys",

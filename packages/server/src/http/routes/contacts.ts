@@ -15,6 +15,7 @@ import { traceContact } from "@omneural/core/campaigns/trace.service";
 import {
   getContact,
   patchContact,
+  restoreContact,
   searchContacts,
   upsertContact,
 } from "@omneural/core/contacts/contact.service";
@@ -60,7 +61,7 @@ export async function contactRoutes(base: FastifyInstance) {
         tags,
         summary: "List and search contacts",
         description:
-          "Newest first, with cursor pagination. `search` matches an email prefix, a phone number, or part of a name.",
+          "Newest first, with cursor pagination. `search` matches an email prefix, a phone number, or part of a name. Archived contacts are left out unless `archived` is `include` (with the others) or `only` (just them).",
         querystring: ContactListQuery,
         response: { 200: ContactList, ...problemResponses(400, 401) },
       },
@@ -79,6 +80,21 @@ export async function contactRoutes(base: FastifyInstance) {
       },
     },
     async (request) => getContact(db, request.workspace, request.params.id),
+  );
+
+  app.post(
+    "/contacts/:id/restore",
+    {
+      schema: {
+        tags,
+        summary: "Restore an archived contact",
+        description:
+          "Clears archivedAt: audiences (segments, lists, campaign launches and entries) select the contact again and it can be sent to. Listened segments re-check it, so a running continuous campaign over one of them may enroll it. Journeys it was in when it was archived stay ended. A contact that is not archived is returned unchanged. Archiving keeps every row, so nothing needs to be brought back but the flag (see docs/data-lifecycle.md).",
+        params: ContactIdParams,
+        response: { 200: Contact, ...problemResponses(401, 404) },
+      },
+    },
+    async (request) => restoreContact(db, request.workspace, request.params.id),
   );
 
   app.get(

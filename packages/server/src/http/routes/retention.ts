@@ -1,6 +1,7 @@
 /**
  * /api/v1/retention: the workspace's retention policies (outdated prospects, undeliverable contacts,
- * finished journeys, print-batch files), their dry and real runs, and the record of every run.
+ * likely duplicates, finished journeys, print-batch files), their dry and real runs, and the record of
+ * every run.
  * See docs/data-lifecycle.md, "Retention policies".
  */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
@@ -48,7 +49,7 @@ export async function retentionRoutes(base: FastifyInstance) {
         tags,
         summary: "Set a retention policy",
         description:
-          "Settings by kind: outdated_prospects {inactiveDays, action: delete, repermissionCampaignId?, graceDays? (30)}; undeliverable {action: delete}; finished_journeys and print_files {olderThanDays}. Enabled policies run daily at 03:17 UTC.",
+          "Settings by kind: outdated_prospects {inactiveDays, action: delete | anonymise | archive, repermissionCampaignId?, graceDays? (30)}; undeliverable {action: delete | anonymise | archive}; duplicates {match? (email, phone, name_and_address: all), maxGroups? (1000)}; finished_journeys and print_files {olderThanDays}. `archive` keeps the contact and all its data but puts it out of every audience, campaign and send until POST /contacts/{id}/restore or a new engagement. `duplicates` merges each group of likely duplicates into its oldest contact, as POST /contacts/merge does (the most restrictive consent wins). Enabled policies run daily at 03:17 UTC.",
         params: RetentionKindParams,
         body: RetentionPolicyPut,
         response: { 200: RetentionPolicy, ...problemResponses(400, 401) },
@@ -64,10 +65,14 @@ export async function retentionRoutes(base: FastifyInstance) {
         tags,
         summary: "Run a retention policy (a dry run unless dryRun: false)",
         description:
-          "A dry run returns the exact counts and a sample of up to 20 rows, changing nothing. A real run that would delete more than the policy's maxShare of the workspace's contacts stops with status needs_confirmation unless confirm is true.",
+          "A dry run returns the exact counts (deleted, anonymised or archived, enrolled; for duplicates: groups, merged, per reason, skipped…) and a sample of up to 20 rows, changing nothing; the duplicates policy's dry run makes its merges in a transaction it rolls back, since one merge can make the next group. A real run that would delete, anonymise or merge away more than the policy's maxShare of the workspace's contacts stops with status needs_confirmation unless confirm is true (archiving is not held: it keeps every row and restore undoes it).",
         params: RetentionKindParams,
         body: RetentionRunRequest,
         response: { 200: RetentionRun, ...problemResponses(400, 401, 404, 409) },
+      },
+      // No body at all is a dry run.
+      preValidation: async (request) => {
+        request.body ??= {};
       },
     },
     async (request) =>
