@@ -10,6 +10,7 @@ const BENCHES: Record<string, string> = {
   delivery: "./delivery.ts",
   tracking: "./tracking.ts",
   reports: "./reports.ts",
+  cleanup: "./cleanup.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);

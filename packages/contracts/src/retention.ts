@@ -1,7 +1,7 @@
 /**
  * Retention policies: per workspace, when outdated prospects and undeliverable contacts are deleted,
- * anonymised or archived, when likely duplicates are merged, and when finished journeys' history,
- * rendered bodies and print-batch files are purged. Each runs daily (when enabled) or on request, with a
+ * anonymised or archived, when likely duplicates are merged, when old events are dropped, and when
+ * finished journeys' history, rendered bodies and print-batch files are purged. Each runs daily (when enabled) or on request, with a
  * dry run first. See docs/data-lifecycle.md.
  */
 import Type, { type Static } from "typebox";
@@ -15,6 +15,7 @@ export const RetentionKind = Type.Union(
     Type.Literal("finished_journeys"),
     Type.Literal("print_files"),
     Type.Literal("duplicates"),
+    Type.Literal("old_events"),
   ],
   { description: "Which policy" },
 );
@@ -25,6 +26,7 @@ export const RETENTION_KINDS: readonly RetentionKind[] = [
   "finished_journeys",
   "print_files",
   "duplicates",
+  "old_events",
 ];
 
 const ACTIONS_DESCRIPTION =
@@ -162,7 +164,9 @@ export const RetentionRunRequest = Type.Object(
 export type RetentionRunRequest = Static<typeof RetentionRunRequest>;
 
 export const RetentionSampleItem = Type.Object({
-  id: Type.String({ description: "The contact, outbox entry or print batch" }),
+  id: Type.String({
+    description: "The contact, outbox entry or print batch; for old_events, an event type",
+  }),
   email: Nullable(Type.String()),
   action: Type.String({
     description: "What the run does to it: delete, anonymise, archive, enroll, merge, purge_history, …",

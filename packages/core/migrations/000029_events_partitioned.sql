@@ -139,3 +139,9 @@ begin
 end $$;
 
 drop table events_unpartitioned;
+
+-- The retention policy that removes old events (retention/retention.service.ts, oldEventsPlan).
+alter table retention_policies drop constraint retention_policies_kind_check;
+alter table retention_policies add constraint retention_policies_kind_check
+  check (kind in ('outdated_prospects', 'undeliverable', 'finished_journeys', 'print_files', 'duplicates',
+                  'old_events'));

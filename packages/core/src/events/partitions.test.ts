@@ -4,7 +4,13 @@ import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import { newWorkspaceContext, seedContactsInList } from "../testing/campaigns.ts";
 import { useTestDatabase } from "../testing/database.ts";
 import { insertEvents } from "./event.repository.ts";
-import { ensureEventPartitions, listEventPartitions, removeOldEvents } from "./partitions.ts";
+import {
+  type CutoffOf,
+  droppablePartitions,
+  ensureEventPartitions,
+  listEventPartitions,
+  removeOldEventsBatch,
+} from "./partitions.ts";
 
 const database = useTestDatabase();
 
@@ -20,6 +26,21 @@ beforeAll(async () => {
   contactA = (await seedContactsInList(db, a.id, 1)).contactIds[0]!;
   contactB = (await seedContactsInList(db, b.id, 1)).contactIds[0]!;
 });
+
+/** Removes in batches, each its own transaction, as a retention run does. */
+async function removeOldEvents(workspaceId: string, cutoff: Date, cutoffOf: CutoffOf, limit = 5000) {
+  const removal = { events: 0, ids: 0, partitions: [] as string[], batches: 0 };
+  for (;;) {
+    const batch = await database.handle.db
+      .transaction()
+      .execute((trx) => removeOldEventsBatch(trx, workspaceId, cutoff, cutoffOf, limit));
+    if (!batch) return removal;
+    removal.batches++;
+    removal.events += batch.events;
+    removal.ids += batch.ids;
+    if (batch.partition) removal.partitions.push(batch.partition);
+  }
+}
 
 const event = (id: string, contactId: string, occurredAt: string) => ({
   id,
@@ -124,8 +145,11 @@ describe("events partitioned by month", () => {
     );
     await insertEvents(db, a.id, [event("mid-1", contactA, "2026-06-15T00:00:00Z")]);
     const cutoff = new Date("2026-06-10T00:00:00Z");
-    const removal = await removeOldEvents(db, a.id, cutoff, async () => null, { batchSize: 3 });
+    expect(await droppablePartitions(db, a.id, cutoff, async (_db, _workspaceId) => null)).toEqual([]);
+    const removal = await removeOldEvents(a.id, cutoff, async (_db, _workspaceId) => null, 3);
     expect(removal.partitions).toEqual([]);
+    expect(removal.ids).toBe(10);
+    expect(removal.batches).toBeGreaterThan(4);
     // Before the cutoff: old-1 and the seven more (2019), replay-1 and replay-2 (June 2026). After it:
     // now-1 and mid-1.
     expect(removal.events).toBe(10);
@@ -140,9 +164,10 @@ describe("events partitioned by month", () => {
   it("drops a partition whole when every workspace with events in it removes them", async () => {
     const db = database.handle.db;
     const cutoff = new Date("2020-01-01T00:00:00Z");
-    const removal = await removeOldEvents(db, a.id, cutoff, async (workspaceId) =>
-      workspaceId === b.id ? new Date("2019-12-01T00:00:00Z") : null,
-    );
+    const cutoffOf: CutoffOf = async (_db, workspaceId) =>
+      workspaceId === b.id ? new Date("2019-12-01T00:00:00Z") : null;
+    expect(await droppablePartitions(db, a.id, cutoff, cutoffOf)).toEqual(["events_2019_03"]);
+    const removal = await removeOldEvents(a.id, cutoff, cutoffOf);
     expect(removal.partitions).toEqual(["events_2019_03"]);
     expect(removal.events).toBe(2);
     expect((await listEventPartitions(db)).map((p) => p.name)).not.toContain("events_2019_03");

@@ -90,82 +90,100 @@ export async function sampleOldEvents(
   return rows.map((r) => ({ type: r.type, count: Number(r.n), oldest: r.oldest, newest: r.newest }));
 }
 
-export interface OldEventsRemoval {
-  /** Events removed (in dropped partitions and by deletes). */
+export interface OldEventsBatch {
+  /** Events removed (in a dropped partition or by a delete). */
   events: number;
-  /** Partitions dropped whole. */
-  partitions: string[];
+  /** The partition dropped whole, if that is what the batch did. */
+  partition: string | null;
+  /** Replay records (`event_ids`) removed. */
+  ids: number;
 }
 
+/** A workspace's cutoff for old events (its own policy's), or null when it keeps its events. */
+export type CutoffOf = (db: Executor, workspaceId: string) => Promise<Date | null>;
+
 /**
- * Removes the workspace's events that occurred before `cutoff`, and their ids' replay records.
- *
- * A partition entirely before the cutoff is dropped whole (cheap: no row is touched) when every
- * workspace with events in it has removed them or wants them removed too, which `cutoffOf` tells
- * (a workspace's own cutoff, or null when it keeps its events). Otherwise the workspace's rows are
- * deleted in batches of `batchSize`, each its own statement, so no lock is held for long and a run
- * stopped half way resumes where it stopped.
+ * One step of removing the workspace's events that occurred before `cutoff`, in the caller's transaction;
+ * null when nothing is left. A partition entirely before the cutoff is dropped whole (cheap: no row is
+ * touched) when every other workspace with events in it wants them removed too (`cutoffOf`). Otherwise
+ * up to `limit` of the workspace's rows are deleted, and last its ids' replay records. Each step is
+ * short, so no lock is held for long, and a run stopped half way resumes where it stopped.
  */
-export async function removeOldEvents(
+export async function removeOldEventsBatch(
+  trx: Executor,
+  workspaceId: string,
+  cutoff: Date,
+  cutoffOf: CutoffOf,
+  limit = EVENT_DELETE_BATCH,
+): Promise<OldEventsBatch | null> {
+  for (const partition of await listEventPartitions(trx)) {
+    if (partition.from && partition.from >= cutoff) continue;
+    const table = sql.table(partition.name);
+    const { rows: any } = await sql<{ one: number }>`
+      select 1 as one from ${table} where workspace_id = ${workspaceId} and occurred_at < ${cutoff} limit 1`.execute(
+      trx,
+    );
+    if (!any.length) continue;
+    if (
+      partition.to !== null &&
+      partition.to <= cutoff &&
+      (await droppable(trx, partition, workspaceId, cutoffOf))
+    ) {
+      const dropped = await dropPartition(trx, partition.name);
+      if (dropped !== null) return { events: dropped, partition: partition.name, ids: 0 };
+    }
+    const result = await sql`
+      delete from ${table} where ctid = any(array(
+        select ctid from ${table} where workspace_id = ${workspaceId} and occurred_at < ${cutoff} limit ${limit}))`.execute(
+      trx,
+    );
+    return { events: Number(result.numAffectedRows ?? 0), partition: null, ids: 0 };
+  }
+  const ids = await sql`
+    delete from event_ids where ctid = any(array(
+      select ctid from event_ids where workspace_id = ${workspaceId} and occurred_at < ${cutoff} limit ${limit}))`.execute(
+    trx,
+  );
+  const n = Number(ids.numAffectedRows ?? 0);
+  return n ? { events: 0, partition: null, ids: n } : null;
+}
+
+/** The partitions a removal for the workspace would drop whole now (for a dry run). */
+export async function droppablePartitions(
   db: Executor,
   workspaceId: string,
   cutoff: Date,
-  cutoffOf: (workspaceId: string) => Promise<Date | null>,
-  options: { batchSize?: number; onProgress?: (removed: number) => void } = {},
-): Promise<OldEventsRemoval> {
-  const batchSize = options.batchSize ?? EVENT_DELETE_BATCH;
-  const removal: OldEventsRemoval = { events: 0, partitions: [] };
+  cutoffOf: CutoffOf,
+): Promise<string[]> {
+  const names: string[] = [];
   for (const partition of await listEventPartitions(db)) {
-    if (partition.from && partition.from >= cutoff) continue;
-    const whole = partition.to !== null && partition.to <= cutoff;
-    if (whole && (await droppable(db, partition, workspaceId, cutoffOf))) {
-      const dropped = await dropPartition(db, partition.name);
-      if (dropped !== null) {
-        removal.events += dropped;
-        removal.partitions.push(partition.name);
-        options.onProgress?.(removal.events);
-        continue;
-      }
-    }
-    const table = sql.table(partition.name);
-    for (;;) {
-      const result = await sql`
-        delete from ${table} where ctid in (
-          select ctid from ${table} where workspace_id = ${workspaceId} and occurred_at < ${cutoff}
-          limit ${batchSize})`.execute(db);
-      const n = Number(result.numAffectedRows ?? 0);
-      removal.events += n;
-      if (n) options.onProgress?.(removal.events);
-      if (n < batchSize) break;
-    }
+    if (partition.to === null || partition.to > cutoff) continue;
+    const mine = await workspacesIn(db, partition.name);
+    if (mine.includes(workspaceId) && (await droppable(db, partition, workspaceId, cutoffOf)))
+      names.push(partition.name);
   }
-  for (;;) {
-    const result = await sql`
-      delete from event_ids where ctid in (
-        select ctid from event_ids where workspace_id = ${workspaceId} and occurred_at < ${cutoff}
-        limit ${batchSize * 4})`.execute(db);
-    if (Number(result.numAffectedRows ?? 0) < batchSize * 4) break;
-  }
-  return removal;
+  return names;
 }
 
 /**
- * Detaches and drops a partition; returns the rows it held, or null when its lock could not be had
- * within a few seconds (a long query reading `events`): the caller deletes row by row instead, rather
- * than queue every insert into `events` behind the detach.
+ * Detaches and drops a partition (under a savepoint); returns the rows it held, or null when its lock
+ * could not be had within a few seconds (a long query reading `events`): the caller then deletes row by
+ * row, rather than queue every insert into `events` behind the detach.
  */
-async function dropPartition(db: Executor, name: string): Promise<number | null> {
+async function dropPartition(trx: Executor, name: string): Promise<number | null> {
+  const table = sql.table(name);
+  await sql`savepoint drop_partition`.execute(trx);
   try {
-    return await db.transaction().execute(async (trx) => {
-      await sql`set local lock_timeout = '3s'`.execute(trx);
-      const { rows } = await sql<{ n: string }>`select count(*) as n from ${sql.table(name)}`.execute(trx);
-      await sql`alter table events detach partition ${sql.table(name)}`.execute(trx);
-      await sql`drop table ${sql.table(name)}`.execute(trx);
-      return Number(rows[0]?.n ?? 0);
-    });
+    await sql`set local lock_timeout = '3s'`.execute(trx);
+    const { rows } = await sql<{ n: string }>`select count(*) as n from ${table}`.execute(trx);
+    await sql`alter table events detach partition ${table}`.execute(trx);
+    await sql`drop table ${table}`.execute(trx);
+    await sql`release savepoint drop_partition`.execute(trx);
+    return Number(rows[0]?.n ?? 0);
   } catch (error) {
-    if ((error as { code?: string }).code === "55P03") return null;
-    throw error;
+    if ((error as { code?: string }).code !== "55P03") throw error;
+    await sql`rollback to savepoint drop_partition`.execute(trx);
+    return null;
   }
 }
 
@@ -173,11 +191,11 @@ async function droppable(
   db: Executor,
   partition: EventPartition,
   workspaceId: string,
-  cutoffOf: (workspaceId: string) => Promise<Date | null>,
+  cutoffOf: CutoffOf,
 ): Promise<boolean> {
   for (const other of await workspacesIn(db, partition.name)) {
     if (other === workspaceId) continue;
-    const theirs = await cutoffOf(other);
+    const theirs = await cutoffOf(db, other);
     if (!theirs || theirs < partition.to!) return false;
   }
   return true;

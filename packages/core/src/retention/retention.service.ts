@@ -25,7 +25,7 @@ import type {
 import { type RawBuilder, sql } from "kysely";
 import { queueMembershipCheck } from "../audiences/membership.ts";
 import { enrollWhere, findCampaign, setCampaignStatus } from "../campaigns/campaign.repository.ts";
-import { findContactById, setContactsArchived } from "../contacts/contact.repository.ts";
+import { setContactsArchived } from "../contacts/contact.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
 import {
   anonymiseTestSends,
@@ -34,14 +34,21 @@ import {
   deleteOutbox,
   exitEnrollments,
   keepReportCounts,
-  selectMessageIds,
+  selectMessages,
 } from "../contacts/erasure.repository.ts";
-import { buryAddresses, eraseContactWithin } from "../contacts/erasure.service.ts";
+import { buryAddresses, eraseContactsWithin, lockContactRows } from "../contacts/erasure.service.ts";
 import { findDuplicateGroups } from "../contacts/merge.repository.ts";
 import { mergeInTransaction } from "../contacts/merge.service.ts";
 import { MAX_DUPLICATES_PER_MERGE } from "../contacts/merge.ts";
 import type { Db, Executor } from "../db/database.ts";
 import { loadWorkflowVersion } from "../engine/stepper.ts";
+import {
+  type CutoffOf,
+  countOldEvents,
+  droppablePartitions,
+  removeOldEventsBatch,
+  sampleOldEvents,
+} from "../events/partitions.ts";
 import { AppError, validationFailed } from "../shared/errors.ts";
 import {
   addBatchToRun,
@@ -83,6 +90,7 @@ import {
   DEFAULT_GRACE_DAYS,
   DEFAULT_MAX_GROUPS,
   DEFAULT_MAX_SHARE,
+  DEFAULT_PACE,
   daysBefore,
   duplicateReasonsOf,
   needsConfirmation,
@@ -102,6 +110,12 @@ export interface RunOptions {
   trigger?: "api" | "schedule";
   /** Keys.tombstones: required to erase contacts whose opted-out addresses must stay suppressed. */
   tombstoneKey?: Buffer | undefined;
+  /**
+   * After each batch, rest this many times as long as the batch took (default 1): a run then takes at
+   * most half of one database connection's time, and sends, journeys and API reads keep their pace.
+   * 0 runs batches back to back.
+   */
+  pace?: number;
   /** Test hook: called after each committed batch (a test throws here to stand for a killed process). */
   afterBatch?: (batch: number) => void | Promise<void>;
 }
@@ -187,39 +201,44 @@ export const ARCHIVED_REASON = "the contact was archived by a retention policy";
  */
 async function archiveContacts(trx: Executor, workspaceId: string, contactIds: string[], now: Date) {
   const archived = await setContactsArchived(trx, workspaceId, contactIds, now, now);
-  for (const id of archived) await exitEnrollments(trx, workspaceId, id, now, ARCHIVED_REASON);
+  await exitEnrollments(trx, workspaceId, archived, now, ARCHIVED_REASON);
   await queueMembershipCheck(trx, workspaceId, archived, "contact archived");
   return archived;
 }
 
 /**
- * Anonymises one locked contact in the caller's transaction. As erasure: opted-out or suppressed
- * addresses become tombstones, journeys in progress are exited and queued sends cancelled, rendered
- * bodies, print pieces, PURLs, short links and import rejections naming it are deleted and test sends
- * anonymised. Unlike erasure the contact, its ledger rows, events, enrollments, memberships and consent
- * ledger stay, cleared of every field that could name the person (anonymiseContactRows).
+ * Anonymises locked contacts in the caller's transaction. As erasure: opted-out or suppressed addresses
+ * become tombstones, journeys in progress are exited and queued sends cancelled, rendered bodies, print
+ * pieces, PURLs, short links and import rejections naming them are deleted and test sends anonymised.
+ * Unlike erasure the contacts, their ledger rows, events, enrollments, memberships and consent ledger
+ * stay, cleared of every field that could name the person (anonymiseContactRows).
  */
-async function anonymiseContactWithin(
+async function anonymiseContactsWithin(
   trx: Executor,
   workspaceId: string,
-  contactId: string,
+  contactIds: string[],
   options: RunOptions,
   now: Date,
 ) {
-  const contact = await findContactById(trx, workspaceId, contactId, true);
-  if (!contact) return;
-  const email = contact.email?.toLowerCase() ?? null;
-  const phone = contact.phone;
+  const contacts = await lockContactRows(trx, workspaceId, contactIds);
+  if (contacts.length === 0) return;
+  const ids = contacts.map((c) => c.id);
+  const emails = contacts.flatMap((c) => (c.email ? [c.email.toLowerCase()] : []));
+  const phones = contacts.flatMap((c) => (c.phone ? [c.phone] : []));
   await keepReportCounts(trx, true);
-  await buryAddresses(trx, workspaceId, contact, options.tombstoneKey);
-  await exitEnrollments(trx, workspaceId, contactId, now, ANONYMISED_REASON);
-  const messageIds = await selectMessageIds(trx, workspaceId, contactId);
-  await deleteOutbox(trx, workspaceId, messageIds, email, phone);
+  await buryAddresses(trx, workspaceId, contacts, options.tombstoneKey);
+  await exitEnrollments(trx, workspaceId, ids, now, ANONYMISED_REASON);
+  const messages = await selectMessages(trx, workspaceId, ids);
+  const messageIds = messages.map((m) => m.id);
+  await deleteOutbox(trx, workspaceId, messageIds, emails, phones);
   for (const table of ["print_pieces", "purls", "short_links"] as const)
     await deleteByMessages(trx, table, workspaceId, messageIds);
-  await deleteImportRejections(trx, workspaceId, email, phone);
-  await anonymiseTestSends(trx, workspaceId, email, phone);
-  await anonymiseContactRows(trx, workspaceId, contactId, messageIds, now);
+  await deleteImportRejections(trx, workspaceId, emails, phones);
+  await anonymiseTestSends(trx, workspaceId, emails, phones);
+  for (const id of ids) {
+    const own = messages.filter((m) => m.contactId === id).map((m) => m.id);
+    await anonymiseContactRows(trx, workspaceId, id, own, now);
+  }
   await keepReportCounts(trx, false);
 }
 
@@ -245,15 +264,14 @@ async function actOnBatch(
     );
     return { counts: { archived: contacts.length }, last: contacts.at(-1)?.id ?? null };
   }
-  for (const c of contacts) {
-    if (action === "anonymise") await anonymiseContactWithin(trx, ws.id, c.id, options, now);
-    else
-      await eraseContactWithin(trx, ws.id, c.id, {
-        tombstoneKey: options.tombstoneKey,
-        requestedBy: { source: "system", actor: `retention:${kind}` },
-        now,
-      });
-  }
+  const ids = contacts.map((c) => c.id);
+  if (action === "anonymise") await anonymiseContactsWithin(trx, ws.id, ids, options, now);
+  else
+    await eraseContactsWithin(trx, ws.id, ids, {
+      tombstoneKey: options.tombstoneKey,
+      requestedBy: { source: "system", actor: `retention:${kind}` },
+      now,
+    });
   await forgetSampleEmails(
     trx,
     ws.id,
@@ -336,6 +354,7 @@ function planFor(
   }
   const s = policy.settings as unknown as SettingsByKind["finished_journeys"];
   const cutoff = daysBefore(now, s.olderThanDays);
+  if (kind === "old_events") return oldEventsPlan(ws, cutoff, now);
   if (kind === "finished_journeys") {
     return {
       async count(db) {
@@ -397,6 +416,47 @@ function planFor(
         now,
       );
       return { counts: { batches: batches.length, files }, last: batches.at(-1)?.id ?? null };
+    },
+  };
+}
+
+/**
+ * The `old_events` policy: the workspace's events that occurred more than olderThanDays ago go, by
+ * dropping whole monthly partitions where every workspace with events in them has such a policy that
+ * covers them too, and by deleting in batches elsewhere (events/partitions.ts). Reports keep their
+ * counts: they are rollups of their own, not read from events.
+ */
+function oldEventsPlan(ws: WorkspaceContext, cutoff: Date, now: Date): Plan {
+  const cutoffOf: CutoffOf = async (db, workspaceId) => {
+    const { rows } = await sql<{ days: number }>`
+      select (settings ->> 'olderThanDays')::int as days from retention_policies
+      where workspace_id = ${workspaceId} and kind = 'old_events' and enabled`.execute(db);
+    return rows[0] ? daysBefore(now, rows[0].days) : null;
+  };
+  return {
+    async count(trx) {
+      return {
+        events: await countOldEvents(trx, ws.id, cutoff),
+        partitions: (await droppablePartitions(trx, ws.id, cutoff, cutoffOf)).length,
+      };
+    },
+    async sample(trx) {
+      const byType = await sampleOldEvents(trx, ws.id, cutoff, SAMPLE_SIZE);
+      return byType.map((t) => ({
+        id: t.type,
+        email: null,
+        action: `delete ${t.count} (${t.oldest.toISOString().slice(0, 10)} … ${t.newest.toISOString().slice(0, 10)})`,
+      }));
+    },
+    toDelete: () => 0,
+    async batch(trx, limit) {
+      // Events are small rows: ten times a contact batch is still a short statement.
+      const batch = await removeOldEventsBatch(trx, ws.id, cutoff, cutoffOf, limit * 10);
+      if (!batch) return null;
+      const counts: Record<string, number> = { events: batch.events };
+      if (batch.partition) counts.partitions = 1;
+      if (batch.ids) counts.eventIds = batch.ids;
+      return { counts, last: batch.partition };
     },
   };
 }
@@ -594,8 +654,10 @@ export async function runRetentionPolicy(
       finished_at: null,
     }));
   let batches = 0;
+  const pace = options.pace ?? DEFAULT_PACE;
   try {
     for (;;) {
+      const started = performance.now();
       const done = await db.transaction().execute(async (trx) => {
         const result = await plan.batch(trx, batchSize);
         if (result) await addBatchToRun(trx, ws.id, run.id, result.counts, result.last);
@@ -604,6 +666,8 @@ export async function runRetentionPolicy(
       if (!done) break;
       batches++;
       await options.afterBatch?.(batches);
+      const rest = (performance.now() - started) * pace;
+      if (rest >= 1) await new Promise((resolve) => setTimeout(resolve, rest));
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
@@ -628,6 +692,7 @@ export async function putRetentionPolicy(
 ): Promise<RetentionPolicy> {
   const problems = settingsProblems(kind, body.settings);
   if (problems.length) throw validationFailed(problems);
+  await checkEventWindows(db, ws, kind, body);
   const campaignId = body.settings.repermissionCampaignId;
   if (kind === "outdated_prospects" && typeof campaignId === "string") {
     const campaign = await findCampaign(db, ws.id, campaignId);
@@ -645,6 +710,35 @@ export async function putRetentionPolicy(
     now,
   });
   return toPolicy(row);
+}
+
+/**
+ * Outdated prospects are found by their events: events dropped sooner than the inactivity window would
+ * make engaged contacts look outdated. An enabled old_events policy must keep at least inactiveDays.
+ */
+async function checkEventWindows(
+  db: Db,
+  ws: WorkspaceContext,
+  kind: RetentionKind,
+  body: RetentionPolicyPut,
+) {
+  if (!body.enabled || (kind !== "old_events" && kind !== "outdated_prospects")) return;
+  const other = await findPolicy(db, ws.id, kind === "old_events" ? "outdated_prospects" : "old_events");
+  if (!other?.enabled) return;
+  const keep = Number(kind === "old_events" ? body.settings.olderThanDays : other.settings.olderThanDays);
+  const inactive = Number(kind === "old_events" ? other.settings.inactiveDays : body.settings.inactiveDays);
+  if (keep >= inactive) return;
+  throw validationFailed([
+    kind === "old_events"
+      ? {
+          field: "settings.olderThanDays",
+          message: `must be at least ${inactive}, the outdated_prospects policy's inactiveDays: contacts whose engagement was dropped would look outdated`,
+        }
+      : {
+          field: "settings.inactiveDays",
+          message: `must be at most ${keep}, the old_events policy's olderThanDays: contacts whose engagement was dropped would look outdated`,
+        },
+  ]);
 }
 
 export async function listRetentionRuns(

@@ -24,6 +24,7 @@ export interface SettingsByKind {
   finished_journeys: OlderThanSettings;
   print_files: OlderThanSettings;
   duplicates: DuplicatesSettings;
+  old_events: OlderThanSettings;
 }
 
 /** Days a re-permission campaign gets before an outdated contact who did not engage is acted on. */
@@ -32,6 +33,8 @@ export const DEFAULT_GRACE_DAYS = 30;
 export const DEFAULT_MAX_SHARE = 0.2;
 /** Candidates per transaction: short enough that no lock is held for long. */
 export const DEFAULT_BATCH_SIZE = 500;
+/** A run rests as long as each batch took: it takes at most half of one connection's time. */
+export const DEFAULT_PACE = 1;
 /** Rows shown in a run's sample. */
 export const SAMPLE_SIZE = 20;
 
@@ -71,6 +74,7 @@ export function settingsProblems(kind: RetentionKind, settings: Record<string, u
     finished_journeys: ["olderThanDays"],
     print_files: ["olderThanDays"],
     duplicates: ["match", "maxGroups"],
+    old_events: ["olderThanDays"],
   };
   for (const key of Object.keys(settings)) {
     if (!allowed[kind].includes(key))
