@@ -494,6 +494,49 @@ export interface ContactTopicsTable {
   changed_at: Generated<Date>;
 }
 
+/** 000028: a person who signs in to the web app; email stored lower-cased, unique in any case. */
+export interface UsersTable {
+  id: Generated<string>;
+  email: string;
+  name: string;
+  password_hash: string;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** 000028: a user's membership of a workspace, with a role. */
+export interface WorkspaceMembersTable {
+  workspace_id: string;
+  user_id: string;
+  role: "owner" | "admin" | "marketer" | "viewer";
+  created_at: Generated<Date>;
+}
+
+/** 000028: a browser session; only the token's SHA-256 is stored. */
+export interface SessionsTable {
+  id: Generated<string>;
+  token_hash: Buffer;
+  user_id: string;
+  workspace_id: string | null;
+  csrf_secret: string;
+  created_at: Generated<Date>;
+  last_seen_at: Timestamp;
+  expires_at: Timestamp;
+}
+
+/** 000028: an invitation to join a workspace; only the token's SHA-256 is stored. */
+export interface InvitationsTable {
+  workspace_id: string;
+  id: Generated<string>;
+  token_hash: Buffer;
+  email: string;
+  role: "owner" | "admin" | "marketer" | "viewer";
+  invited_by: string | null;
+  created_at: Generated<Date>;
+  expires_at: Timestamp;
+  accepted_at: Date | null;
+}
+
 export interface Database {
   delivery_policies: DeliveryPoliciesTable;
   workspace_senders: WorkspaceSendersTable;
@@ -531,6 +574,10 @@ export interface Database {
   workspace_providers: WorkspaceProvidersTable;
   topics: TopicsTable;
   contact_topics: ContactTopicsTable;
+  users: UsersTable;
+  workspace_members: WorkspaceMembersTable;
+  sessions: SessionsTable;
+  invitations: InvitationsTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;

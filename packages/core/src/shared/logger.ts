@@ -26,10 +26,11 @@ export const REDACT_PATHS = [
 
 /**
  * The tokens in tracking and hook paths (/t/o, /t/c, /u, /s, /r, /hooks/email) act for a recipient or a
- * workspace: request logs show the path with the token replaced.
+ * workspace, and an invitation link's (/invite, /api/invitations) lets its holder join one: request logs
+ * show the path with the token replaced.
  */
 export function redactLinkTokens(url: string): string {
-  return url.replace(/^(\/(?:t\/[oc]|u|s|r|hooks\/email)\/)[^/?#]+/, "$1[token]");
+  return url.replace(/^(\/(?:t\/[oc]|u|s|r|hooks\/email|invite|api\/invitations)\/)[^/?#]+/, "$1[token]");
 }
 
 interface LoggedRequest {

@@ -1,12 +1,13 @@
 /** buildApp() assembles the HTTP server; listen() is the caller's business (tests use inject()). */
 import { randomUUID } from "node:crypto";
+import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { Problem } from "@omneural/contracts/common";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
-import { installApiKeyAuth } from "./auth.ts";
+import { installAuth, SESSION_COOKIE } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
 import { providerHookRoutes } from "./hooks/hooks.ts";
 import { installErrorHandling } from "./problems.ts";
@@ -21,16 +22,21 @@ import { importRoutes } from "./routes/imports.ts";
 import { outboxRoutes } from "./routes/outbox.ts";
 import { reportRoutes } from "./routes/reports.ts";
 import { retentionRoutes } from "./routes/retention.ts";
+import { sessionRoutes } from "./routes/session.ts";
+import { teamRoutes } from "./routes/team.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
 import { MAX_TOKEN_LENGTH, trackingRoutes } from "./tracking/routes.ts";
 import { validatorCompiler } from "./validation.ts";
+import { webAppRoutes } from "./web.ts";
 
 export interface BuildAppOptions {
   deps: AppDeps;
   logger?: Logger | false;
+  /** The web app's build to serve at / (default: packages/web/dist). */
+  webRoot?: string;
 }
 
 /**
@@ -77,28 +83,37 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         title: "Omneural API",
         version: "1",
         description:
-          "Multi-channel marketing campaigns. Authenticate with `Authorization: Bearer <API key>`; create a workspace and its first key with `omneural workspace create <name>`. Errors are RFC 9457 problem+json with a stable `code` (see docs/errors.md).",
+          "Multi-channel marketing campaigns. Authenticate with `Authorization: Bearer <API key>`; create a workspace and its first key with `omneural workspace create <name>`. The web app signs in with a session cookie instead (POST /api/session), and sends the session's CSRF token as `x-csrf-token` with every POST, PUT, PATCH and DELETE; a signed-in member's role limits what they may change (docs/users-and-roles.md). Errors are RFC 9457 problem+json with a stable `code` (see docs/errors.md).",
       },
       servers: [{ url: options.deps.config.publicUrl }],
       components: {
         securitySchemes: {
           apiKey: { type: "http", scheme: "bearer", description: "An Omneural API key (omn_…)" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: SESSION_COOKIE,
+            description: "The web app's session (POST /api/session); unsafe methods also need x-csrf-token",
+          },
         },
         schemas: { Problem: Problem as unknown as Record<string, unknown> },
       },
-      security: [{ apiKey: [] }],
+      security: [{ apiKey: [] }, { session: [] }],
       tags: [
         { name: "contacts", description: "People a workspace may contact" },
         { name: "events", description: "What contacts did" },
         { name: "imports", description: "CSV imports of contacts" },
         { name: "audiences", description: "Segments (rules) and static lists" },
         { name: "workspace", description: "The calling workspace" },
+        { name: "team", description: "The workspace's members, their roles, and invitations" },
+        { name: "session", description: "The web app's sign-in: first-run setup, sessions, invitations" },
       ],
     },
   });
   await app.register(fastifySwaggerUi, { routePrefix: "/api/docs" });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
+  await app.register(fastifyCookie);
   await app.register(healthRoutes);
   await app.register(trackingRoutes);
   await app.register(providerHookRoutes, { prefix: "/hooks" });
@@ -107,9 +122,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(fastifyMultipart, {
         limits: { fileSize: options.deps.config.importMaxBytes, files: 1, fields: 10, fieldSize: 100_000 },
       });
-      const requireApiKey = installApiKeyAuth(api);
-      api.addHook("onRequest", requireApiKey);
+      installAuth(api);
       await api.register(workspaceRoutes);
+      await api.register(teamRoutes);
       // Static paths (/contacts/duplicates, /contacts/merge) win over /contacts/:id whatever the order.
       await api.register(contactMergeRoutes);
       await api.register(contactRoutes);
@@ -127,6 +142,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     { prefix: "/api/v1" },
   );
+  await app.register(sessionRoutes, { prefix: "/api" });
+  await app.register(webAppRoutes, {
+    maxParamLength: MAX_TOKEN_LENGTH,
+    ...(options.webRoot ? { root: options.webRoot } : {}),
+  });
 
   return app;
 }

@@ -5,6 +5,7 @@ import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import type { DatabaseHandle } from "@omneural/core/db/database";
 import type { ResponseSink } from "@omneural/core/responses/response";
 import type { Keys } from "@omneural/core/security/keys";
+import type { Actor } from "@omneural/core/users/user";
 
 export interface AppDeps {
   config: Config;
@@ -26,6 +27,9 @@ declare module "fastify" {
   }
   interface FastifyRequest {
     workspace: WorkspaceContext;
+    /** The API key's id, or `user:<id>` for a signed-in member: what audit columns record as the actor. */
     apiKeyId: string;
+    /** Who the /api/v1 request acts for: an API key (full rights) or a member with their role. */
+    actor: Actor;
   }
 }

@@ -74,6 +74,9 @@ interface World {
   adDestinationId?: string;
   /** A direct-mail piece in the dev inbox (A's only). */
   outboxMailId?: string;
+  /** A member of A's team and a pending invitation (A's only). */
+  memberUserId?: string;
+  invitationId?: string;
   /** An archived contact (A's only): B must not restore it. */
   archivedContactId?: string;
 }
@@ -100,6 +103,8 @@ const A_DATA = {
   /** One Gmail mailbox spelled twice: a pair of likely duplicates. */
   duplicateEmail: "adalind.secret@gmail.com",
   duplicateEmailAgain: "adalindsecret+twin@gmail.com",
+  memberEmail: "member.secret@acme.example",
+  invitedEmail: "invited.secret@acme.example",
   archivedEmail: "archived.secret@acme.example",
 };
 
@@ -133,6 +138,22 @@ interface Probe {
  */
 const OPERATIONS: Record<string, () => Probe[]> = {
   "GET /api/v1/workspace": () => [{ expect: [200] }],
+
+  "GET /api/v1/team": () => [{ about: "B's team holds none of A's members or invitations", expect: [200] }],
+  "POST /api/v1/team/invitations": () => [
+    {
+      about: "B invites A's member's email: B's own invitation",
+      body: { email: A_DATA.memberEmail, role: "viewer" },
+      expect: [201],
+      check: async (res) => {
+        const revoked = await t.asB({ method: "DELETE", url: `/api/v1/team/invitations/${res.json().id}` });
+        expect(revoked.statusCode).toBe(200);
+      },
+    },
+  ],
+  "DELETE /api/v1/team/invitations/{id}": () => [{ expect: NOT_FOUND }],
+  "PATCH /api/v1/team/members/{userId}": () => [{ body: { role: "viewer" }, expect: NOT_FOUND }],
+  "DELETE /api/v1/team/members/{userId}": () => [{ expect: NOT_FOUND }],
 
   "POST /api/v1/contacts": () => [
     {
@@ -680,6 +701,8 @@ function objectsFor(path: string, parameter: string): string[] {
     "topics/{topicId}": [a.topicId],
     "enrollments/{contactId}": [a.contactId],
     "outbox/{id}": [a.outboxMailId!],
+    "members/{userId}": [a.memberUserId!],
+    "invitations/{id}": [a.invitationId!],
   };
   const objects = byKey[key];
   if (!objects) throw new Error(`no object of A's for ${key} in ${path}: add one to objectsFor`);
@@ -869,6 +892,7 @@ async function snapshotOfA() {
     enrollment: await read(`/api/v1/campaigns/${a.campaignId}/enrollments/${a.contactId}`),
     adDestination: await read(`/api/v1/ad-destinations/${a.adDestinationId}`),
     adMembers: await read(`/api/v1/ad-destinations/${a.adDestinationId}/members.csv`),
+    team: await read("/api/v1/team"),
   };
 }
 
@@ -983,6 +1007,14 @@ beforeAll(async () => {
   });
   expect(events.json().accepted).toBe(2);
   await launch("a", a.campaignId);
+  a.memberUserId = (await t.member(t.a, "owner", A_DATA.memberEmail)).userId;
+  const invitation = await t.asA({
+    method: "POST",
+    url: "/api/v1/team/invitations",
+    payload: { email: A_DATA.invitedEmail, role: "marketer" },
+  });
+  expect(invitation.statusCode, invitation.body).toBe(201);
+  a.invitationId = invitation.json().id;
 
   b = await buildWorld("b", { email: "bea@globex.example", prefix: "Globex" });
   await launch("b", b.campaignId);

@@ -12,6 +12,10 @@ import type { ResponseInput } from "@omneural/core/responses/response";
 import { TEST_KEYS } from "@omneural/core/security/keys";
 import { createLogger } from "@omneural/core/shared/logger";
 import { useTestDatabase } from "@omneural/core/testing/database";
+import { hashPassword } from "@omneural/core/users/password";
+import type { Role } from "@omneural/core/users/user";
+import { insertMember, insertUser } from "@omneural/core/users/user.repository";
+import { createSession } from "@omneural/core/users/user.service";
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 import type { FastifyInstance, InjectOptions } from "fastify";
 import { afterAll, beforeAll } from "vitest";
@@ -23,6 +27,17 @@ export interface TestWorkspace {
   id: string;
   apiKey: string;
 }
+
+/** A signed-in member: the session cookie's value and the CSRF token its unsafe requests send. */
+export interface TestSession {
+  userId: string;
+  email: string;
+  password: string;
+  token: string;
+  csrfToken: string;
+}
+
+export const TEST_PASSWORD = "correct horse battery staple";
 
 export function useTestApp(env: Record<string, string> = {}) {
   const database = useTestDatabase();
@@ -96,5 +111,36 @@ export function useTestApp(env: Record<string, string> = {}) {
     asA: (options: InjectOptions) => call(state.a, options),
     asB: (options: InjectOptions) => call(state.b, options),
     anonymous: (options: InjectOptions) => call(undefined, options),
+    /**
+     * A new user who is a member of `who`'s workspace with `role`, signed in (password TEST_PASSWORD).
+     */
+    async member(
+      who: TestWorkspace,
+      role: Role,
+      email = `${role}.${Math.random().toString(36).slice(2)}@team.example`,
+    ): Promise<TestSession> {
+      const db = database.handle.db;
+      const user = await insertUser(db, {
+        email,
+        name: `A ${role}`,
+        passwordHash: await hashPassword(TEST_PASSWORD),
+      });
+      await insertMember(db, { workspaceId: who.id, userId: user.id, role });
+      const session = await createSession(db, user.id, who.id, new Date());
+      return {
+        userId: user.id,
+        email,
+        password: TEST_PASSWORD,
+        token: session.token,
+        csrfToken: session.csrfToken,
+      };
+    },
+    /** A request with the member's session cookie and, unless `csrf: false`, its CSRF token. */
+    asSession: (session: TestSession, options: InjectOptions, { csrf = true } = {}) =>
+      state.app!.inject({
+        ...options,
+        cookies: { omneural_session: session.token, ...(options.cookies ?? {}) },
+        headers: { ...(csrf ? { "x-csrf-token": session.csrfToken } : {}), ...(options.headers ?? {}) },
+      }),
   };
 }

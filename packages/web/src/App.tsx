@@ -1,0 +1,70 @@
+/**
+ * What to show: the invitation page for /invite/<token>; the first-run setup while no user exists;
+ * sign-in without a session; otherwise the app shell and its pages (heavy ones loaded on demand).
+ */
+import { useQuery, useQueryClient } from "@tanstack/react-query";
+import { lazy, Suspense, useEffect } from "react";
+import { Route, Switch, useRoute } from "wouter";
+import { ApiError, api, setCsrfToken, whenSessionEnds } from "./api.ts";
+import { Loading, PageError } from "./components/feedback.tsx";
+import { Shell } from "./components/Shell.tsx";
+import { AcceptInvitation } from "./pages/AcceptInvitation.tsx";
+import { Home } from "./pages/Home.tsx";
+import { NotFound } from "./pages/NotFound.tsx";
+import { Setup } from "./pages/Setup.tsx";
+import { SignIn } from "./pages/SignIn.tsx";
+import { SessionContext } from "./session.ts";
+
+const Contacts = lazy(() => import("./pages/Contacts.tsx"));
+const ContactProfile = lazy(() => import("./pages/ContactProfile.tsx"));
+const TeamSettings = lazy(() => import("./pages/TeamSettings.tsx"));
+
+export function App() {
+  const queryClient = useQueryClient();
+  const [isInvite, params] = useRoute<{ token: string }>("/invite/:token");
+  useEffect(() => {
+    whenSessionEnds(() => {
+      setCsrfToken(undefined);
+      queryClient.setQueryData(["session"], null);
+    });
+  }, [queryClient]);
+
+  const setup = useQuery({ queryKey: ["setup"], queryFn: api.setupStatus, enabled: !isInvite });
+  const session = useQuery({
+    queryKey: ["session"],
+    queryFn: async () => {
+      try {
+        return await api.session();
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 401) return null;
+        throw error;
+      }
+    },
+    enabled: isInvite || setup.data?.needsSetup === false,
+  });
+  setCsrfToken(session.data?.csrfToken);
+
+  if (isInvite) return <AcceptInvitation token={params.token} />;
+  if (setup.isPending) return <Loading label="Starting Omneural" />;
+  if (setup.error) return <PageError error={setup.error} />;
+  if (setup.data.needsSetup) return <Setup />;
+  if (session.isPending) return <Loading label="Checking your session" />;
+  if (session.error) return <PageError error={session.error} />;
+  if (!session.data) return <SignIn />;
+
+  return (
+    <SessionContext.Provider value={session.data}>
+      <Shell>
+        <Suspense fallback={<Loading label="Loading the page" />}>
+          <Switch>
+            <Route path="/" component={Home} />
+            <Route path="/contacts" component={Contacts} />
+            <Route path="/contacts/:id">{(p) => <ContactProfile id={p.id} />}</Route>
+            <Route path="/settings/team" component={TeamSettings} />
+            <Route component={NotFound} />
+          </Switch>
+        </Suspense>
+      </Shell>
+    </SessionContext.Provider>
+  );
+}

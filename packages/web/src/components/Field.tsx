@@ -1,0 +1,105 @@
+/** A labelled form control with its hint and error wired for assistive technology. */
+import { type InputHTMLAttributes, type ReactNode, useId } from "react";
+import { ApiError } from "../api.ts";
+
+interface FieldProps extends Omit<InputHTMLAttributes<HTMLInputElement>, "onChange" | "value"> {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string | undefined;
+  hint?: ReactNode;
+}
+
+export function Field({ label, value, onChange, error, hint, id, ...input }: FieldProps) {
+  const generated = useId();
+  const inputId = id ?? generated;
+  const hintId = `${inputId}-hint`;
+  const errorId = `${inputId}-error`;
+  const describedBy = [hint ? hintId : null, error ? errorId : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={`field${error ? " field-invalid" : ""}`}>
+      <label htmlFor={inputId}>{label}</label>
+      <input
+        id={inputId}
+        value={value}
+        onChange={(event) => onChange(event.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+        {...input}
+      />
+      {hint ? (
+        <p id={hintId} className="field-hint">
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p id={errorId} className="field-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+interface SelectProps {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: { value: string; label: string }[];
+  error?: string | undefined;
+  disabled?: boolean;
+  id?: string;
+}
+
+export function SelectField({ label, value, onChange, options, error, disabled, id }: SelectProps) {
+  const generated = useId();
+  const selectId = id ?? generated;
+  return (
+    <div className={`field${error ? " field-invalid" : ""}`}>
+      <label htmlFor={selectId}>{label}</label>
+      <select
+        id={selectId}
+        value={value}
+        disabled={disabled}
+        onChange={(event) => onChange(event.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={error ? `${selectId}-error` : undefined}
+      >
+        {options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+      {error ? (
+        <p id={`${selectId}-error`} className="field-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}
+
+/**
+ * Form state with errors per field: `check` validates before submit; a server problem's field errors
+ * land next to their fields, anything else in `formError`.
+ */
+export type FieldErrors<K extends string> = Partial<Record<K | "form", string>>;
+
+/** Turns a failed request into errors next to the named fields, and the rest into a form error. */
+export function errorsFrom<K extends string>(error: unknown, fields: readonly K[]): FieldErrors<K> {
+  const out: FieldErrors<K> = {};
+  if (error instanceof ApiError) {
+    for (const [field, message] of Object.entries(error.fields)) {
+      if ((fields as readonly string[]).includes(field)) out[field as K] = capitalise(message);
+    }
+    if (Object.keys(out).length === 0) out.form = error.message;
+  } else {
+    out.form = error instanceof Error ? error.message : "Something went wrong.";
+  }
+  return out;
+}
+
+function capitalise(message: string): string {
+  return message.charAt(0).toUpperCase() + message.slice(1);
+}
