@@ -16,6 +16,7 @@ import {
 } from "@omneural/core/definitions/definition-file";
 import { getImport, parseMappingParam, receiveImport } from "@omneural/core/imports/import.service";
 import { runImportInThread } from "@omneural/core/imports/import-runner";
+import { formatDoctor, runDoctor } from "@omneural/core/ops/doctor";
 import { AppError } from "@omneural/core/shared/errors";
 import { createLogger, type Logger } from "@omneural/core/shared/logger";
 import { findWorkspace, listWorkspaces } from "@omneural/core/workspaces/workspace.repository";
@@ -26,7 +27,7 @@ import { type DemoOptions, MIN_WAIT_SECONDS, runDemo } from "./demo.ts";
 import { startApi } from "./roles/api.ts";
 import { startTracking } from "./roles/tracking.ts";
 import { startWorker } from "./roles/worker.ts";
-import { openRuntime, type Runtime } from "./runtime.ts";
+import { EMBEDDED_DATABASE, openRuntime, type Runtime } from "./runtime.ts";
 
 const program = new Command();
 
@@ -237,6 +238,21 @@ program
     "Run only the background worker (for scale-out). Needs DATABASE_URL, or a running `omneural start`.",
   )
   .action(() => runRoles({ api: false, worker: true }, false));
+
+program
+  .command("doctor")
+  .description(
+    "Check the configuration, database, migrations, clock, workers, Redis and providers, and say what to fix. Changes nothing. Exits 1 when a check fails.",
+  )
+  .option("--json", "print the checks as one JSON object")
+  .action(async (opts: { json?: boolean }) => {
+    const checks = await runDoctor(process.env, { embeddedDatabase: EMBEDDED_DATABASE });
+    const failed = checks.some((c) => c.status === "fail");
+    process.stdout.write(
+      opts.json ? `${JSON.stringify({ ok: !failed, checks })}\n` : `omneural doctor\n${formatDoctor(checks)}`,
+    );
+    process.exit(failed ? 1 : 0);
+  });
 
 program
   .command("migrate")
