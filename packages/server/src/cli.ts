@@ -26,7 +26,7 @@ import { Command, Option } from "commander";
 import { type DemoOptions, MIN_WAIT_SECONDS, runDemo } from "./demo.ts";
 import { startApi } from "./roles/api.ts";
 import { startTracking } from "./roles/tracking.ts";
-import { startWorker } from "./roles/worker.ts";
+import { startMetricsServer, startWorker } from "./roles/worker.ts";
 import { EMBEDDED_DATABASE, openRuntime, type Runtime } from "./runtime.ts";
 
 const program = new Command();
@@ -141,6 +141,10 @@ async function runRoles(roles: Roles, own: boolean, afterStart?: (started: Start
     process.exit(1);
   }
   const worker = roles.worker ? await startWorker(config, runtime.database, runtime.keys, log) : undefined;
+  const metrics =
+    roles.worker && !roles.api && !roles.tracking && config.metricsPort
+      ? await startMetricsServer(config, runtime.database, log)
+      : undefined;
   const http = roles.api
     ? await startApi(config, runtime.database, runtime.keys, log)
     : roles.tracking
@@ -149,6 +153,7 @@ async function runRoles(roles: Roles, own: boolean, afterStart?: (started: Start
   onShutdown(config, log, async () => {
     // The HTTP server stops taking requests and its response writer empties before the database closes.
     await http?.stop();
+    await metrics?.stop();
     await worker?.stop();
     await runtime.close();
   });

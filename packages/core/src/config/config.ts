@@ -45,6 +45,10 @@ export interface Config {
   readonly smsMaxPerSecond: number;
   readonly importMaxBytes: number;
   readonly shutdownTimeoutMs: number;
+  /** Bearer token `GET /metrics` requires; unset: only this machine (loopback) may read it. */
+  readonly metricsToken: string | undefined;
+  /** A port on which a worker-only process serves /metrics and /healthz; unset: none. */
+  readonly metricsPort: number | undefined;
 }
 
 export class ConfigError extends Error {
@@ -356,6 +360,21 @@ export const OPTIONS = {
     defaultText: "10000",
     parse: integer("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
   } satisfies Option<number>,
+  metricsToken: {
+    variable: "METRICS_TOKEN",
+    description:
+      "Bearer token that GET /metrics (Prometheus) requires. When unset, /metrics answers only requests from this machine (loopback), not ones through a proxy on another host.",
+    defaultText: "(unset: loopback only)",
+    parse: optionalSecret("METRICS_TOKEN", 16),
+  } satisfies Option<string | undefined>,
+  metricsPort: {
+    variable: "METRICS_PORT",
+    description:
+      "A port on which `omneural worker` serves /metrics and /healthz (a worker has no HTTP server otherwise). Roles with HTTP serve /metrics on PORT.",
+    defaultText: "(unset: none)",
+    parse: (raw) =>
+      raw === undefined || raw.trim() === "" ? undefined : integer("METRICS_PORT", 0, 1, 65535)(raw),
+  } satisfies Option<number | undefined>,
 } as const;
 
 type Options = typeof OPTIONS;

@@ -9,6 +9,7 @@
 import type { CampaignPolicies } from "@omneural/contracts/workflows";
 import { triggerEventsOf } from "../campaigns/entry.ts";
 import type { Db } from "../db/database.ts";
+import { circuitOpen, dispatchOutcomes } from "../ops/metrics.ts";
 import { tombstoneKeyFrom } from "../security/keys.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
@@ -758,6 +759,10 @@ export function startDispatcher(
       let claimed = 0;
       for (const kind of kinds) {
         const r = await dispatchBatch(db, kind, { ...options, guards, resolver });
+        for (const outcome of ["sent", "retried", "deferred", "failed", "skipped"] as const)
+          if (r[outcome]) dispatchOutcomes.inc({ channel: kind, outcome }, r[outcome]);
+        const held = guards[kind]?.breaker?.holdUntil(Date.now());
+        circuitOpen.set({ channel: kind }, held === undefined ? 0 : 1);
         // Rows deferred at the claim (throughput limits) are progress too: the next due rows are behind them.
         claimed += r.claimed + r.deferred;
         if (r.expired) {

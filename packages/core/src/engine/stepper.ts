@@ -14,6 +14,7 @@ import { compileForWorkspace } from "../audiences/audience.service.ts";
 import { queueMembershipCheck } from "../audiences/membership.ts";
 import { loadExperimentStates, recordExperimentEffects } from "../campaigns/experiment.service.ts";
 import type { Db, Executor } from "../db/database.ts";
+import { memberSteps } from "../ops/metrics.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
@@ -491,7 +492,9 @@ export function startStepper(
       let claimed = 0;
       for (const campaign of running) {
         if (stopping()) break;
-        claimed += (await stepCampaignBatch(db, campaign.workspace_id, campaign.id, options)).claimed;
+        const r = await stepCampaignBatch(db, campaign.workspace_id, campaign.id, options);
+        claimed += r.claimed;
+        memberSteps.inc(r.moved);
       }
       if (claimed === 0 && running.length) await completeFinishedCampaigns(db);
       return claimed > 0;

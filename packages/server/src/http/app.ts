@@ -10,6 +10,7 @@ import type { Logger } from "pino";
 import { installAuth, SESSION_COOKIE } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
 import { providerHookRoutes } from "./hooks/hooks.ts";
+import { installMetrics } from "./metrics.ts";
 import { installErrorHandling } from "./problems.ts";
 import { adDestinationRoutes } from "./routes/ad-destinations.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
@@ -70,6 +71,7 @@ export function createServer(options: BuildAppOptions): FastifyInstance {
   app.addHook("onSend", async (request, reply) => {
     reply.header("x-request-id", request.id);
   });
+  installMetrics(app);
   return app;
 }
 

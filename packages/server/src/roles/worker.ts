@@ -9,10 +9,13 @@ import { startStepper } from "@omneural/core/engine/stepper";
 import { ensureEventPartitions } from "@omneural/core/events/partitions";
 import { recoverStalledImports } from "@omneural/core/imports/import.service";
 import { buildTaskList, crontabFor } from "@omneural/core/jobs/tasks";
+import { readGaugesFrom } from "@omneural/core/ops/metrics";
 import { startReportFolder } from "@omneural/core/reports/report.service";
 import type { Keys } from "@omneural/core/security/keys";
 import type { Logger } from "@omneural/core/shared/logger";
+import Fastify from "fastify";
 import { type Runner, run, Logger as WorkerLogger } from "graphile-worker";
+import { serveMetrics } from "../http/metrics.ts";
 
 export interface WorkerRole {
   stop(): Promise<void>;
@@ -90,4 +93,18 @@ export async function startWorker(
       await jobsPool.end();
     },
   };
+}
+
+/**
+ * A worker-only process has no HTTP server: with METRICS_PORT set it serves /metrics (its engine and
+ * dispatcher counters, the installation's queue gauges) and /healthz there.
+ */
+export async function startMetricsServer(config: Config, database: DatabaseHandle, log: Logger) {
+  const app = Fastify({ logger: false });
+  readGaugesFrom(database.db);
+  app.get("/healthz", async () => ({ status: "ok" }));
+  app.get("/metrics", (request, reply) => serveMetrics(request, reply, config.metricsToken));
+  await app.listen({ host: config.host, port: config.metricsPort ?? 0 });
+  log.info({ port: config.metricsPort }, "metrics served on /metrics");
+  return { stop: () => app.close() };
 }
