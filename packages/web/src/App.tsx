@@ -18,6 +18,7 @@ import { SessionContext } from "./session.ts";
 const Contacts = lazy(() => import("./pages/Contacts.tsx"));
 const ContactProfile = lazy(() => import("./pages/ContactProfile.tsx"));
 const TeamSettings = lazy(() => import("./pages/TeamSettings.tsx"));
+const RetentionSettings = lazy(() => import("./pages/RetentionSettings.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -61,6 +62,7 @@ export function App() {
             <Route path="/contacts" component={Contacts} />
             <Route path="/contacts/:id">{(p) => <ContactProfile id={p.id} />}</Route>
             <Route path="/settings/team" component={TeamSettings} />
+            <Route path="/settings/retention" component={RetentionSettings} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

@@ -7,6 +7,12 @@
 import type { Contact, ContactList } from "@omneural/contracts/contacts";
 import type { Import, ImportAccepted } from "@omneural/contracts/imports";
 import type {
+  RetentionKind,
+  RetentionPolicy,
+  RetentionPolicyPut,
+  RetentionRun,
+} from "@omneural/contracts/retention";
+import type {
   CreatedInvitation,
   InvitationPreview,
   Role,
@@ -19,7 +25,20 @@ import type {
 import type { Campaign, CampaignDetail, ContactTrace } from "@omneural/contracts/workflows";
 import type { Static } from "typebox";
 
-export type { Campaign, Contact, Import, InvitationPreview, Role, SessionInfo, Team, TeamMember };
+export type {
+  Campaign,
+  Contact,
+  Import,
+  InvitationPreview,
+  RetentionKind,
+  RetentionPolicy,
+  RetentionPolicyPut,
+  RetentionRun,
+  Role,
+  SessionInfo,
+  Team,
+  TeamMember,
+};
 export type CampaignWithCounts = Static<typeof CampaignDetail>;
 export type { ContactTrace };
 
@@ -128,6 +147,9 @@ export const api = {
       "GET",
       `/api/v1/campaigns?limit=20${cursor ? `&cursor=${encode(cursor)}` : ""}`,
     ),
+  /** Campaigns to pick from (one page of up to 500, newest first). */
+  campaignOptions: () =>
+    request<{ data: Campaign[]; nextCursor: string | null }>("GET", "/api/v1/campaigns?limit=500"),
   campaign: (id: string) => request<CampaignWithCounts>("GET", `/api/v1/campaigns/${encode(id)}`),
   campaignAction: (id: string, action: "launch" | "pause" | "resume") =>
     request<unknown>("POST", `/api/v1/campaigns/${encode(id)}/${action}`),
@@ -148,6 +170,18 @@ export const api = {
       { contentType: "text/csv" },
     ),
   importStatus: (id: string) => request<Import>("GET", `/api/v1/contacts/imports/${encode(id)}`),
+
+  retentionPolicies: () => request<{ data: RetentionPolicy[] }>("GET", "/api/v1/retention/policies"),
+  putRetentionPolicy: (kind: RetentionKind, body: RetentionPolicyPut) =>
+    request<RetentionPolicy>("PUT", `/api/v1/retention/policies/${encode(kind)}`, body),
+  /** A dry run unless `dryRun: false`; `confirm` lets a real run go past the policy's maxShare. */
+  runRetentionPolicy: (kind: RetentionKind, options: { dryRun: boolean; confirm?: boolean }) =>
+    request<RetentionRun>("POST", `/api/v1/retention/policies/${encode(kind)}/run`, options),
+  retentionRuns: (query: { kind?: RetentionKind | undefined; limit: number }) => {
+    const params = new URLSearchParams({ limit: String(query.limit) });
+    if (query.kind) params.set("kind", query.kind);
+    return request<{ data: RetentionRun[] }>("GET", `/api/v1/retention/runs?${params}`);
+  },
 
   team: () => request<Team>("GET", "/api/v1/team"),
   invite: (email: string, role: Role) =>

@@ -47,13 +47,17 @@ interface SelectProps {
   onChange: (value: string) => void;
   options: { value: string; label: string }[];
   error?: string | undefined;
+  hint?: ReactNode;
   disabled?: boolean;
   id?: string;
 }
 
-export function SelectField({ label, value, onChange, options, error, disabled, id }: SelectProps) {
+export function SelectField({ label, value, onChange, options, error, hint, disabled, id }: SelectProps) {
   const generated = useId();
   const selectId = id ?? generated;
+  const describedBy =
+    [hint ? `${selectId}-hint` : null, error ? `${selectId}-error` : null].filter(Boolean).join(" ") ||
+    undefined;
   return (
     <div className={`field${error ? " field-invalid" : ""}`}>
       <label htmlFor={selectId}>{label}</label>
@@ -63,7 +67,7 @@ export function SelectField({ label, value, onChange, options, error, disabled, 
         disabled={disabled}
         onChange={(event) => onChange(event.target.value)}
         aria-invalid={error ? true : undefined}
-        aria-describedby={error ? `${selectId}-error` : undefined}
+        aria-describedby={describedBy}
       >
         {options.map((option) => (
           <option key={option.value} value={option.value}>
@@ -71,6 +75,11 @@ export function SelectField({ label, value, onChange, options, error, disabled, 
           </option>
         ))}
       </select>
+      {hint ? (
+        <p id={`${selectId}-hint`} className="field-hint">
+          {hint}
+        </p>
+      ) : null}
       {error ? (
         <p id={`${selectId}-error`} className="field-error">
           {error}

@@ -14,6 +14,12 @@ const NAV = [
     match: (path: string) => path.startsWith("/settings/team"),
     section: "Settings",
   },
+  {
+    href: "/settings/retention",
+    label: "Retention",
+    match: (path: string) => path.startsWith("/settings/retention"),
+    section: "Settings",
+  },
 ];
 
 /** Queries about the app itself rather than a workspace's data. */
