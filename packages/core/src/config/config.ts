@@ -49,6 +49,8 @@ export interface Config {
   readonly metricsToken: string | undefined;
   /** A port on which a worker-only process serves /metrics and /healthz; unset: none. */
   readonly metricsPort: number | undefined;
+  /** API requests per minute per API key, session or address; 0: no limit. */
+  readonly apiRateLimit: number;
 }
 
 export class ConfigError extends Error {
@@ -359,6 +361,13 @@ export const OPTIONS = {
     description: "How long a graceful shutdown waits for in-flight work before exiting.",
     defaultText: "10000",
     parse: integer("SHUTDOWN_TIMEOUT_MS", 10_000, 0, 600_000),
+  } satisfies Option<number>,
+  apiRateLimit: {
+    variable: "API_RATE_LIMIT",
+    description:
+      "Requests per minute the API (/api/v1 and the sign-in endpoints) takes from one API key, one session, or one address without either; beyond it 429 RATE_LIMITED with Retry-After. Counted in Redis when REDIS_URL is set (all processes together), else per process. 0 turns the limit off.",
+    defaultText: "3000",
+    parse: integer("API_RATE_LIMIT", 3000, 0, 1_000_000),
   } satisfies Option<number>,
   metricsToken: {
     variable: "METRICS_TOKEN",

@@ -12,6 +12,7 @@ import type { AppDeps } from "./context.ts";
 import { providerHookRoutes } from "./hooks/hooks.ts";
 import { installMetrics } from "./metrics.ts";
 import { installErrorHandling } from "./problems.ts";
+import { installRateLimit } from "./rate-limit.ts";
 import { adDestinationRoutes } from "./routes/ad-destinations.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
@@ -116,6 +117,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(fastifyCookie);
+  const rateLimit = await installRateLimit(app);
   await app.register(healthRoutes);
   await app.register(trackingRoutes);
   await app.register(providerHookRoutes, { prefix: "/hooks" });
@@ -124,6 +126,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       await api.register(fastifyMultipart, {
         limits: { fileSize: options.deps.config.importMaxBytes, files: 1, fields: 10, fieldSize: 100_000 },
       });
+      if (rateLimit) api.addHook("onRequest", rateLimit);
       installAuth(api);
       await api.register(workspaceRoutes);
       await api.register(teamRoutes);
@@ -144,7 +147,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     },
     { prefix: "/api/v1" },
   );
-  await app.register(sessionRoutes, { prefix: "/api" });
+  await app.register(
+    async (scope) => {
+      if (rateLimit) scope.addHook("onRequest", rateLimit);
+      await scope.register(sessionRoutes);
+    },
+    { prefix: "/api" },
+  );
   await app.register(webAppRoutes, {
     maxParamLength: MAX_TOKEN_LENGTH,
     ...(options.webRoot ? { root: options.webRoot } : {}),
