@@ -537,6 +537,23 @@ export interface InvitationsTable {
   accepted_at: Date | null;
 }
 
+/** 000030: who did what to which object, and when (docs/audit-log.md). Never a request body. */
+export interface AuditLogTable {
+  workspace_id: string;
+  id: string;
+  at: Date;
+  actor_kind: "user" | "api_key" | "system";
+  actor_id: string;
+  actor_label: string;
+  action: string;
+  object_type: string;
+  object_id: string | null;
+  request_id: string | null;
+  status: number | null;
+  ip: string | null;
+  details: Json;
+}
+
 export interface Database {
   delivery_policies: DeliveryPoliciesTable;
   workspace_senders: WorkspaceSendersTable;
@@ -578,6 +595,7 @@ export interface Database {
   workspace_members: WorkspaceMembersTable;
   sessions: SessionsTable;
   invitations: InvitationsTable;
+  audit_log: AuditLogTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;

@@ -2,8 +2,9 @@
  * What each /api/v1 request needs of the caller's role. By default a GET is `read` (any member) and
  * anything else is `write` (not viewers). The exceptions are listed here, in one place, so the rule is
  * visible: POSTs that change nothing (previews, validation, simulation, dry runs) are `read`, and the
- * team and admin-only settings are `admin`. A route may also say it itself with `config: { access }`.
- * docs/users-and-roles.md shows the same matrix; access.test.ts keeps the two in step.
+ * team, the admin-only settings and the audit log are `admin`. A route may also say it itself with
+ * `config: { access }`. docs/users-and-roles.md shows the same matrix; access.test.ts keeps the two
+ * in step.
  */
 import type { Access } from "@omneural/core/users/user";
 import type { FastifyRequest } from "fastify";
@@ -32,6 +33,8 @@ export const ROUTE_ACCESS: Record<string, Rule> = {
   "PUT /api/v1/workspace/providers/:channel": "admin",
   "DELETE /api/v1/workspace/providers/:channel": "admin",
   "PUT /api/v1/retention/policies/:kind": "admin",
+  // The audit log names members and what they did: owners and admins only.
+  "GET /api/v1/audit": "admin",
   // A dry run (the default) only counts; a real run deletes or anonymises contacts.
   "POST /api/v1/retention/policies/:kind/run": (body) => (body.dryRun === false ? "admin" : "read"),
 };

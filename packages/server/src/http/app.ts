@@ -7,6 +7,7 @@ import fastifySwaggerUi from "@fastify/swagger-ui";
 import { Problem } from "@omneural/contracts/common";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
+import { installAuditLog } from "./audit.ts";
 import { installAuth, SESSION_COOKIE } from "./auth.ts";
 import type { AppDeps } from "./context.ts";
 import { providerHookRoutes } from "./hooks/hooks.ts";
@@ -128,6 +129,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       });
       if (rateLimit) api.addHook("onRequest", rateLimit);
       installAuth(api);
+      await installAuditLog(api);
       await api.register(workspaceRoutes);
       await api.register(teamRoutes);
       // Static paths (/contacts/duplicates, /contacts/merge) win over /contacts/:id whatever the order.

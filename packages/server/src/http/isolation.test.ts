@@ -139,6 +139,46 @@ interface Probe {
 const OPERATIONS: Record<string, () => Probe[]> = {
   "GET /api/v1/workspace": () => [{ expect: [200] }],
 
+  "GET /api/v1/audit": (): Probe[] => [
+    {
+      about: "B's audit log holds B's own entries, none of A's",
+      query: { limit: "200" },
+      expect: [200],
+      check: async (res) => {
+        const entries = res.json().data as { objectId: string | null; actor: { id: string } }[];
+        expect(entries.length).toBeGreaterThan(0);
+        const aKeys = await apiKeyIdsOf(t.a.id);
+        const aObjects = new Set(Object.values(a));
+        for (const entry of entries) {
+          expect(aObjects.has(entry.objectId ?? ""), `A's object ${entry.objectId}`).toBe(false);
+          expect(aKeys, "A's API key").not.toContain(entry.actor.id);
+        }
+      },
+    },
+    {
+      about: "filtered by A's contact",
+      query: { objectId: a.contactId },
+      expect: [200],
+      check: (res) => expect(res.json().data).toEqual([]),
+    },
+    {
+      about: "filtered by A's campaign",
+      query: { objectType: "campaign", objectId: a.campaignId },
+      expect: [200],
+      check: (res) => expect(res.json().data).toEqual([]),
+    },
+    {
+      about: "filtered by A's API key",
+      expect: [200],
+      check: async () => {
+        for (const key of await apiKeyIdsOf(t.a.id)) {
+          const res = await t.asB({ method: "GET", url: `/api/v1/audit?actor=${key}` });
+          expect(res.json().data).toEqual([]);
+        }
+      },
+    },
+  ],
+
   "GET /api/v1/team": () => [{ about: "B's team holds none of A's members or invitations", expect: [200] }],
   "POST /api/v1/team/invitations": () => [
     {
@@ -673,6 +713,14 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
 };
+
+async function apiKeyIdsOf(workspaceId: string): Promise<string[]> {
+  const { rows } = await t.database.handle.pool.query<{ id: string }>(
+    "select id from api_keys where workspace_id = $1",
+    [workspaceId],
+  );
+  return rows.map((row) => row.id);
+}
 
 /**
  * Removes what a probe made in B with A's names or addresses, so that later listings by B do not show
