@@ -62,6 +62,9 @@ import {
   writeStagingRow,
 } from "./import.ts";
 
+/** Imports of at least this many rows refresh the planner statistics of what they changed. */
+const ANALYZE_AFTER_ROWS = 10_000;
+
 export const CHUNK_BYTES = 1024 * 1024;
 const SNIFF_BYTES = 64 * 1024;
 const PUSH_BYTES = 64 * 1024;
@@ -627,6 +630,14 @@ export async function processImport(
     );
     await mergeClient.query("commit");
     options.onProgress?.({ ...progress, phase: "done" });
+    // Fresh planner statistics after a large import: a campaign launched on the imported list a minute
+    // later (before autovacuum's analyze) would otherwise be planned for an empty table, as nested
+    // loops over every member. Sampled, so it takes a fraction of a second at any size.
+    if (progress.rows >= ANALYZE_AFTER_ROWS) {
+      await mergeClient
+        .query(importOptions.listId ? "analyze contacts, list_members" : "analyze contacts")
+        .catch(() => undefined);
+    }
     return true;
   } catch (error) {
     await mergeClient.query("rollback").catch(() => {
