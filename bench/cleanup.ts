@@ -79,7 +79,10 @@ const percentile = (xs: number[], p: number) => {
   return s[Math.min(s.length - 1, Math.ceil((p / 100) * s.length) - 1)]!;
 };
 
-/** Steps the campaign's members in batches for `seconds`; returns each batch's duration (ms). */
+/**
+ * Steps the campaign's members in batches for `seconds` (or until none is left); returns each batch's
+ * duration (ms). The engine's clock is a day ahead, so each claim takes a member down its whole path.
+ */
 async function stepFor(
   db: Parameters<typeof stepCampaignBatch>[0],
   workspaceId: string,
@@ -95,9 +98,10 @@ async function stepFor(
   while (performance.now() < end) {
     const started = performance.now();
     const r = await stepCampaignBatch(db, workspaceId, campaignId, { batchSize, now });
+    // Every member done before the window ends: the batches measured are all there are.
+    if (r.claimed === 0) break;
     durations.push(performance.now() - started);
     steps += r.moved;
-    if (r.claimed === 0) throw new Error("the engine campaign ran out of members: raise --engine-members");
     // A worker's pace, not a tight loop: the engine shares the machine with the API as in production.
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -109,7 +113,7 @@ export async function main(args: string[]) {
   const outdatedShare = argValue(args, "--outdated", 0.2);
   const seconds = argValue(args, "--seconds", 20);
   const rate = argValue(args, "--rate", 200);
-  const engineMembers = argValue(args, "--engine-members", 40_000);
+  const engineMembers = argValue(args, "--engine-members", 100_000);
   const windows = argValue(args, "--windows", 3);
   const stepBatch = argValue(args, "--step-batch", 200);
   const actionIndex = args.indexOf("--action");

@@ -3,37 +3,13 @@
  * shared-bucket tests are skipped with a warning; the fallback test runs everywhere.
  */
 import { once } from "node:events";
-import { Redis } from "ioredis";
+import type { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
+import { requireRedis, TEST_REDIS_URL } from "../testing/redis.ts";
 import { connectRedis, RedisTokenBucket } from "./redis-rate-limit.ts";
 
-const url = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function reachable(): Promise<boolean> {
-  const probe = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: () => null,
-  });
-  probe.on("error", () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-
-const hasRedis = await reachable();
-if (!hasRedis) {
-  console.warn(
-    `\n*** REDIS NOT AVAILABLE at ${url}: the shared rate-limit tests are SKIPPED. Start redis-server or set REDIS_URL to run them. ***\n`,
-  );
-}
+const url = TEST_REDIS_URL;
+const hasRedis = await requireRedis("the shared rate-limit tests are");
 
 describe.skipIf(!hasRedis)("RedisTokenBucket (needs Redis)", () => {
   const clients: Redis[] = [];

@@ -242,6 +242,14 @@ async function anonymiseContactsWithin(
   await keepReportCounts(trx, false);
 }
 
+/**
+ * Where a run is in the contacts, in id order: each batch starts after the last contact of the one
+ * before. A contact skipped because another transaction held it is left to the next run.
+ */
+interface Cursor {
+  after: string | null;
+}
+
 /** Erases, anonymises or archives each locked contact; a batch's contacts commit together or not at all. */
 async function actOnBatch(
   trx: Executor,
@@ -252,9 +260,11 @@ async function actOnBatch(
   limit: number,
   options: RunOptions,
   now: Date,
+  cursor: Cursor,
 ) {
-  const contacts = await lockContacts(trx, ws.id, where, limit);
+  const contacts = await lockContacts(trx, ws.id, where, limit, cursor.after);
   if (contacts.length === 0) return null;
+  cursor.after = contacts.at(-1)!.id;
   if (action === "archive") {
     await archiveContacts(
       trx,
@@ -299,6 +309,8 @@ function planFor(
     const act = outdatedToAct(q);
     const enroll = q.campaignId ? outdatedToEnroll(q) : null;
     const action: ContactAction = s.action;
+    const acted: Cursor = { after: null };
+    const enrolled: Cursor = { after: null };
     return {
       async count(db) {
         const counts: Record<string, number> = { [COUNT_KEY[action]]: await countContacts(db, ws.id, act) };
@@ -316,11 +328,12 @@ function planFor(
       toDelete: (counts) => (action === "archive" ? 0 : (counts[COUNT_KEY[action]] ?? 0)),
       async batch(trx, limit) {
         // Those past their grace first, then the newly outdated get the re-permission campaign.
-        const erased = await actOnBatch(trx, ws, kind, action, act, limit, options, now);
+        const erased = await actOnBatch(trx, ws, kind, action, act, limit, options, now, acted);
         if (erased || !enroll || !q.campaignId) return erased;
         const campaign = await repermissionCampaign(trx, ws.id, q.campaignId, true);
-        const contacts = await lockContacts(trx, ws.id, enroll, limit);
+        const contacts = await lockContacts(trx, ws.id, enroll, limit, enrolled.after);
         if (contacts.length === 0) return null;
+        enrolled.after = contacts.at(-1)!.id;
         const wf = await loadWorkflowVersion(trx, ws.id, campaign.workflow_id, campaign.workflow_version);
         const ids = contacts.map((c) => c.id);
         const n = await enrollWhere(
@@ -342,11 +355,12 @@ function planFor(
     const action: ContactAction = (policy.settings as unknown as SettingsByKind["undeliverable"]).action;
     const where = undeliverable(ws.id, action !== "archive");
     const key = COUNT_KEY[action];
+    const cursor: Cursor = { after: null };
     return {
       count: async (db) => ({ [key]: await countContacts(db, ws.id, where) }),
       sample: async (db) => withAction(await sampleContacts(db, ws.id, where, SAMPLE_SIZE), action),
       toDelete: (counts) => (action === "archive" ? 0 : (counts[key] ?? 0)),
-      batch: (trx, limit) => actOnBatch(trx, ws, kind, action, where, limit, options, now),
+      batch: (trx, limit) => actOnBatch(trx, ws, kind, action, where, limit, options, now, cursor),
     };
   }
   if (kind === "duplicates") {

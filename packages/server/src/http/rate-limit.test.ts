@@ -3,37 +3,13 @@
  * shared count needs a Redis: REDIS_URL, or one on 127.0.0.1:6379 (CI has one). Without it that test is
  * skipped with a loud warning; the others run everywhere.
  */
-import { Redis } from "ioredis";
+import { requireRedis, TEST_REDIS_URL } from "@omneural/core/testing/redis";
 import { describe, expect, it } from "vitest";
 import { useTestApp } from "../testing/app.ts";
 
 const LIMIT = 5;
-const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-
-async function reachable(): Promise<boolean> {
-  const probe = new Redis(redisUrl, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    connectTimeout: 1000,
-    retryStrategy: () => null,
-  });
-  probe.on("error", () => {});
-  try {
-    await probe.connect();
-    await probe.ping();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
-  }
-}
-const hasRedis = await reachable();
-if (!hasRedis) {
-  console.warn(
-    `\n*** REDIS NOT AVAILABLE at ${redisUrl}: the shared API rate-limit test is SKIPPED. Start redis-server or set REDIS_URL to run it. ***\n`,
-  );
-}
+const hasRedis = await requireRedis("the shared API rate-limit test is");
+const redisUrl = TEST_REDIS_URL;
 
 describe("API rate limit, in this process", () => {
   const t = useTestApp({ API_RATE_LIMIT: String(LIMIT) });
