@@ -366,8 +366,8 @@ export const OPTIONS = {
     variable: "API_RATE_LIMIT",
     description:
       "Requests per minute the API (/api/v1 and the sign-in endpoints) takes from one API key, one session, or one address without either; beyond it 429 RATE_LIMITED with Retry-After. Counted in Redis when REDIS_URL is set (all processes together), else per process. 0 turns the limit off.",
-    defaultText: "3000",
-    parse: integer("API_RATE_LIMIT", 3000, 0, 1_000_000),
+    defaultText: "6000",
+    parse: integer("API_RATE_LIMIT", 6000, 0, 1_000_000),
   } satisfies Option<number>,
   metricsToken: {
     variable: "METRICS_TOKEN",
