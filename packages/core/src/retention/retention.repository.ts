@@ -147,12 +147,20 @@ export async function lockContacts(
   after: string | null = null,
 ): Promise<ContactSample[]> {
   // `after`: the run's last contact so far. The next batch starts behind it instead of walking again
-  // over the index entries of every contact the run already removed (dead until vacuumed).
+  // over the index entries of every contact the run already removed (dead until vacuumed). The
+  // candidates' conditions on events are probed contact by contact: a merge or hash anti-join would
+  // read the workspace's events from the first contact on at every batch, more as the run goes on.
+  await sql`select set_config('enable_mergejoin', 'off', true), set_config('enable_hashjoin', 'off', true)`.execute(
+    db,
+  );
   const { rows } = await sql<ContactSample>`
     select c.id, c.email from contacts c
     where c.workspace_id = ${workspaceId} and ${where} ${after ? sql`and c.id > ${after}::uuid` : sql``}
     order by c.id limit ${limit}
     for update of c skip locked`.execute(db);
+  await sql`select set_config('enable_mergejoin', 'on', true), set_config('enable_hashjoin', 'on', true)`.execute(
+    db,
+  );
   return rows;
 }
 
