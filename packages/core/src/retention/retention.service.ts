@@ -111,8 +111,8 @@ export interface RunOptions {
   /** Keys.tombstones: required to erase contacts whose opted-out addresses must stay suppressed. */
   tombstoneKey?: Buffer | undefined;
   /**
-   * After each batch, rest this many times as long as the batch took (default 1): a run then takes at
-   * most half of one database connection's time, and sends, journeys and API reads keep their pace.
+   * After each batch, rest this many times as long as the batch took (default 2): a run then takes at
+   * most a third of one database connection's time, and sends, journeys and API reads keep their pace.
    * 0 runs batches back to back.
    */
   pace?: number;

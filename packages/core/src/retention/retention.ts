@@ -33,8 +33,11 @@ export const DEFAULT_GRACE_DAYS = 30;
 export const DEFAULT_MAX_SHARE = 0.2;
 /** Candidates per transaction: short enough that no lock is held for long. */
 export const DEFAULT_BATCH_SIZE = 500;
-/** A run rests as long as each batch took: it takes at most half of one connection's time. */
-export const DEFAULT_PACE = 1;
+/**
+ * A run rests twice as long as each batch took: it takes at most a third of one connection's time, so
+ * that API reads and journeys keep their latency (npm run bench -- cleanup).
+ */
+export const DEFAULT_PACE = 2;
 /** Rows shown in a run's sample. */
 export const SAMPLE_SIZE = 20;
 
