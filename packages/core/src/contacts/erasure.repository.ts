@@ -15,8 +15,13 @@ export async function keepReportCounts(db: Executor, on: boolean) {
 /** Rows per contact (or per message): a key with no rows is absent. */
 export type Tally = Map<string, number>;
 
-async function tally(db: Executor, query: RawBuilder<{ k: string; n: number }>): Promise<Tally> {
-  const { rows } = await query.execute(db);
+/** Runs a DELETE or UPDATE whose RETURNING names one column `k`, and counts its rows per `k`. */
+function tally(db: Executor, change: RawBuilder<unknown>): Promise<Tally> {
+  return countRows(db, sql`with d as (${change}) select k::text as k, count(*)::int as n from d group by 1`);
+}
+
+async function countRows(db: Executor, query: RawBuilder<unknown>): Promise<Tally> {
+  const { rows } = await sql<{ k: string; n: number }>`${query}`.execute(db);
   return new Map(rows.map((r) => [r.k, r.n]));
 }
 
@@ -33,7 +38,8 @@ export async function exitEnrollments(
   reason: string,
 ): Promise<{ enrollments: Tally; messages: Tally }> {
   if (contactIds.length === 0) return { enrollments: new Map(), messages: new Map() };
-  const enrollments = await tally(
+  // Data-modifying WITHs must be at the top level: these count themselves.
+  const enrollments = await countRows(
     db,
     sql`
     with ended as (
@@ -55,11 +61,9 @@ export async function exitEnrollments(
   const messages = await tally(
     db,
     sql`
-    with cancelled as (
-      update messages set status = 'cancelled', reason = ${reason}
-      where workspace_id = ${workspaceId} and contact_id = any(${contactIds}::uuid[]) and status = 'queued'
-      returning contact_id)
-    select contact_id::text as k, count(*)::int as n from cancelled group by 1`,
+    update messages set status = 'cancelled', reason = ${reason}
+    where workspace_id = ${workspaceId} and contact_id = any(${contactIds}::uuid[]) and status = 'queued'
+    returning contact_id as k`,
   );
   return { enrollments, messages };
 }
@@ -88,11 +92,9 @@ export async function deleteByMessages(
   return tally(
     db,
     sql`
-    with d as (
-      delete from ${sql.table(table)}
-      where workspace_id = ${workspaceId} and message_id = any(${messageIds}::uuid[])
-      returning message_id)
-    select message_id::text as k, count(*)::int as n from d group by 1`,
+    delete from ${sql.table(table)}
+    where workspace_id = ${workspaceId} and message_id = any(${messageIds}::uuid[])
+    returning message_id as k`,
   );
 }
 
@@ -141,10 +143,8 @@ export async function deleteByContact(
   return tally(
     db,
     sql`
-    with d as (
-      delete from ${sql.table(table)} where workspace_id = ${workspaceId} and contact_id = any(${contactIds}::uuid[])
-      returning contact_id)
-    select contact_id::text as k, count(*)::int as n from d group by 1`,
+    delete from ${sql.table(table)} where workspace_id = ${workspaceId} and contact_id = any(${contactIds}::uuid[])
+    returning contact_id as k`,
   );
 }
 
@@ -159,12 +159,10 @@ export async function deleteByCampaignAndContact(
   return tally(
     db,
     sql`
-    with d as (
-      delete from ${sql.table(table)} t using campaigns c
-      where c.workspace_id = ${workspaceId} and t.workspace_id = c.workspace_id and t.campaign_id = c.id
-        and t.contact_id = any(${contactIds}::uuid[])
-      returning t.contact_id)
-    select contact_id::text as k, count(*)::int as n from d group by 1`,
+    delete from ${sql.table(table)} t using campaigns c
+    where c.workspace_id = ${workspaceId} and t.workspace_id = c.workspace_id and t.campaign_id = c.id
+      and t.contact_id = any(${contactIds}::uuid[])
+    returning t.contact_id as k`,
   );
 }
 
@@ -176,10 +174,7 @@ export async function deleteContactRows(
   if (contactIds.length === 0) return new Map();
   return tally(
     db,
-    sql`
-    with d as (
-      delete from contacts where workspace_id = ${workspaceId} and id = any(${contactIds}::uuid[]) returning id)
-    select id::text as k, 1 as n from d`,
+    sql`delete from contacts where workspace_id = ${workspaceId} and id = any(${contactIds}::uuid[]) returning id as k`,
   );
 }
 
@@ -196,13 +191,11 @@ export async function anonymiseFirstResponses(
   return tally(
     db,
     sql`
-    with d as (
-      update report_first_responses r set response_key = 'erased:' || gen_random_uuid()
-      from campaigns c, unnest(${contactIds}::text[]) as k(id)
-      where c.workspace_id = ${workspaceId} and r.workspace_id = c.workspace_id and r.campaign_id = c.id
-        and r.response_key = 'contact:' || k.id
-      returning k.id)
-    select id as k, count(*)::int as n from d group by 1`,
+    update report_first_responses r set response_key = 'erased:' || gen_random_uuid()
+    from campaigns c, unnest(${contactIds}::text[]) as k(id)
+    where c.workspace_id = ${workspaceId} and r.workspace_id = c.workspace_id and r.campaign_id = c.id
+      and r.response_key = 'contact:' || k.id
+    returning k.id as k`,
   );
 }
 

@@ -1,12 +1,9 @@
 import { readFileSync } from "node:fs";
-import { loadConfig } from "@omneural/core/config/config";
-import type { DatabaseHandle } from "@omneural/core/db/database";
-import { TEST_KEYS } from "@omneural/core/security/keys";
 import { sql } from "kysely";
 import { beforeAll, describe, expect, it } from "vitest";
 import { type TestSession, useTestApp } from "../testing/app.ts";
+import { openApiOperations } from "../testing/openapi.ts";
 import { ROUTE_ACCESS } from "./access.ts";
-import { buildApp } from "./app.ts";
 import { AUDIT_ACTIONS } from "./audit.ts";
 
 const docs = readFileSync(new URL("../../../../docs/audit-log.md", import.meta.url), "utf8");
@@ -19,28 +16,9 @@ function apiOperations(): Promise<string[]> {
 }
 
 async function readOperations(): Promise<string[]> {
-  const app = await buildApp({
-    deps: {
-      config: loadConfig({ PUBLIC_URL: "http://omneural.test" }),
-      database: {} as DatabaseHandle,
-      jobsEnabled: false,
-      keys: TEST_KEYS,
-      responses: { record() {} },
-    },
-    logger: false,
-  });
-  try {
-    const document = (await app.inject({ method: "GET", url: "/api/openapi.json" })).json() as {
-      paths: Record<string, Record<string, unknown>>;
-    };
-    return Object.entries(document.paths)
-      .filter(([path]) => path.startsWith("/api/v1/"))
-      .flatMap(([path, item]) =>
-        Object.keys(item).map((method) => `${method.toUpperCase()} ${path.replace(/\{(\w+)\}/g, ":$1")}`),
-      );
-  } finally {
-    await app.close();
-  }
+  return (await openApiOperations())
+    .filter((operation) => operation.split(" ")[1]!.startsWith("/api/v1/"))
+    .map((operation) => operation.replace(/\{(\w+)\}/g, ":$1"));
 }
 
 describe("AUDIT_ACTIONS", () => {
