@@ -147,7 +147,7 @@ export async function queueMembershipCheck(
 ) {
   if (!contactIds.length) return;
   await sql`
-    select graphile_worker.add_job(${MEMBERSHIP_JOB},
+    select omneural_add_job(${MEMBERSHIP_JOB},
       json_build_object('workspaceId', ${workspaceId}::text, 'contactIds', ${JSON.stringify(contactIds)}::json, 'cause', ${cause}::text),
       max_attempts := 10)
     where exists (select 1 from audiences where workspace_id = ${workspaceId} and listened and kind = 'segment')`.execute(

@@ -1,7 +1,9 @@
 /** SQL for campaigns and their enrollments (the campaign core: launch, pause, resume, cancel, retry). */
+
 import { type RawBuilder, sql } from "kysely";
 import type { Executor } from "../db/database.ts";
 import type { CampaignRow, EnrollmentRow } from "../db/schema.ts";
+import { acrossWorkspaces } from "../db/tenancy.ts";
 import { holdoutSql } from "./holdout.ts";
 import { type CampaignSettings, DEFAULT_SETTINGS, settingsColumns } from "./settings.ts";
 
@@ -371,7 +373,8 @@ export async function countMessagesByChannelAndStatus(db: Executor, workspaceId:
 }
 
 export async function analyzeEnrollments(db: Executor) {
-  await sql`analyze enrollments`.execute(db);
+  // Only the owner may analyze: outside the request's workspace scope (db/tenancy.ts).
+  await acrossWorkspaces(() => sql`analyze enrollments`.execute(db));
 }
 
 // Entry after launch (entry.ts): continuous and event entry, re-entry, and the entering event. ------
@@ -404,7 +407,7 @@ export async function queueJoinedEntries(
   }
   if (!payloads.length) return;
   await sql`
-    select graphile_worker.add_job(${CAMPAIGN_ENTRY_JOB}, p, max_attempts := 10)
+    select omneural_add_job(${CAMPAIGN_ENTRY_JOB}, p, max_attempts := 10)
     from unnest(${payloads}::json[]) as p`.execute(db);
 }
 
@@ -419,7 +422,7 @@ export async function queueEventEntries(
 ) {
   if (!events.length) return;
   await sql`
-    select graphile_worker.add_job(${CAMPAIGN_ENTRY_JOB},
+    select omneural_add_job(${CAMPAIGN_ENTRY_JOB},
              json_build_object('workspaceId', ${workspaceId}::text, 'events', json_agg(u.id order by u.n)),
              max_attempts := 10)
     from (

@@ -62,6 +62,12 @@ export async function migrate(url: string): Promise<MigrationResult> {
       }
       applied.push(migration.name);
     }
+    // A table added by a later migration gets row-level security even if its migration forgot it
+    // (000032; a test checks every table has its policy).
+    const { rows } = await client.query<{ present: boolean }>(
+      "select to_regproc('omneural_protect_tenant_tables') is not null as present",
+    );
+    if (applied.length > 0 && rows[0]?.present) await client.query("select omneural_protect_tenant_tables()");
     const all = listMigrations();
     return { applied, current: all.length ? all[all.length - 1]!.id : 0 };
   } finally {

@@ -262,7 +262,7 @@ export async function receiveImport(
   await db.transaction().execute(async (trx) => {
     await updateImport(trx, ws.id, created.id, { status: "queued", size_bytes: size });
     if (input.enqueue) {
-      await sql`select graphile_worker.add_job(${IMPORT_JOB}, json_build_object('workspaceId', ${ws.id}::text, 'importId', ${created.id}::text),
+      await sql`select omneural_add_job(${IMPORT_JOB}, json_build_object('workspaceId', ${ws.id}::text, 'importId', ${created.id}::text),
         job_key := ${`import:${created.id}`}, max_attempts := 5)`.execute(trx);
     }
   });
@@ -623,7 +623,7 @@ export async function processImport(
     // Rejected rows keep their own text, so the upload is no longer needed.
     await deleteChunks(trx, workspaceId, importId);
     // An import may change any number of contacts: listened segments are re-checked in full.
-    await sql`select graphile_worker.add_job(${REFRESH_AUDIENCES_AFTER_IMPORT_JOB}, '{}'::json, job_key := ${REFRESH_AUDIENCES_AFTER_IMPORT_JOB},
+    await sql`select omneural_add_job(${REFRESH_AUDIENCES_AFTER_IMPORT_JOB}, '{}'::json, job_key := ${REFRESH_AUDIENCES_AFTER_IMPORT_JOB},
         job_key_mode := 'replace')
       where exists (select 1 from audiences where workspace_id = ${workspaceId} and listened and kind = 'segment')`.execute(
       trx,
@@ -727,7 +727,7 @@ export async function recoverStalledImports(db: Db, now: Date = new Date()): Pro
         .where("status", "in", ["processing", "queued"])
         .executeTakeFirst();
       if (Number(updated.numUpdatedRows) !== 1) return;
-      await sql`select graphile_worker.add_job(${IMPORT_JOB}, json_build_object('workspaceId', ${row.workspace_id}::text, 'importId', ${row.id}::text),
+      await sql`select omneural_add_job(${IMPORT_JOB}, json_build_object('workspaceId', ${row.workspace_id}::text, 'importId', ${row.id}::text),
         job_key := ${`import:${row.id}`}, max_attempts := 5)`.execute(trx);
       recovered.push(row.id);
     });

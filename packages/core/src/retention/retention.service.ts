@@ -15,6 +15,7 @@
  * by group in the order of mergeLikelyDuplicates; its dry run is the same merges in a transaction that is
  * rolled back, since one merge can make the next group (an email merge fills a phone or an address).
  */
+
 import { unlink } from "node:fs/promises";
 import type {
   RetentionKind,
@@ -41,6 +42,7 @@ import { findDuplicateGroups } from "../contacts/merge.repository.ts";
 import { mergeInTransaction } from "../contacts/merge.service.ts";
 import { MAX_DUPLICATES_PER_MERGE } from "../contacts/merge.ts";
 import type { Db, Executor } from "../db/database.ts";
+import { acrossWorkspaces } from "../db/tenancy.ts";
 import { loadWorkflowVersion } from "../engine/stepper.ts";
 import {
   type CutoffOf,
@@ -605,11 +607,25 @@ async function requirePolicy(db: Executor, ws: WorkspaceContext, kind: Retention
  * run first checks the confirmation threshold (stopping at `needs_confirmation` with the counts), then
  * acts in batches until nothing qualifies; a failure ends the run as `failed` with what was done.
  */
-export async function runRetentionPolicy(
+export function runRetentionPolicy(
   db: Db,
   ws: WorkspaceContext,
   kind: RetentionKind,
   options: RunOptions = {},
+): Promise<RetentionRun> {
+  // Removing old events reads the other workspaces' policies and which workspaces have events in a
+  // month's partition, and drops whole partitions (which only the owner may do): it runs across
+  // workspaces even when a request starts it (row-level security, db/tenancy.ts).
+  return kind === "old_events"
+    ? acrossWorkspaces(() => runPolicy(db, ws, kind, options))
+    : runPolicy(db, ws, kind, options);
+}
+
+async function runPolicy(
+  db: Db,
+  ws: WorkspaceContext,
+  kind: RetentionKind,
+  options: RunOptions,
 ): Promise<RetentionRun> {
   const now = options.now ?? new Date();
   const dryRun = options.dryRun ?? true;

@@ -8,6 +8,7 @@
 import { authenticateApiKey } from "@omneural/core/auth/api-key.service";
 import type { Config } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
+import { inWorkspace } from "@omneural/core/db/tenancy";
 import type { Actor } from "@omneural/core/users/user";
 import { roleAllows, sameSecret } from "@omneural/core/users/user";
 import { type NewSession, type ResolvedSession, resolveSession } from "@omneural/core/users/user.service";
@@ -147,4 +148,11 @@ export function installAuth(app: FastifyInstance) {
 
   app.addHook("onRequest", authenticate);
   app.addHook("preValidation", authorize);
+  // The handler runs limited to the request's workspace: its queries go through the application role
+  // under row-level security (core db/tenancy.ts). A callback hook, so that the handler is called inside
+  // the scope; set here rather than in onRequest because reading the body would leave it.
+  app.addHook("preHandler", (request, _reply, done) => {
+    if (!request.workspace) return done();
+    inWorkspace(request.workspace.id, done);
+  });
 }
