@@ -6,9 +6,16 @@ import Type, { type Static } from "typebox";
 import { Nullable, Uuid } from "./common.ts";
 
 export const AuditActorKind = Type.Union(
-  [Type.Literal("user"), Type.Literal("api_key"), Type.Literal("system")],
+  [
+    Type.Literal("user"),
+    Type.Literal("api_key"),
+    Type.Literal("system"),
+    Type.Literal("cli"),
+    Type.Literal("anonymous"),
+  ],
   {
-    description: "`user`: a signed-in member; `api_key`: an API key; `system`: a scheduled job",
+    description:
+      "`user`: a signed-in member; `api_key`: an API key; `system`: a scheduled job; `cli`: an administrator's `omneural` command; `anonymous`: someone not signed in (a failed sign-in)",
   },
 );
 export type AuditActorKind = Static<typeof AuditActorKind>;
@@ -18,10 +25,13 @@ export const AuditEntry = Type.Object({
   at: Type.String({ format: "date-time", description: "When the change was made" }),
   actor: Type.Object({
     kind: AuditActorKind,
-    id: Type.String({ description: "The user's id, the API key's id, or the job's name" }),
+    id: Type.String({
+      description:
+        "The user's id, the API key's id, the job's name, the operating-system user of a CLI command, or `sign-in`",
+    }),
     label: Type.String({
       description:
-        "The member's email, or the API key's name and prefix (`default (omn_AbC123…)`), as they were at the time",
+        "The member's email, or the API key's name and prefix (`default (omn_AbC123…)`), as they were at the time; `user@host (omneural CLI)` for a command; the email a failed sign-in gave",
     }),
   }),
   action: Type.String({

@@ -2,8 +2,10 @@
 import fs from "node:fs";
 import path from "node:path";
 import { definitionsJsonSchema } from "@omneural/contracts/definitions";
+import { auditCliChanges, type CliChange } from "@omneural/core/audit/cli-audit.service";
 import { type Config, ConfigError, loadConfig } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
+import type { Executor } from "@omneural/core/db/database";
 import {
   applyDefinitions,
   exportDefinitions,
@@ -14,6 +16,12 @@ import {
   readDefinitionFile,
   writeDefinitionFile,
 } from "@omneural/core/definitions/definition-file";
+import {
+  type ProviderAcceptance,
+  parseProviderLog,
+  reconciliationSummary,
+} from "@omneural/core/delivery/reconcile";
+import { reconcileLedger } from "@omneural/core/delivery/reconcile.service";
 import { getImport, parseMappingParam, receiveImport } from "@omneural/core/imports/import.service";
 import { runImportInThread } from "@omneural/core/imports/import-runner";
 import { formatDoctor, runDoctor } from "@omneural/core/ops/doctor";
@@ -40,6 +48,18 @@ function readConfig(): Config {
       process.exit(78); // EX_CONFIG
     }
     throw error;
+  }
+}
+
+/**
+ * The audit entries of a command that changed data (docs/audit-log.md): a failure to write them is
+ * logged, and does not undo or fail the command.
+ */
+async function auditCli(log: Logger, db: Executor, workspaceId: string, changes: readonly CliChange[]) {
+  try {
+    await auditCliChanges(db, workspaceId, changes);
+  } catch (error) {
+    log.error({ err: error }, "the audit entry of this command could not be written");
   }
 }
 
@@ -282,13 +302,18 @@ workspace
     const config = readConfig();
     const log = commandLogger(config);
     try {
-      const created = await withRuntime(config, log, (runtime) =>
-        createWorkspace(runtime.database.db, {
+      const created = await withRuntime(config, log, async (runtime) => {
+        const made = await createWorkspace(runtime.database.db, {
           name,
           defaultCountry: options.country,
           defaultTimezone: options.timezone,
-        }),
-      );
+        });
+        await auditCli(log, runtime.database.db, made.workspace.id, [
+          { action: "workspace.create", objectId: made.workspace.id },
+          { action: "api_key.create", objectId: made.apiKeyId },
+        ]);
+        return made;
+      });
       if (options.json) {
         process.stdout.write(
           `${JSON.stringify({ workspaceId: created.workspace.id, apiKey: created.apiKey })}\n`,
@@ -390,6 +415,9 @@ importCommand
           if (error instanceof AppError) fail(error.message, 65);
           throw error;
         }
+        await auditCli(log, db, ws.id, [
+          { action: "import.create", objectId: received.id, details: { listId: options.list ?? null } },
+        ]);
         let lastLog = 0;
         await runImportInThread(runtime.database.url, ws.id, received.id, {
           tombstoneKey: runtime.keys.tombstones,
@@ -507,6 +535,91 @@ program
       process.stdout.write(writeDefinitionFile(await exportDefinitions(db, ws), options.format));
     });
   });
+
+// Ledger reconciliation after a failover (docs/failover.md) -------------------------------------------
+
+const ledger = program.command("ledger").description("The send ledger.");
+
+ledger
+  .command("reconcile")
+  .description(
+    "Compare a workspace's send ledger with a provider's log of accepted messages (after a database failover: docs/failover.md): messages delivered twice, accepted but missing from the ledger, re-created, or recorded sent but never accepted.",
+  )
+  .requiredOption("--workspace <id>", "workspace id")
+  .requiredOption("--since <time>", "ISO 8601 time before the first message of the provider log")
+  .option("--until <time>", "ISO 8601 end of the window the provider log covers (default: now)")
+  .option(
+    "--provider-log <file>",
+    'the provider\'s accepted messages, JSON Lines: {"messageId","acceptedAt","recipient"} (without it, only rows whose outcome the ledger does not know are listed)',
+  )
+  .option("--channel <channel>", "the ledger's channel", "email")
+  .option("--provider <name>", "the provider the ledger records for these sends", "smtp")
+  .option("--apply", "record as sent the rows whose outcome was lost (the provider accepted them)")
+  .option(
+    "--requeue-unconfirmed",
+    "queue again the rows left sending or unknown that the provider log lacks; only once the old workers are stopped and the log is complete up to now",
+  )
+  .option("--json", "print the whole report as JSON")
+  .action(
+    async (options: {
+      workspace: string;
+      since: string;
+      until?: string;
+      providerLog?: string;
+      channel: string;
+      provider: string;
+      apply?: boolean;
+      requeueUnconfirmed?: boolean;
+      json?: boolean;
+    }) => {
+      const time = (flag: string, value: string) => {
+        const t = new Date(value);
+        if (Number.isNaN(t.getTime())) fail(`${flag} must be an ISO 8601 time, got "${value}"`, 64);
+        return t;
+      };
+      const since = time("--since", options.since);
+      const until = options.until ? time("--until", options.until) : undefined;
+      let acceptances: ProviderAcceptance[] | undefined;
+      if (options.providerLog) {
+        try {
+          acceptances = parseProviderLog(fs.readFileSync(options.providerLog, "utf8"));
+        } catch (error) {
+          fail(`${options.providerLog}: ${(error as Error).message}`, 65);
+        }
+      }
+      await withWorkspace(options.workspace, async (db, ws) => {
+        const report = await reconcileLedger(db, {
+          workspaceId: ws.id,
+          since,
+          ...(until ? { until } : {}),
+          ...(acceptances ? { acceptances } : {}),
+          channel: options.channel,
+          provider: options.provider,
+          apply: options.apply === true,
+          requeueUnconfirmed: options.requeueUnconfirmed === true,
+        });
+        if (options.json) {
+          process.stdout.write(`${JSON.stringify({ summary: reconciliationSummary(report), ...report })}\n`);
+          return;
+        }
+        const s = reconciliationSummary(report);
+        const lines = [
+          `Ledger reconciliation of ${s.since} – ${s.until}: ${s.ledgerRows} ledger row(s), ${s.acceptances} provider record(s)`,
+        ];
+        if (!report.evidence) lines.push("  no --provider-log: duplicates and lost rows cannot be seen");
+        lines.push(
+          `  delivered more than once:        ${s.duplicated} (${s.extraDeliveries} extra deliveries)`,
+          `  accepted, not in the ledger:     ${s.unrecorded}`,
+          `  accepted, ledger not sent:       ${s.outcomeLost}${options.apply ? ` (${report.applied} recorded as sent)` : ""}`,
+          `  ledger rows re-created:          ${s.recreated}`,
+          `  ledger sent, provider has none:  ${s.sentNotAccepted}`,
+          `  sending/unknown, not accepted:   ${s.unconfirmed}${options.requeueUnconfirmed ? ` (${report.requeued} queued again)` : ""}`,
+          `  members affected:                ${s.membersAffected}`,
+        );
+        process.stdout.write(`${lines.join("\n")}\n`);
+      });
+    },
+  );
 
 program
   .command("schema")

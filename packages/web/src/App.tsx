@@ -19,6 +19,7 @@ const Contacts = lazy(() => import("./pages/Contacts.tsx"));
 const ContactProfile = lazy(() => import("./pages/ContactProfile.tsx"));
 const TeamSettings = lazy(() => import("./pages/TeamSettings.tsx"));
 const RetentionSettings = lazy(() => import("./pages/RetentionSettings.tsx"));
+const SsoSettings = lazy(() => import("./pages/SsoSettings.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -63,6 +64,7 @@ export function App() {
             <Route path="/contacts/:id">{(p) => <ContactProfile id={p.id} />}</Route>
             <Route path="/settings/team" component={TeamSettings} />
             <Route path="/settings/retention" component={RetentionSettings} />
+            <Route path="/settings/sso" component={SsoSettings} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

@@ -27,6 +27,9 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * (never the key). An id that names no user or key of the workspace is labelled by the id itself.
  */
 function labelOf(workspaceId: string, actor: AuditActor) {
+  if (actor.kind === "cli" || actor.kind === "anonymous") {
+    return sql<string>`${(actor.label ?? actor.id).slice(0, 400)}::text`;
+  }
   if (actor.kind === "system" || !UUID.test(actor.id)) return sql<string>`${actor.id}::text`;
   if (actor.kind === "user") {
     return sql<string>`coalesce((select u.email from users u where u.id = ${actor.id}::uuid), ${actor.id}::text)`;

@@ -3,11 +3,19 @@
  * and free of personal data. See docs/audit-log.md.
  */
 
-/** Who acted: a signed-in member, an API key, or a scheduled job of the system. */
+/**
+ * Who acted: a signed-in member, an API key, a scheduled job of the system, an administrator's
+ * `omneural` command (`cli`), or someone not signed in (`anonymous`: a failed sign-in).
+ */
 export interface AuditActor {
-  kind: "user" | "api_key" | "system";
-  /** The user's or the API key's id; the job's name for the system. */
+  kind: "user" | "api_key" | "system" | "cli" | "anonymous";
+  /** The user's or the API key's id; the job's name for the system; the OS user for the CLI. */
   id: string;
+  /**
+   * The label of a `cli` or `anonymous` actor (`root@host (omneural CLI)`, the email a failed sign-in
+   * gave); members and keys are labelled from the database, the system by its id.
+   */
+  label?: string;
 }
 
 /** One change, as the API (or a job) reports it. */

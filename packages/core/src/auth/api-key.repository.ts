@@ -33,3 +33,32 @@ export async function touchApiKey(db: Executor, workspaceId: string, keyId: stri
     .where("id", "=", keyId)
     .execute();
 }
+
+export async function listApiKeys(db: Executor, workspaceId: string) {
+  return db
+    .selectFrom("api_keys")
+    .select(["id", "name", "prefix", "created_at", "last_used_at", "revoked_at"])
+    .where("workspace_id", "=", workspaceId)
+    .orderBy("created_at", "desc")
+    .orderBy("id")
+    .limit(1000)
+    .execute();
+}
+
+/** Revokes the key; returns its hash (for the cache), or undefined when there is no such live key. */
+export async function revokeApiKeyRow(
+  db: Executor,
+  workspaceId: string,
+  keyId: string,
+  at: Date,
+): Promise<Buffer | undefined> {
+  const row = await db
+    .updateTable("api_keys")
+    .set({ revoked_at: at })
+    .where("workspace_id", "=", workspaceId)
+    .where("id", "=", keyId)
+    .where("revoked_at", "is", null)
+    .returning("key_hash")
+    .executeTakeFirst();
+  return row?.key_hash;
+}

@@ -26,9 +26,22 @@ describe("loadConfig", () => {
     ["LOG_LEVEL", "loud", /LOG_LEVEL: must be one of/],
     ["PUBLIC_URL", "ftp://x", /PUBLIC_URL: must be an http/],
     ["WORKER_CONCURRENCY", "0", /WORKER_CONCURRENCY/],
+    ["CORS_ORIGINS", "*", /CORS_ORIGINS: lists origins one by one/],
+    ["CORS_ORIGINS", "app.example.com", /CORS_ORIGINS: "app.example.com" is not an origin/],
+    ["CORS_ORIGINS", "https://app.example.com/path", /CORS_ORIGINS: .* without a path/],
+    ["CORS_ORIGINS", "ftp://app.example.com", /CORS_ORIGINS: .* must start with http/],
   ])("fails fast naming %s when it is %s", (variable, value, message) => {
     expect(() => loadConfig({ [variable]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [variable]: value })).toThrow(message);
+  });
+
+  it("reads CORS_ORIGINS as origins, none by default", () => {
+    expect(loadConfig({}).corsOrigins).toEqual([]);
+    expect(
+      loadConfig({
+        CORS_ORIGINS: " https://app.example.com/ , http://localhost:5173,HTTPS://Shop.Example:8443",
+      }).corsOrigins,
+    ).toEqual(["https://app.example.com", "http://localhost:5173", "https://shop.example:8443"]);
   });
 
   it("derives PUBLIC_URL from PORT", () => {

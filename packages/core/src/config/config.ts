@@ -40,6 +40,8 @@ export interface Config {
   readonly secretKey: string | undefined;
   /** Redis for shared rate limits; unset: each process counts its own. */
   readonly redisUrl: string | undefined;
+  /** The shared cache's mode (cache/cache.ts): redis when REDIS_URL is set, else memory; off: none. */
+  readonly cache: "memory" | "redis" | "off";
   /** Provider rate limits, messages per second per worker process; 0: unlimited. */
   readonly emailMaxPerSecond: number;
   readonly smsMaxPerSecond: number;
@@ -51,6 +53,8 @@ export interface Config {
   readonly metricsPort: number | undefined;
   /** API requests per minute per API key, session or address; 0: no limit. */
   readonly apiRateLimit: number;
+  /** Origins (`https://app.example.com`) whose pages may call the API cross-origin; empty: none. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -146,6 +150,37 @@ const hostList = (raw: string | undefined): readonly string[] =>
     .split(",")
     .map((h) => h.trim())
     .filter(Boolean);
+
+/**
+ * A comma-separated list of web origins (scheme, host and port, no path): each is checked and written as
+ * the browser sends it in `Origin` (`https://app.example.com`, no trailing slash).
+ */
+function originList(variable: string) {
+  return (raw: string | undefined): readonly string[] =>
+    (raw ?? "")
+      .split(",")
+      .map((item) => item.trim())
+      .filter(Boolean)
+      .map((item) => {
+        if (item === "*") throw new ConfigError(variable, "lists origins one by one; * is not allowed");
+        let url: URL;
+        try {
+          url = new URL(item);
+        } catch {
+          throw new ConfigError(variable, `"${item}" is not an origin (expected https://app.example.com)`);
+        }
+        if (url.protocol !== "http:" && url.protocol !== "https:") {
+          throw new ConfigError(variable, `"${item}" must start with http:// or https://`);
+        }
+        if (url.pathname !== "/" || url.search || url.hash || url.username || url.password) {
+          throw new ConfigError(
+            variable,
+            `"${item}" must be an origin alone, without a path (https://app.example.com)`,
+          );
+        }
+        return url.origin;
+      });
+}
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 
@@ -336,6 +371,18 @@ export const OPTIONS = {
     defaultText: "(unset: in-process)",
     parse: optionalUrl("REDIS_URL", "redis://host:6379", ["redis:", "rediss:"]),
   } satisfies Option<string | undefined>,
+  cache: {
+    variable: "CACHE",
+    description:
+      "The shared cache of what every request reads (API keys, workspace settings): memory (an LRU in each process; changes reach the other processes through PostgreSQL LISTEN/NOTIFY), redis (shared by every process through REDIS_URL), or off (every read goes to the database). Entries live at most 30 seconds, so a lost invalidation is never stale for longer.",
+    defaultText: "redis when REDIS_URL is set, else memory",
+    parse: (raw, env) => {
+      const redis = Boolean(env.REDIS_URL?.trim());
+      const mode = oneOf("CACHE", redis ? "redis" : "memory", ["memory", "redis", "off"] as const)(raw);
+      if (mode === "redis" && !redis) throw new ConfigError("CACHE", "is redis, but REDIS_URL is not set");
+      return mode;
+    },
+  } satisfies Option<"memory" | "redis" | "off">,
   emailMaxPerSecond: {
     variable: "EMAIL_MAX_PER_SECOND",
     description:
@@ -369,6 +416,13 @@ export const OPTIONS = {
     defaultText: "6000",
     parse: integer("API_RATE_LIMIT", 6000, 0, 1_000_000),
   } satisfies Option<number>,
+  corsOrigins: {
+    variable: "CORS_ORIGINS",
+    description:
+      "Comma-separated web origins (https://app.example.com) whose pages may call the API (/api/…) from the browser, authenticating with an API key (no cookies are accepted cross-origin). When unset, the API answers no cross-origin request: only the web app served by this server (same origin) calls it.",
+    defaultText: "(none: same origin only)",
+    parse: originList("CORS_ORIGINS"),
+  } satisfies Option<readonly string[]>,
   metricsToken: {
     variable: "METRICS_TOKEN",
     description:

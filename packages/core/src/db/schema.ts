@@ -542,7 +542,8 @@ export interface AuditLogTable {
   workspace_id: string;
   id: string;
   at: Date;
-  actor_kind: "user" | "api_key" | "system";
+  /** 000033 adds `cli` and `anonymous`. */
+  actor_kind: "user" | "api_key" | "system" | "cli" | "anonymous";
   actor_id: string;
   actor_label: string;
   action: string;
@@ -552,6 +553,28 @@ export interface AuditLogTable {
   status: number | null;
   ip: string | null;
   details: Json;
+}
+
+/** 000031: a workspace's OpenID Connect identity provider (docs/sso.md); the secret is sealed. */
+export interface SsoConfigsTable {
+  workspace_id: string;
+  slug: string;
+  issuer: string;
+  client_id: string;
+  client_secret: Buffer;
+  default_role: "admin" | "marketer" | "viewer";
+  sso_required: boolean;
+  allowed_domains: ColumnType<string[], string[] | undefined, string[]>;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+}
+
+/** 000031: a session signed in by a workspace's identity provider, bound to that workspace. */
+export interface SsoSessionsTable {
+  workspace_id: string;
+  session_id: string;
+  user_id: string;
+  created_at: Generated<Date>;
 }
 
 export interface Database {
@@ -596,6 +619,8 @@ export interface Database {
   sessions: SessionsTable;
   invitations: InvitationsTable;
   audit_log: AuditLogTable;
+  sso_configs: SsoConfigsTable;
+  sso_sessions: SsoSessionsTable;
 }
 
 export type ContactRow = Selectable<ContactsTable>;

@@ -206,6 +206,26 @@ describe("createWebhookChannel", () => {
     expect(received.map((hit) => hit.host)).toEqual([`rebind.test:${port}`]);
   });
 
+  it("connects to the public address it checked, never to a private second answer, resolving once", async () => {
+    // A rebinding DNS server: "public" for the check, then loopback (where a receiver listens). The
+    // call must go to the checked public address (unreachable here: a documentation range) and fail
+    // there, without asking the resolver again and without reaching the loopback receiver.
+    for (const second of ["127.0.0.1", "10.0.0.1", "169.254.169.254", "::ffff:127.0.0.1", "::1"]) {
+      received.length = 0;
+      const dns = fakeDns((_hostname, n) =>
+        n === 1 ? [v4("203.0.113.10")] : [{ address: second, family: second.includes(":") ? 6 : 4 }],
+      );
+      const channel = createWebhookChannel({ secret: SECRET, lookup: dns.lookup, timeoutMs: 300 });
+      const result = await channel.send(call(`http://rebind.test:${port}/ok`));
+      expect(result, second).toMatchObject({
+        kind: "retryable",
+        reason: expect.stringContaining("rebind.test (203.0.113.10)"),
+      });
+      expect(dns.calls, second).toEqual(["rebind.test"]);
+      expect(received, second).toHaveLength(0);
+    }
+  });
+
   it("refuses a rebinding hostname whose first answer is internal", async () => {
     const dns = fakeDns((_hostname, n) => [v4(n === 1 ? "127.0.0.1" : "93.184.215.14")]);
     const channel = createWebhookChannel({ secret: SECRET, lookup: dns.lookup });
@@ -273,6 +293,11 @@ describe("internalRangeOf", () => {
     ["0.0.0.0", "unspecified"],
     ["224.0.0.251", "multicast"],
     ["255.255.255.255", "reserved"],
+    ["192.0.0.170", "IETF protocol assignments"],
+    ["198.18.0.1", "benchmarking"],
+    ["198.19.255.255", "benchmarking"],
+    ["fd00:ec2::254", "private"], // AWS's IPv6 instance metadata
+    ["::ffff:7f00:1", "loopback (IPv4-mapped 127.0.0.1)"],
     ["::", "unspecified"],
     ["::1", "loopback"],
     ["fd12:3456::1", "private"],
@@ -288,12 +313,18 @@ describe("internalRangeOf", () => {
     expect(internalRangeOf(address)).toBe(kind);
   });
 
-  it.each(["93.184.215.14", "8.8.8.8", "172.32.0.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"])(
-    "%s is public",
-    (address) => {
-      expect(internalRangeOf(address)).toBeNull();
-    },
-  );
+  it.each([
+    "93.184.215.14",
+    "8.8.8.8",
+    "172.32.0.1",
+    "100.128.0.1",
+    "198.20.0.1",
+    "192.0.1.1",
+    "2606:4700::1111",
+    "::ffff:8.8.8.8",
+  ])("%s is public", (address) => {
+    expect(internalRangeOf(address)).toBeNull();
+  });
 });
 
 describe("verifyWebhookSignature", () => {

@@ -92,7 +92,9 @@ const IPV4_RANGES = [
   range("127.0.0.0", 8, "loopback"),
   range("169.254.0.0", 16, "link-local"),
   range("172.16.0.0", 12, "private"),
+  range("192.0.0.0", 24, "IETF protocol assignments"),
   range("192.168.0.0", 16, "private"),
+  range("198.18.0.0", 15, "benchmarking"),
   range("224.0.0.0", 4, "multicast"),
   range("240.0.0.0", 4, "reserved"), // includes the broadcast address 255.255.255.255
 ];

@@ -7,6 +7,7 @@
  * that hangs loses them when `idle_in_transaction_session_timeout` ends its session. Several workers may
  * step the same campaign: SKIP LOCKED hands each a different batch.
  */
+
 import { hostname } from "node:os";
 import type { NodeOf, WorkflowGraph } from "@omneural/contracts/workflows";
 import { sql } from "kysely";
@@ -14,7 +15,7 @@ import { compileForWorkspace } from "../audiences/audience.service.ts";
 import { queueMembershipCheck } from "../audiences/membership.ts";
 import { loadExperimentStates, recordExperimentEffects } from "../campaigns/experiment.service.ts";
 import type { Db, Executor } from "../db/database.ts";
-import { memberSteps } from "../ops/metrics.ts";
+import { cacheLookups, memberSteps } from "../ops/metrics.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
@@ -90,6 +91,7 @@ export async function loadPublishedVersion(
 ): Promise<PublishedVersion> {
   const key = `${workspaceId}:${workflowId}:${version}`;
   const hit = published.get(key);
+  cacheLookups.inc({ cache: "workflow_versions", result: hit ? "hit" : "miss" });
   if (hit) return hit;
   const row = await findVersion(db, workspaceId, workflowId, version);
   if (!row) throw new Error(`workflow ${workflowId} has no version ${version}`);

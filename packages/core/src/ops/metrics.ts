@@ -33,6 +33,13 @@ export const dispatchOutcomes = new Counter({
   registers: [registry],
 });
 
+export const cacheLookups = new Counter({
+  name: "omneural_cache_lookups_total",
+  help: "Cache lookups by cache (api_keys, workspaces, compiled_templates, workflow_versions, short_links) and result (hit, miss); hit rate = hits / all",
+  labelNames: ["cache", "result"],
+  registers: [registry],
+});
+
 export const circuitOpen = new Gauge({
   name: "omneural_provider_circuit_open",
   help: "1 while this process's circuit breaker holds a channel's provider back after repeated failures",

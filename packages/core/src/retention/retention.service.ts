@@ -25,6 +25,8 @@ import type {
 } from "@omneural/contracts/retention";
 import { type RawBuilder, sql } from "kysely";
 import { queueMembershipCheck } from "../audiences/membership.ts";
+import { systemActor } from "../audit/actors.ts";
+import { recordAudit } from "../audit/audit.service.ts";
 import { enrollWhere, findCampaign, setCampaignStatus } from "../campaigns/campaign.repository.ts";
 import { setContactsArchived } from "../contacts/contact.repository.ts";
 import type { WorkspaceContext } from "../contacts/contact.service.ts";
@@ -796,14 +798,30 @@ export async function runScheduledRetention(
   const runs: RetentionRun[] = [];
   for (const policy of await listEnabledPolicies(db)) {
     const ws = { id: policy.workspace_id } as WorkspaceContext;
+    let run: RetentionRun | undefined;
     try {
-      runs.push(
-        await runRetentionPolicy(db, ws, policy.kind, {
-          dryRun: false,
-          trigger: "schedule",
-          tombstoneKey: options.tombstoneKey,
-          ...(options.now ? { now: options.now } : {}),
-        }),
+      run = await runRetentionPolicy(db, ws, policy.kind, {
+        dryRun: false,
+        trigger: "schedule",
+        tombstoneKey: options.tombstoneKey,
+        ...(options.now ? { now: options.now } : {}),
+      });
+      runs.push(run);
+    } catch (error) {
+      options.onError?.(error, policy);
+    }
+    // The audit log's entry, as for a run through the API, by the system (docs/audit-log.md).
+    try {
+      await recordAudit(
+        db,
+        ws.id,
+        {
+          actor: systemActor("retention"),
+          action: "retention_policy.run",
+          objectId: policy.kind,
+          details: { trigger: "schedule", runId: run?.id ?? null, status: run?.status ?? "failed" },
+        },
+        options.now,
       );
     } catch (error) {
       options.onError?.(error, policy);

@@ -58,6 +58,8 @@ export function createLogger(options: {
   name?: string;
   /** 1 (stdout, the default) or 2 (stderr, for commands whose stdout is their output). */
   destination?: 1 | 2;
+  /** Write JSON lines here instead (tests capture the logs the real configuration writes). */
+  stream?: pino.DestinationStream;
 }): Logger {
   const destination = options.destination ?? 1;
   const stream = destination === 1 ? process.stdout : process.stderr;
@@ -68,6 +70,7 @@ export function createLogger(options: {
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
     serializers: { req: serializeRequest },
   };
+  if (options.stream) return pino(base, options.stream);
   if (pretty) {
     return pino({
       ...base,

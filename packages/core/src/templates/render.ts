@@ -9,12 +9,14 @@
  * Liquid render (≈0.3 ms). Validation also parses the compiled HTML as Liquid, so a template whose tags
  * MJML would have mangled is refused at save time.
  */
+
 import { createHash } from "node:crypto";
 import type { Contact } from "@omneural/contracts/contacts";
 import type { EmailContent, MailContent, MailLayout, SmsContent } from "@omneural/contracts/templates";
 import { compile as compileHtmlToText } from "html-to-text";
 import { Liquid, type Template as LiquidTemplate } from "liquidjs";
 import mjml2html from "mjml";
+import { cacheLookups } from "../ops/metrics.ts";
 import { countSmsSegments, type SmsEncoding } from "./sms-segments.ts";
 
 /** Contact fields a template may use, as `firstName` or `contact.firstName`. */
@@ -330,6 +332,7 @@ export class TemplateRenderer {
   compileMjml(source: string): Promise<CompiledMjml> {
     const key = contentHash(source);
     let compiled = this.compiled.get(key);
+    cacheLookups.inc({ cache: "compiled_templates", result: compiled ? "hit" : "miss" });
     if (!compiled) {
       this.mjmlCompiles += 1;
       compiled = this.compiler(source);

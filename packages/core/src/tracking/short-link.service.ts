@@ -3,7 +3,9 @@
  * (the code is an HMAC of message and URL), so a cached answer never goes stale and a hot code costs no
  * database round trip. Unknown codes are not cached: the row of a link being sent may appear any moment.
  */
+
 import type { Executor } from "../db/database.ts";
+import { cacheLookups } from "../ops/metrics.ts";
 import { type ShortLink, selectShortLink } from "./short-link.repository.ts";
 
 /** What a short-link code can look like (`short_links.code`: base64url, 16–64 characters). */
@@ -31,6 +33,7 @@ export function createShortLinkResolver(
     async resolve(code) {
       if (!SHORT_CODE.test(code)) return undefined;
       const hit = cache.get(code);
+      cacheLookups.inc({ cache: "short_links", result: hit ? "hit" : "miss" });
       if (hit) {
         cache.delete(code);
         cache.set(code, hit);

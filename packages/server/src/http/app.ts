@@ -5,6 +5,7 @@ import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { Problem } from "@omneural/contracts/common";
+import { createCache } from "@omneural/core/cache/cache";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { installAuditLog } from "./audit.ts";
@@ -15,6 +16,7 @@ import { installMetrics } from "./metrics.ts";
 import { installErrorHandling } from "./problems.ts";
 import { installRateLimit } from "./rate-limit.ts";
 import { adDestinationRoutes } from "./routes/ad-destinations.ts";
+import { apiKeyRoutes } from "./routes/api-keys.ts";
 import { audienceRoutes } from "./routes/audiences.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
 import { contactMergeRoutes } from "./routes/contact-merge.ts";
@@ -26,11 +28,13 @@ import { outboxRoutes } from "./routes/outbox.ts";
 import { reportRoutes } from "./routes/reports.ts";
 import { retentionRoutes } from "./routes/retention.ts";
 import { sessionRoutes } from "./routes/session.ts";
+import { installSsoSessionGuard, ssoRoutes, ssoSignInRoutes } from "./routes/sso.ts";
 import { teamRoutes } from "./routes/team.ts";
 import { templateRoutes } from "./routes/templates.ts";
 import { topicRoutes } from "./routes/topics.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
+import { allowInlineStyles, installCors, installSecurityHeaders } from "./security-headers.ts";
 import { MAX_TOKEN_LENGTH, trackingRoutes } from "./tracking/routes.ts";
 import { validatorCompiler } from "./validation.ts";
 import { webAppRoutes } from "./web.ts";
@@ -58,9 +62,21 @@ export function createServer(options: BuildAppOptions): FastifyInstance {
   const app = (options.logger
     ? Fastify({ ...common, loggerInstance: options.logger })
     : Fastify({ ...common, logger: false })) as unknown as FastifyInstance;
-  app.decorate("deps", options.deps);
+  // The shared cache (core cache/cache.ts), made from the config unless the caller brings one; closed
+  // with the app when made here.
+  const cache =
+    options.deps.cache ??
+    createCache({
+      mode: options.deps.config.cache,
+      databaseUrl: options.deps.database.url,
+      redisUrl: options.deps.config.redisUrl,
+      logger: options.logger || undefined,
+    });
+  if (!options.deps.cache) app.addHook("onClose", () => cache.close());
+  app.decorate("deps", { ...options.deps, cache });
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
+  installSecurityHeaders(app);
   // An empty body sent with `Content-Type: application/json` (curl -H … -X POST, many HTTP clients) is
   // read as no body, so that actions without one (publish, launch, pause …) work; routes that need a
   // body still say so.
@@ -111,13 +127,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
         { name: "workspace", description: "The calling workspace" },
         { name: "team", description: "The workspace's members, their roles, and invitations" },
         { name: "session", description: "The web app's sign-in: first-run setup, sessions, invitations" },
+        { name: "sso", description: "Single sign-on (OpenID Connect) per workspace" },
       ],
     },
   });
-  await app.register(fastifySwaggerUi, { routePrefix: "/api/docs" });
+  await app.register(fastifySwaggerUi, { routePrefix: "/api/docs", transformStaticCSP: allowInlineStyles });
   app.get("/api/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 
   await app.register(fastifyCookie);
+  installSsoSessionGuard(app);
+  await installCors(app);
   const rateLimit = await installRateLimit(app);
   await app.register(healthRoutes);
   await app.register(trackingRoutes);
@@ -131,7 +150,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       installAuth(api);
       await installAuditLog(api);
       await api.register(workspaceRoutes);
+      await api.register(apiKeyRoutes);
       await api.register(teamRoutes);
+      await api.register(ssoRoutes);
       // Static paths (/contacts/duplicates, /contacts/merge) win over /contacts/:id whatever the order.
       await api.register(contactMergeRoutes);
       await api.register(contactRoutes);
@@ -153,6 +174,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     async (scope) => {
       if (rateLimit) scope.addHook("onRequest", rateLimit);
       await scope.register(sessionRoutes);
+      await scope.register(ssoSignInRoutes);
     },
     { prefix: "/api" },
   );

@@ -50,11 +50,25 @@ export const AUDIT_ACTIONS: Record<string, AuditRule | null> = {
   "PUT /api/v1/workspace/providers/:channel": { action: "provider.update" },
   "DELETE /api/v1/workspace/providers/:channel": { action: "provider.delete" },
 
+  // API keys (never the key: its id, from the response when created)
+  "POST /api/v1/api-keys": { action: "api_key.create" },
+  "DELETE /api/v1/api-keys/:id": { action: "api_key.revoke" },
+
   // The team (the invitee's email is never recorded: the invitation's id and role are)
   "POST /api/v1/team/invitations": { action: "invitation.create", details: { role: "body:role" } },
   "DELETE /api/v1/team/invitations/:id": { action: "invitation.revoke" },
   "PATCH /api/v1/team/members/:userId": { action: "member.role_change", details: { role: "body:role" } },
   "DELETE /api/v1/team/members/:userId": { action: "member.remove" },
+
+  // Single sign-on (never the client secret). SSO sign-ins are recorded too, as session.sso_sign_in
+  // (routes/sso.ts: they happen outside /api/v1).
+  "PUT /api/v1/sso": {
+    action: "sso.update",
+    object: "workspace",
+    details: { ssoRequired: "body:ssoRequired", defaultRole: "body:defaultRole" },
+  },
+  "DELETE /api/v1/sso": { action: "sso.delete", object: "workspace" },
+  "POST /api/v1/sso/test": { action: "sso.test", object: "workspace", details: { ok: "response:ok" } },
 
   // Contacts. POST /contacts creates (201) or updates (200) the contact it matches: the status says which.
   "POST /api/v1/contacts": { action: "contact.upsert" },

@@ -84,25 +84,26 @@ function sendMissingCredentials(request: FastifyRequest, reply: FastifyReply) {
 
 /** Adds authentication (onRequest) and the role check (preValidation, once the body is parsed) to `app`. */
 export function installAuth(app: FastifyInstance) {
-  const workspaces = new Map<string, { value: WorkspaceContext; expires: number }>();
   app.decorateRequest("workspace", null as unknown as WorkspaceContext);
   app.decorateRequest("apiKeyId", "");
   app.decorateRequest("actor", null as unknown as Actor);
 
+  // A workspace's country and timezone do not change after it is made; whatever changes them must
+  // invalidate its `workspaces` entry.
   const loadWorkspace = async (id: string): Promise<WorkspaceContext | undefined> => {
-    const cached = workspaces.get(id);
-    if (cached && cached.expires > Date.now()) return cached.value;
-    const row = await findWorkspace(app.deps.database.db, id);
-    if (!row) return undefined;
-    const value = { id: row.id, defaultCountry: row.default_country, defaultTimezone: row.default_timezone };
-    workspaces.set(id, { value, expires: Date.now() + WORKSPACE_TTL_MS });
-    return value;
+    const load = async () => {
+      const row = await findWorkspace(app.deps.database.db, id);
+      return (
+        row && { id: row.id, defaultCountry: row.default_country, defaultTimezone: row.default_timezone }
+      );
+    };
+    return app.deps.cache ? app.deps.cache.getOrLoad("workspaces", id, WORKSPACE_TTL_MS, load) : load();
   };
 
   async function authenticateApiKeyRequest(request: FastifyRequest, reply: FastifyReply, header: string) {
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) return sendMissingCredentials(request, reply);
-    const principal = await authenticateApiKey(app.deps.database.db, match[1]!);
+    const principal = await authenticateApiKey(app.deps.database.db, match[1]!, app.deps.cache);
     const workspace = principal && (await loadWorkspace(principal.workspaceId));
     if (!principal || !workspace) {
       reply.header("www-authenticate", 'Bearer realm="omneural", error="invalid_token"');

@@ -1,5 +1,6 @@
 /** What every request handler can reach: the database, config, and the caller's workspace. */
 
+import type { SharedCache } from "@omneural/core/cache/cache";
 import type { Config } from "@omneural/core/config/config";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import type { DatabaseHandle } from "@omneural/core/db/database";
@@ -19,6 +20,8 @@ export interface AppDeps {
    * buffered ingest writer, which answers at once and writes in batches (responses/ingest.ts).
    */
   responses: ResponseSink;
+  /** The shared cache (core cache/cache.ts); createServer makes one from the config when absent. */
+  cache?: SharedCache;
 }
 
 declare module "fastify" {

@@ -77,6 +77,8 @@ interface World {
   /** A member of A's team and a pending invitation (A's only). */
   memberUserId?: string;
   invitationId?: string;
+  /** The workspace's first API key (A's only). */
+  apiKeyId?: string;
   /** An archived contact (A's only): B must not restore it. */
   archivedContactId?: string;
 }
@@ -175,6 +177,42 @@ const OPERATIONS: Record<string, () => Probe[]> = {
           const res = await t.asB({ method: "GET", url: `/api/v1/audit?actor=${key}` });
           expect(res.json().data).toEqual([]);
         }
+      },
+    },
+  ],
+
+  "GET /api/v1/api-keys": () => [
+    {
+      about: "B's keys only",
+      expect: [200],
+      check: async (res) => {
+        const ids = (res.json().data as { id: string }[]).map((k) => k.id);
+        for (const id of await apiKeyIdsOf(t.a.id)) expect(ids).not.toContain(id);
+      },
+    },
+  ],
+  "POST /api/v1/api-keys": () => [
+    {
+      about: "B's own new key, which reaches B's workspace only",
+      body: { name: "isolation probe" },
+      expect: [201],
+      check: async (res) => {
+        const own = await t.app.inject({
+          method: "GET",
+          url: `/api/v1/contacts/${a.contactId}`,
+          headers: { authorization: `Bearer ${res.json().key}` },
+        });
+        expect(own.statusCode).toBe(404);
+        await t.asB({ method: "DELETE", url: `/api/v1/api-keys/${res.json().id}` });
+      },
+    },
+  ],
+  "DELETE /api/v1/api-keys/{id}": () => [
+    {
+      expect: NOT_FOUND,
+      check: async () => {
+        const stillWorks = await t.asA({ method: "GET", url: "/api/v1/workspace" });
+        expect(stillWorks.statusCode).toBe(200);
       },
     },
   ],
@@ -518,6 +556,26 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       },
     },
   ],
+  "GET /api/v1/sso": () => [{ about: "B sees only its own single sign-on, if any", expect: [200, 404] }],
+  "PUT /api/v1/sso": () => [
+    {
+      about: "B sets its own",
+      body: {
+        slug: "globex-isolation",
+        issuer: "https://login.globex.example",
+        clientId: "globex-client",
+        clientSecret: "globex-client-secret",
+      },
+      expect: [200],
+    },
+  ],
+  "DELETE /api/v1/sso": () => [{ about: "B removes its own, if any", expect: [200, 404] }],
+  "POST /api/v1/sso/test": () => [
+    {
+      about: "B tests its own (none yet: DELETE ran before); A's issuer is never fetched",
+      expect: [200, 404],
+    },
+  ],
   "GET /api/v1/workspace/providers": () => [{ about: "B sees only its own", expect: [200] }],
   "PUT /api/v1/workspace/providers/{channel}": () => [
     {
@@ -751,6 +809,7 @@ function objectsFor(path: string, parameter: string): string[] {
     "outbox/{id}": [a.outboxMailId!],
     "members/{userId}": [a.memberUserId!],
     "invitations/{id}": [a.invitationId!],
+    "api-keys/{id}": [a.apiKeyId!],
   };
   const objects = byKey[key];
   if (!objects) throw new Error(`no object of A's for ${key} in ${path}: add one to objectsFor`);
@@ -941,12 +1000,16 @@ async function snapshotOfA() {
     adDestination: await read(`/api/v1/ad-destinations/${a.adDestinationId}`),
     adMembers: await read(`/api/v1/ad-destinations/${a.adDestinationId}/members.csv`),
     team: await read("/api/v1/team"),
+    sso: await read("/api/v1/sso"),
   };
 }
 
 const A_SMTP_PASSWORD = "acme-smtp-password-never-shown";
 const A_AD_NAME = "Acme secret audience";
 const A_AD_TOKEN = "EAAB-acme-secret-ads-token-0123456789";
+const A_SSO_SECRET = "acme-secret-oidc-client-secret";
+const A_SSO_CLIENT_ID = "acme-secret-oidc-client-id";
+const A_SSO_ISSUER = "https://login.acme-secret.example";
 let before: Awaited<ReturnType<typeof snapshotOfA>>;
 let served: string[];
 
@@ -1012,6 +1075,18 @@ beforeAll(async () => {
   });
   expect(provider.statusCode, provider.body).toBe(200);
   expect(provider.body).not.toContain(A_SMTP_PASSWORD);
+  const sso = await t.asA({
+    method: "PUT",
+    url: "/api/v1/sso",
+    payload: {
+      slug: "acme-isolation",
+      issuer: A_SSO_ISSUER,
+      clientId: A_SSO_CLIENT_ID,
+      clientSecret: A_SSO_SECRET,
+    },
+  });
+  expect(sso.statusCode, sso.body).toBe(200);
+  expect(sso.body).not.toContain(A_SSO_SECRET);
   // Something in A's dev inbox, so that B's reads of the outbox have something to leak.
   const delivered = await createDevInboxEmailChannel(t.database.handle.db).send({
     workspaceId: t.a.id,
@@ -1063,6 +1138,7 @@ beforeAll(async () => {
   });
   expect(invitation.statusCode, invitation.body).toBe(201);
   a.invitationId = invitation.json().id;
+  a.apiKeyId = (await apiKeyIdsOf(t.a.id))[0];
 
   b = await buildWorld("b", { email: "bea@globex.example", prefix: "Globex" });
   await launch("b", b.campaignId);
@@ -1073,6 +1149,9 @@ beforeAll(async () => {
     smtpHost: "smtp.acme-secret.example",
     adDestinationName: A_AD_NAME,
     adToken: A_AD_TOKEN,
+    ssoSecret: A_SSO_SECRET,
+    ssoClientId: A_SSO_CLIENT_ID,
+    ssoIssuer: A_SSO_ISSUER,
     workspaceId: t.a.id,
     ...Object.fromEntries(Object.entries(a).map(([name, id]) => [name, id as string])),
   };

@@ -46,7 +46,9 @@ describe("the web app", () => {
       expect(response.headers["content-type"]).toMatch(/text\/html/);
       expect(response.headers["cache-control"]).toBe("no-cache");
       expect(response.headers["referrer-policy"]).toBe("same-origin");
-      expect(response.headers["content-security-policy"]).toBe("frame-ancestors 'none'");
+      expect(response.headers["content-security-policy"]).toContain("frame-ancestors 'none'");
+      expect(response.headers["content-security-policy"]).toContain("script-src 'self'");
+      expect(response.headers["x-frame-options"]).toBe("DENY");
       expect(response.body).toContain("<div id=root>");
     }
   });

@@ -21,12 +21,11 @@ export const DEFAULT_WEB_DIST = path.resolve(
 const SERVER_PREFIXES = new Set(["api", "hooks", "t", "u", "s", "r", "healthz", "readyz"]);
 
 /**
- * The app is never framed (clickjacking), and its URLs, an invitation's token among them, are not sent
- * as the Referer to other sites.
+ * The app's URLs, an invitation's token among them, are not sent as the Referer to other sites. That it
+ * is never framed (clickjacking) and loads only its own scripts is the Content-Security-Policy's work,
+ * set on every response (security-headers.ts).
  */
 const PAGE_HEADERS = {
-  "content-security-policy": "frame-ancestors 'none'",
-  "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
 };

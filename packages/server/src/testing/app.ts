@@ -12,6 +12,7 @@ import type { ResponseInput } from "@omneural/core/responses/response";
 import { TEST_KEYS } from "@omneural/core/security/keys";
 import { createLogger } from "@omneural/core/shared/logger";
 import { useTestDatabase } from "@omneural/core/testing/database";
+import { TEST_REDIS_URL } from "@omneural/core/testing/redis";
 import { hashPassword } from "@omneural/core/users/password";
 import type { Role } from "@omneural/core/users/user";
 import { insertMember, insertUser } from "@omneural/core/users/user.repository";
@@ -39,6 +40,17 @@ export interface TestSession {
 
 export const TEST_PASSWORD = "correct horse battery staple";
 
+/**
+ * The cache mode the API tests run with: OMNEURAL_TEST_CACHE=off or redis (with the test Redis), else
+ * the default (memory). CI runs the suite in every mode; the results must not differ (cache/cache.ts).
+ */
+export function testCacheEnv(): Record<string, string> {
+  const mode = process.env.OMNEURAL_TEST_CACHE;
+  if (mode === "off") return { CACHE: "off" };
+  if (mode === "redis") return { CACHE: "redis", REDIS_URL: TEST_REDIS_URL };
+  return {};
+}
+
 export function useTestApp(env: Record<string, string> = {}) {
   const database = useTestDatabase();
   const state: {
@@ -50,7 +62,7 @@ export function useTestApp(env: Record<string, string> = {}) {
   } = {};
   const recorded: ResponseInput[] = [];
   beforeAll(async () => {
-    const config = loadConfig({ PUBLIC_URL: "http://omneural.test", ...env });
+    const config = loadConfig({ PUBLIC_URL: "http://omneural.test", ...testCacheEnv(), ...env });
     state.spoolDir = mkdtempSync(path.join(tmpdir(), "omneural-spool-"));
     const ingest = createResponseIngest(database.handle.db, {
       spoolDir: state.spoolDir,

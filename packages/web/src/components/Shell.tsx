@@ -20,6 +20,12 @@ const NAV = [
     match: (path: string) => path.startsWith("/settings/retention"),
     section: "Settings",
   },
+  {
+    href: "/settings/sso",
+    label: "Single sign-on",
+    match: (path: string) => path.startsWith("/settings/sso"),
+    section: "Settings",
+  },
 ];
 
 /** Queries about the app itself rather than a workspace's data. */

@@ -20,6 +20,18 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { problemResponses } from "../problems.ts";
 
+/**
+ * A multipart file part, refused once it passes the upload limit: busboy stops the part at the limit and
+ * only marks it `truncated` (the error @fastify/multipart raises goes to the part iterator we have left),
+ * so without this check a file over the limit would be imported cut short.
+ */
+async function* untruncated(file: Readable & { truncated?: boolean }): AsyncIterable<Uint8Array> {
+  for await (const chunk of file) yield chunk as Uint8Array;
+  if (file.truncated) {
+    throw new AppError("PAYLOAD_TOO_LARGE", "the file is larger than the upload limit (IMPORT_MAX_BYTES)");
+  }
+}
+
 /** The file part of a multipart upload, or the raw body, as a byte stream. */
 async function uploadSource(
   request: FastifyRequest,
@@ -32,7 +44,7 @@ async function uploadSource(
         continue;
       }
       // The file must be the last part: fields after it cannot be read without buffering the file.
-      return { source: part.file, filename: part.filename || null, mapping };
+      return { source: untruncated(part.file), filename: part.filename || null, mapping };
     }
     throw new AppError("VALIDATION_FAILED", "the multipart body has no file part", {
       errors: [{ field: "file", message: "is required" }],

@@ -14,6 +14,10 @@ import {
   SignInInput,
   SwitchWorkspaceInput,
 } from "@omneural/contracts/users";
+import { recordAudit } from "@omneural/core/audit/audit.service";
+import { auditFailedSignIn, auditSession } from "@omneural/core/audit/sign-in-audit.service";
+import { AppError } from "@omneural/core/shared/errors";
+import { passwordWorkspaceFor, ssoSwitchRefusal } from "@omneural/core/sso/sso.service";
 import { acceptInvitation, previewInvitation } from "@omneural/core/users/team.service";
 import { SignInThrottle } from "@omneural/core/users/user";
 import {
@@ -26,7 +30,7 @@ import {
   signOut,
   switchWorkspace,
 } from "@omneural/core/users/user.service";
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import {
   clearSessionCookie,
   csrfTokenMatches,
@@ -44,6 +48,43 @@ export async function sessionRoutes(base: FastifyInstance) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const db = app.deps.database.db;
   const throttle = new SignInThrottle();
+
+  /**
+   * A password session must not land in a workspace that requires single sign-on of the member's role
+   * (docs/sso.md): it moves to another of the user's workspaces, or is ended and refused.
+   */
+  async function keepPasswordSessionOutOfSso(session: NewSession) {
+    const resolved = (await resolveSession(db, session.token))!;
+    const verdict = await passwordWorkspaceFor(db, resolved.user.id, resolved.workspace.id);
+    if (verdict.ok) {
+      if (verdict.workspaceId !== resolved.workspace.id)
+        await switchWorkspace(db, resolved, verdict.workspaceId);
+      return;
+    }
+    await signOut(db, session.token);
+    throw new AppError(
+      "FORBIDDEN",
+      `${resolved.workspace.name} requires single sign-on: choose "Sign in with single sign-on" and enter ${verdict.slug}.`,
+      { ssoWorkspace: verdict.slug },
+    );
+  }
+
+  /**
+   * Writes the audit entries of a sign-in endpoint (docs/audit-log.md). They describe the answer; a
+   * failure to write one is logged and does not change it.
+   */
+  async function audit(request: FastifyRequest, write: () => Promise<unknown>) {
+    try {
+      await write();
+    } catch (error) {
+      request.log.error({ err: error }, "the audit entry of this sign-in request could not be written");
+    }
+  }
+  const factsOf = (request: FastifyRequest, status: number) => ({
+    requestId: request.id,
+    ip: request.ip,
+    status,
+  });
 
   /** Sets the cookie of a new session and answers what GET /api/session would. */
   async function signedIn(reply: FastifyReply, session: NewSession) {
@@ -81,7 +122,17 @@ export async function sessionRoutes(base: FastifyInstance) {
     async (request, reply) => {
       const created = await setupFirstUser(db, request.body);
       request.log.info({ userId: created.userId, workspaceId: created.workspaceId }, "first user set up");
-      return reply.code(201).send(await signedIn(reply, created.session));
+      const answer = await signedIn(reply, created.session);
+      await audit(request, async () => {
+        await recordAudit(db, created.workspaceId, {
+          actor: { kind: "user", id: created.userId },
+          action: "workspace.create",
+          objectId: created.workspaceId,
+          ...factsOf(request, 201),
+        });
+        await auditSession(db, "session.sign_in", created, factsOf(request, 201), { via: "setup" });
+      });
+      return reply.code(201).send(answer);
     },
   );
 
@@ -92,21 +143,48 @@ export async function sessionRoutes(base: FastifyInstance) {
         tags,
         summary: "Sign in",
         description:
-          "Sets the session cookie. An unknown email and a wrong password get the same answer (SIGN_IN_FAILED); repeated failures are refused for a while (RATE_LIMITED).",
+          "Sets the session cookie. An unknown email and a wrong password get the same answer (SIGN_IN_FAILED); repeated failures are refused for a while (RATE_LIMITED). A member whose only workspaces require single sign-on (and who owns none of them) is refused (FORBIDDEN, with `ssoWorkspace`): docs/sso.md.",
         security: [],
         body: SignInInput,
-        response: { 200: SessionInfo, ...problemResponses(400, 401, 429) },
+        response: { 200: SessionInfo, ...problemResponses(400, 401, 403, 429) },
       },
     },
     async (request, reply) => {
       const previous = sessionTokenOf(request);
-      const session = await signIn(
-        db,
-        { email: request.body.email, password: request.body.password, address: request.ip },
-        throttle,
-      );
+      let session: NewSession;
+      try {
+        session = await signIn(
+          db,
+          { email: request.body.email, password: request.body.password, address: request.ip },
+          throttle,
+        );
+      } catch (error) {
+        // A wrong password (or unknown email) is audited in the account's workspaces; the attempts the
+        // throttle refuses after repeated failures only in the log (they would flood the audit log).
+        if (error instanceof AppError && (error.code === "SIGN_IN_FAILED" || error.code === "RATE_LIMITED")) {
+          let workspaces = 0;
+          if (error.code === "SIGN_IN_FAILED") {
+            await audit(request, async () => {
+              workspaces = await auditFailedSignIn(db, request.body.email, factsOf(request, error.status));
+            });
+          }
+          request.log.warn({ email: request.body.email, reason: error.code, workspaces }, "sign-in refused");
+        }
+        throw error;
+      }
+      await keepPasswordSessionOutOfSso(session);
       if (previous) await signOut(db, previous);
-      return signedIn(reply, session);
+      const answer = await signedIn(reply, session);
+      await audit(request, () =>
+        auditSession(
+          db,
+          "session.sign_in",
+          { userId: answer.user.id, workspaceId: answer.workspace.id },
+          factsOf(request, 200),
+          { via: "password" },
+        ),
+      );
+      return answer;
     },
   );
 
@@ -144,6 +222,14 @@ export async function sessionRoutes(base: FastifyInstance) {
       if (session) {
         if (!csrfTokenMatches(request, session)) return sendCsrfProblem(request, reply);
         await signOut(db, sessionTokenOf(request)!);
+        await audit(request, () =>
+          auditSession(
+            db,
+            "session.sign_out",
+            { userId: session.user.id, workspaceId: session.workspace.id },
+            factsOf(request, 204),
+          ),
+        );
       }
       clearSessionCookie(reply, app.deps.config);
       return reply.code(204).send(null);
@@ -165,6 +251,12 @@ export async function sessionRoutes(base: FastifyInstance) {
       const session = await sessionOf(app, request);
       if (!session) return sendSessionExpired(app, request, reply);
       if (!csrfTokenMatches(request, session)) return sendCsrfProblem(request, reply);
+      const refusal = await ssoSwitchRefusal(
+        db,
+        { sessionId: session.sessionId, userId: session.user.id },
+        request.body.workspaceId,
+      );
+      if (refusal) throw new AppError("FORBIDDEN", refusal);
       await switchWorkspace(db, session, request.body.workspaceId);
       return describeSession(db, (await resolveSession(db, sessionTokenOf(request)!))!);
     },
@@ -195,15 +287,32 @@ export async function sessionRoutes(base: FastifyInstance) {
         security: [],
         params: InvitationTokenParams,
         body: AcceptInvitationInput,
-        response: { 200: SessionInfo, ...problemResponses(400, 401, 404, 409) },
+        response: { 200: SessionInfo, ...problemResponses(400, 401, 403, 404, 409) },
       },
     },
     async (request, reply) => {
       const previous = sessionTokenOf(request);
       const accepted = await acceptInvitation(db, request.params.token, request.body);
+      await keepPasswordSessionOutOfSso(accepted.session);
       if (previous) await signOut(db, previous);
       request.log.info({ userId: accepted.userId, workspaceId: accepted.workspaceId }, "invitation accepted");
-      return signedIn(reply, accepted.session);
+      const answer = await signedIn(reply, accepted.session);
+      await audit(request, async () => {
+        await recordAudit(db, accepted.workspaceId, {
+          actor: { kind: "user", id: accepted.userId },
+          action: "invitation.accept",
+          objectId: accepted.userId,
+          ...factsOf(request, 200),
+        });
+        await auditSession(
+          db,
+          "session.sign_in",
+          { userId: answer.user.id, workspaceId: answer.workspace.id },
+          factsOf(request, 200),
+          { via: "invitation" },
+        );
+      });
+      return answer;
     },
   );
 }

@@ -116,6 +116,8 @@ export async function trackingRoutes(app: FastifyInstance) {
     reply.header("referrer-policy", "no-referrer");
     reply.header("x-content-type-options", "nosniff");
     reply.header("cache-control", "no-store, no-cache, must-revalidate, private, max-age=0");
+    // Web mail shows the open pixel on its own origin: the browser must be allowed to load it there.
+    reply.header("cross-origin-resource-policy", "cross-origin");
     if (String(reply.getHeader("content-type") ?? "").startsWith("text/html")) {
       reply.header("content-security-policy", PAGE_CSP);
       reply.header("x-frame-options", "DENY");
