@@ -150,6 +150,8 @@ function listenForInvalidations(url: string, lru: MemoryLru, logger?: Logger) {
   let client: pg.Client | undefined;
   let closed = false;
   let retry: NodeJS.Timeout | undefined;
+  // One warning per outage, not one per retry.
+  let down = false;
   const publisher = new pg.Pool({ connectionString: url, max: 1, application_name: "omneural-cache" });
   publisher.on("error", () => undefined);
   const connect = async () => {
@@ -165,8 +167,12 @@ function listenForInvalidations(url: string, lru: MemoryLru, logger?: Logger) {
       client = next;
       // Whatever changed while no one listened is unknown: start afresh.
       lru.clear();
+      if (down) logger?.info("cache: listening for invalidations again");
+      down = false;
     } catch (error) {
-      logger?.warn({ err: error }, "cache: cannot listen for invalidations; retrying");
+      if (!down)
+        logger?.warn({ err: error }, "cache: cannot listen for invalidations; retrying every second");
+      down = true;
       next.end().catch(() => undefined);
       reconnect();
     }
