@@ -20,6 +20,7 @@ const ContactProfile = lazy(() => import("./pages/ContactProfile.tsx"));
 const TeamSettings = lazy(() => import("./pages/TeamSettings.tsx"));
 const RetentionSettings = lazy(() => import("./pages/RetentionSettings.tsx"));
 const SsoSettings = lazy(() => import("./pages/SsoSettings.tsx"));
+const ApiKeySettings = lazy(() => import("./pages/ApiKeySettings.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -65,6 +66,7 @@ export function App() {
             <Route path="/settings/team" component={TeamSettings} />
             <Route path="/settings/retention" component={RetentionSettings} />
             <Route path="/settings/sso" component={SsoSettings} />
+            <Route path="/settings/api-keys" component={ApiKeySettings} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

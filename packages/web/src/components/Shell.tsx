@@ -21,6 +21,12 @@ const NAV = [
     section: "Settings",
   },
   {
+    href: "/settings/api-keys",
+    label: "API keys",
+    match: (path: string) => path.startsWith("/settings/api-keys"),
+    section: "Settings",
+  },
+  {
     href: "/settings/sso",
     label: "Single sign-on",
     match: (path: string) => path.startsWith("/settings/sso"),
