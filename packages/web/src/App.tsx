@@ -21,6 +21,7 @@ const TeamSettings = lazy(() => import("./pages/TeamSettings.tsx"));
 const RetentionSettings = lazy(() => import("./pages/RetentionSettings.tsx"));
 const SsoSettings = lazy(() => import("./pages/SsoSettings.tsx"));
 const ApiKeySettings = lazy(() => import("./pages/ApiKeySettings.tsx"));
+const AuditLog = lazy(() => import("./pages/AuditLog.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -67,6 +68,7 @@ export function App() {
             <Route path="/settings/retention" component={RetentionSettings} />
             <Route path="/settings/sso" component={SsoSettings} />
             <Route path="/settings/api-keys" component={ApiKeySettings} />
+            <Route path="/settings/audit" component={AuditLog} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

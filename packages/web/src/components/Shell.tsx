@@ -27,6 +27,12 @@ const NAV = [
     section: "Settings",
   },
   {
+    href: "/settings/audit",
+    label: "Audit log",
+    match: (path: string) => path.startsWith("/settings/audit"),
+    section: "Settings",
+  },
+  {
     href: "/settings/sso",
     label: "Single sign-on",
     match: (path: string) => path.startsWith("/settings/sso"),
