@@ -11,6 +11,7 @@ const BENCHES: Record<string, string> = {
   tracking: "./tracking.ts",
   reports: "./reports.ts",
   cleanup: "./cleanup.ts",
+  scale: "./scale.ts",
 };
 
 const [name, ...rest] = process.argv.slice(2);

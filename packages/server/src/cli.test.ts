@@ -181,6 +181,14 @@ describe("omneural", () => {
     expect(stdout).toMatch(/contacts inserted:\s+3/);
     expect(stdout).toMatch(/line 5: .*email/);
 
+    // The commands' changes are in the workspace's audit log, by the CLI (docs/audit-log.md).
+    const audit = await fetch(`http://127.0.0.1:${port}/api/v1/audit`, {
+      headers: { authorization: `Bearer ${a.apiKey}` },
+    });
+    const entries = ((await audit.json()) as { data: { action: string; actor: { kind: string } }[] }).data;
+    const byCli = entries.filter((entry) => entry.actor.kind === "cli").map((entry) => entry.action);
+    expect(byCli.sort()).toEqual(["api_key.create", "import.create", "workspace.create"]);
+
     server.child.kill("SIGTERM");
     expect(await server.exited).toBe(0);
     expect(postmasterRunning()).toBe(false);

@@ -9,6 +9,8 @@ export type LogFormat = "json" | "pretty" | "auto";
 export interface Config {
   /** PostgreSQL connection string; when absent an embedded PostgreSQL runs in `dataDir`. */
   readonly databaseUrl: string | undefined;
+  /** A streaming replica of DATABASE_URL that campaign reports are read from; unset: the primary. */
+  readonly databaseReplicaUrl: string | undefined;
   readonly dataDir: string;
   readonly host: string;
   readonly port: number;
@@ -192,6 +194,16 @@ export const OPTIONS = {
       "PostgreSQL connection string. When unset, an embedded PostgreSQL is started in the data directory.",
     defaultText: "(unset: embedded PostgreSQL)",
     parse: optionalUrl("DATABASE_URL", "postgres://user:password@host:port/database", [
+      "postgres:",
+      "postgresql:",
+    ]),
+  } satisfies Option<string | undefined>,
+  databaseReplicaUrl: {
+    variable: "DATABASE_REPLICA_URL",
+    description:
+      "A streaming replica of DATABASE_URL (read-only) that the API reads campaign reports from, so that report reads do not compete with sending. Reports then lag the primary by the replication delay; if the replica cannot be reached, they are read from the primary.",
+    defaultText: "(unset: reports read the primary)",
+    parse: optionalUrl("DATABASE_REPLICA_URL", "postgres://user:password@replica-host:port/database", [
       "postgres:",
       "postgresql:",
     ]),

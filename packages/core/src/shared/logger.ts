@@ -22,6 +22,14 @@ export const REDACT_PATHS = [
   "*.accessToken",
   "*.developerToken",
   "*.dkimPrivateKey",
+  // Single sign-on client secrets and the `secrets` object of a provider's settings, should either
+  // ever be logged whole; the headers a request carries its credentials in.
+  "clientSecret",
+  "*.clientSecret",
+  "secrets",
+  "*.secrets",
+  'req.headers["x-csrf-token"]',
+  'req.headers["x-twilio-signature"]',
 ];
 
 /**

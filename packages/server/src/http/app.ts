@@ -6,6 +6,7 @@ import fastifySwagger from "@fastify/swagger";
 import fastifySwaggerUi from "@fastify/swagger-ui";
 import { Problem } from "@omneural/contracts/common";
 import { createCache } from "@omneural/core/cache/cache";
+import { openDatabase } from "@omneural/core/db/database";
 import Fastify, { type FastifyInstance } from "fastify";
 import type { Logger } from "pino";
 import { installAuditLog } from "./audit.ts";
@@ -73,7 +74,17 @@ export function createServer(options: BuildAppOptions): FastifyInstance {
       logger: options.logger || undefined,
     });
   if (!options.deps.cache) app.addHook("onClose", () => cache.close());
-  app.decorate("deps", { ...options.deps, cache });
+  // The replica reports are read from, opened from the config unless the caller brings one.
+  const reportsDatabase =
+    options.deps.reportsDatabase ??
+    (options.deps.config.databaseReplicaUrl
+      ? openDatabase(options.deps.config.databaseReplicaUrl, {
+          poolSize: 4,
+          applicationName: "omneural-reports",
+        })
+      : undefined);
+  if (reportsDatabase && !options.deps.reportsDatabase) app.addHook("onClose", () => reportsDatabase.close());
+  app.decorate("deps", { ...options.deps, cache, reportsDatabase });
   app.setValidatorCompiler(validatorCompiler);
   installErrorHandling(app);
   installSecurityHeaders(app);

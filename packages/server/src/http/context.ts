@@ -20,6 +20,11 @@ export interface AppDeps {
    * buffered ingest writer, which answers at once and writes in batches (responses/ingest.ts).
    */
   responses: ResponseSink;
+  /**
+   * A read-only replica campaign reports are read from (DATABASE_REPLICA_URL); buildApp opens one from
+   * the config when absent. Unset: reports read `database`.
+   */
+  reportsDatabase?: DatabaseHandle;
   /** The shared cache (core cache/cache.ts); createServer makes one from the config when absent. */
   cache?: SharedCache;
 }

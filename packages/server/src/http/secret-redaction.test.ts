@@ -198,10 +198,21 @@ describe("the logs", () => {
 
     expect((await call({ method: "DELETE", url: "/api/session", ...session })).statusCode).toBe(204);
 
+    // A careless log line with credentials in it is redacted by path.
+    app.log.warn(
+      {
+        clientSecret: SECRET.ssoSecret,
+        provider: { settings: { host: "smtp.example" }, secrets: { password: SECRET.providerPassword } },
+        secrets: { authToken: SECRET.providerToken },
+      },
+      "a careless log line",
+    );
+
     // The logs were captured, at trace level, with the requests' lines.
     expect(logs).toContain('"msg":"incoming request"');
     expect(logs).toContain("/u/[token]");
     expect(logs).toContain("sign-in refused");
+    expect(logs).toContain("a careless log line");
     for (const [name, secret] of Object.entries(secrets)) {
       expect(logs.includes(secret), `${name} is in the logs`).toBe(false);
     }

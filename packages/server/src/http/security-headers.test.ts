@@ -115,6 +115,9 @@ describe("security headers", () => {
         "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
       );
       expect(page.headers["x-content-type-options"]).toBe("nosniff");
+      const health = await app.inject({ method: "GET", url: "/healthz" });
+      expect(health.headers["x-frame-options"]).toBe("DENY");
+      expect(health.headers["content-security-policy"]).toContain("default-src 'self'");
       if (app !== plain) await app.close();
     }
   });

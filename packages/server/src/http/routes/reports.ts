@@ -3,7 +3,8 @@ import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { CampaignReport } from "@omneural/contracts/reports";
 import { CampaignIdParams } from "@omneural/contracts/workflows";
 import { getCampaignReport, reportToCsv } from "@omneural/core/reports/report.service";
-import type { FastifyInstance } from "fastify";
+import { isDatabaseUnavailable } from "@omneural/core/responses/ingest";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import Type from "typebox";
 import { problemResponses } from "../problems.ts";
 
@@ -11,6 +12,26 @@ export async function reportRoutes(base: FastifyInstance) {
   const app = base.withTypeProvider<TypeBoxTypeProvider>();
   const { db } = app.deps.database;
   const tags = ["reports"];
+
+  /**
+   * Reads the report from the replica when there is one (DATABASE_REPLICA_URL), and from the primary
+   * when the replica cannot be reached: a report a little behind beats no report.
+   */
+  const readReport = async (request: FastifyRequest, campaignId: string) => {
+    const replica = app.deps.reportsDatabase;
+    if (replica) {
+      try {
+        return await getCampaignReport(replica.db, request.workspace, campaignId);
+      } catch (error) {
+        if (!isDatabaseUnavailable(error)) throw error;
+        request.log.warn(
+          { err: error },
+          "the replica cannot be reached: the report is read from the primary",
+        );
+      }
+    }
+    return getCampaignReport(db, request.workspace, campaignId);
+  };
 
   app.get(
     "/campaigns/:id/report",
@@ -24,7 +45,7 @@ export async function reportRoutes(base: FastifyInstance) {
         response: { 200: CampaignReport, ...problemResponses(401, 404) },
       },
     },
-    async (request) => getCampaignReport(db, request.workspace, request.params.id),
+    async (request) => readReport(request, request.params.id),
   );
 
   app.get(
@@ -40,7 +61,7 @@ export async function reportRoutes(base: FastifyInstance) {
       },
     },
     async (request, reply) => {
-      const report = await getCampaignReport(db, request.workspace, request.params.id);
+      const report = await readReport(request, request.params.id);
       const name = report.name.replace(/[^A-Za-z0-9._-]+/g, "-").slice(0, 80) || "campaign";
       return reply
         .type("text/csv; charset=utf-8")
