@@ -12,6 +12,9 @@ describe("logs", () => {
     expect(redactLinkTokens("/r/SVVBMM3KJQ")).toBe("/r/[token]");
     expect(redactLinkTokens("/hooks/email/tok")).toBe("/hooks/email/[token]");
     expect(redactLinkTokens("/api/v1/contacts/123")).toBe("/api/v1/contacts/123");
+    expect(redactLinkTokens("/api/session/sso/callback?code=abc&state=def")).toBe(
+      "/api/session/sso/callback?[redacted]",
+    );
   });
 
   it("never show provider secrets", () => {

@@ -38,7 +38,12 @@ export const REDACT_PATHS = [
  * show the path with the token replaced.
  */
 export function redactLinkTokens(url: string): string {
-  return url.replace(/^(\/(?:t\/[oc]|u|s|r|hooks\/email|invite|api\/invitations)\/)[^/?#]+/, "$1[token]");
+  return (
+    url
+      .replace(/^(\/(?:t\/[oc]|u|s|r|hooks\/email|invite|api\/invitations)\/)[^/?#]+/, "$1[token]")
+      // The single sign-on callback's one-time code and state.
+      .replace(/^(\/api\/session\/sso\/callback\?).*$/, "$1[redacted]")
+  );
 }
 
 interface LoggedRequest {
