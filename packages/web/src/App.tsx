@@ -22,6 +22,7 @@ const RetentionSettings = lazy(() => import("./pages/RetentionSettings.tsx"));
 const SsoSettings = lazy(() => import("./pages/SsoSettings.tsx"));
 const ApiKeySettings = lazy(() => import("./pages/ApiKeySettings.tsx"));
 const AuditLog = lazy(() => import("./pages/AuditLog.tsx"));
+const Outbox = lazy(() => import("./pages/Outbox.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -69,6 +70,7 @@ export function App() {
             <Route path="/settings/sso" component={SsoSettings} />
             <Route path="/settings/api-keys" component={ApiKeySettings} />
             <Route path="/settings/audit" component={AuditLog} />
+            <Route path="/outbox" component={Outbox} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

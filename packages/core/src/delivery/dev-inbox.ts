@@ -166,3 +166,11 @@ export async function outboxMailPdf(db: Db, ws: WorkspaceContext, id: string): P
   );
   return pdf;
 }
+
+/** An email in the dev inbox as it was delivered: its HTML, for the web app's preview. */
+export async function outboxEmailHtml(db: Db, ws: WorkspaceContext, id: string): Promise<string> {
+  const row = await selectOutboxEntry(db, ws.id, id);
+  const html = (row?.content as { html?: unknown } | undefined)?.html;
+  if (row?.channel !== "email" || typeof html !== "string") throw notFound("email in the outbox", id);
+  return html;
+}

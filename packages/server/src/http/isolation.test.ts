@@ -602,6 +602,7 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     { about: "filtered by A's recipient", query: { recipient: A_DATA.email }, expect: [200] },
   ],
   "GET /api/v1/outbox/{id}/pdf": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/outbox/{id}/html": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/ad-destinations": () => [
     {
       about: "A's destination name is free in B",

@@ -26,6 +26,23 @@ beforeAll(async () => {
   expect(await send("bob@example.com", null)).toMatchObject({ kind: "sent" });
 });
 
+describe("GET /api/v1/outbox/{id}/html", () => {
+  it("serves an email's HTML sandboxed, framable by this server only, and to its own workspace only", async () => {
+    const list = await t.asA({ method: "GET", url: "/api/v1/outbox?recipient=ada@example.com" });
+    const id = list.json().data[0].id;
+    const res = await t.asA({ method: "GET", url: `/api/v1/outbox/${id}/html` });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers["content-type"]).toBe("text/html; charset=utf-8");
+    expect(res.body).toBe("<p>Hi</p>");
+    const policy = String(res.headers["content-security-policy"]);
+    expect(policy).toMatch(/^sandbox; default-src 'none'/);
+    expect(policy).toContain("frame-ancestors 'self'");
+    expect(policy).not.toContain("script-src");
+    expect(res.headers["x-frame-options"]).toBe("SAMEORIGIN");
+    expect((await t.asB({ method: "GET", url: `/api/v1/outbox/${id}/html` })).statusCode).toBe(404);
+  });
+});
+
 describe("GET /api/v1/outbox", () => {
   it("shows what the dev inbox delivered, newest first, with headers", async () => {
     const res = await t.asA({ method: "GET", url: "/api/v1/outbox" });

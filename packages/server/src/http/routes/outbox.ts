@@ -2,7 +2,7 @@
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
 import { Uuid } from "@omneural/contracts/common";
 import { OutboxList, OutboxQuery } from "@omneural/contracts/outbox";
-import { outboxMailPdf } from "@omneural/core/delivery/dev-inbox";
+import { outboxEmailHtml, outboxMailPdf } from "@omneural/core/delivery/dev-inbox";
 import { listOutboxPage } from "@omneural/core/delivery/outbox.service";
 import type { FastifyInstance } from "fastify";
 import Type from "typebox";
@@ -24,6 +24,32 @@ export async function outboxRoutes(base: FastifyInstance) {
       },
     },
     async (request) => listOutboxPage(db, request.workspace, request.query),
+  );
+
+  app.get(
+    "/outbox/:id/html",
+    {
+      schema: {
+        tags: ["outbox"],
+        summary: "An email in the dev inbox, as its recipient's mail program would show it",
+        description:
+          "The delivered HTML, for a preview frame: served sandboxed (no script runs, no form is sent, a unique origin), framable by this server's own pages only.",
+        params: Type.Object({ id: Uuid }),
+        produces: ["text/html"],
+        response: { 200: Type.String({ description: "HTML" }), ...problemResponses(401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const html = await outboxEmailHtml(db, request.workspace, request.params.id);
+      return reply
+        .type("text/html; charset=utf-8")
+        .header(
+          "content-security-policy",
+          "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src * data:; font-src * data:; frame-ancestors 'self'",
+        )
+        .header("x-frame-options", "SAMEORIGIN")
+        .send(html);
+    },
   );
 
   app.get(
