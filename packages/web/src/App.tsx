@@ -23,6 +23,8 @@ const SsoSettings = lazy(() => import("./pages/SsoSettings.tsx"));
 const ApiKeySettings = lazy(() => import("./pages/ApiKeySettings.tsx"));
 const AuditLog = lazy(() => import("./pages/AuditLog.tsx"));
 const Outbox = lazy(() => import("./pages/Outbox.tsx"));
+const Templates = lazy(() => import("./pages/Templates.tsx"));
+const TemplateEditor = lazy(() => import("./pages/TemplateEditor.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -71,6 +73,8 @@ export function App() {
             <Route path="/settings/api-keys" component={ApiKeySettings} />
             <Route path="/settings/audit" component={AuditLog} />
             <Route path="/outbox" component={Outbox} />
+            <Route path="/templates" component={Templates} />
+            <Route path="/templates/:id" component={TemplateEditor} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

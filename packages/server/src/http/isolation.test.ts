@@ -430,6 +430,16 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   ],
   "GET /api/v1/templates": () => [{ expect: [200] }],
   "GET /api/v1/templates/{id}": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/templates/{id}/preview.html": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "B's template for A's contact",
+      params: { id: b.templateId },
+      query: { contactId: a.contactId },
+      expect: [200, 404],
+      check: (res) => expect(res.body).not.toContain(A_DATA.firstName),
+    },
+  ],
   "PATCH /api/v1/templates/{id}": () => [{ body: { name: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/templates/{id}": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/templates/{id}/preview": () => [

@@ -24,11 +24,17 @@ describe("API requests and row-level security", () => {
   const writerOf = async (contactId: string) =>
     (
       await sql<{ role: string; setting: string }>`
-        select role, setting from contact_writers where contact_id = ${contactId}`.execute(t.database.handle.db)
+        select role, setting from contact_writers where contact_id = ${contactId}`.execute(
+        t.database.handle.db,
+      )
     ).rows;
 
   it("runs an API-key request as the application role limited to the key's workspace", async () => {
-    const res = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: { email: "rls-a@example.org" } });
+    const res = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "rls-a@example.org" },
+    });
     expect(res.statusCode).toBe(201);
     expect(await writerOf(res.json().id)).toEqual([{ role: "omneural_app", setting: t.a.id }]);
   });

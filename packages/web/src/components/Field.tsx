@@ -112,3 +112,58 @@ export function errorsFrom<K extends string>(error: unknown, fields: readonly K[
 function capitalise(message: string): string {
   return message.charAt(0).toUpperCase() + message.slice(1);
 }
+
+interface TextAreaProps {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  error?: string | undefined;
+  hint?: ReactNode;
+  rows?: number;
+  disabled?: boolean;
+  id?: string;
+  className?: string;
+}
+
+/** A labelled multi-line field, wired like Field. */
+export function TextAreaField({
+  label,
+  value,
+  onChange,
+  error,
+  hint,
+  rows = 6,
+  disabled,
+  id,
+  className,
+}: TextAreaProps) {
+  const generated = useId();
+  const areaId = id ?? generated;
+  const describedBy =
+    [hint ? `${areaId}-hint` : null, error ? `${areaId}-error` : null].filter(Boolean).join(" ") || undefined;
+  return (
+    <div className={`field${error ? " field-invalid" : ""}`}>
+      <label htmlFor={areaId}>{label}</label>
+      <textarea
+        id={areaId}
+        value={value}
+        rows={rows}
+        disabled={disabled}
+        className={className}
+        onChange={(event) => onChange(event.target.value)}
+        aria-invalid={error ? true : undefined}
+        aria-describedby={describedBy}
+      />
+      {hint ? (
+        <p id={`${areaId}-hint`} className="field-hint">
+          {hint}
+        </p>
+      ) : null}
+      {error ? (
+        <p id={`${areaId}-error`} className="field-error">
+          {error}
+        </p>
+      ) : null}
+    </div>
+  );
+}

@@ -8,6 +8,7 @@ import { ROLE_LABELS, useSession } from "../session.ts";
 const NAV = [
   { href: "/", label: "Home", match: (path: string) => path === "/" },
   { href: "/contacts", label: "Contacts", match: (path: string) => path.startsWith("/contacts") },
+  { href: "/templates", label: "Templates", match: (path: string) => path.startsWith("/templates") },
   { href: "/outbox", label: "Outbox", match: (path: string) => path.startsWith("/outbox") },
   {
     href: "/settings/team",

@@ -234,6 +234,44 @@ describe("templates API", () => {
   });
 });
 
+describe("GET /api/v1/templates/{id}/preview.html", () => {
+  it("renders the current email for a contact as a sandboxed page, and a text template's reasons", async () => {
+    const contact = await t.asA({
+      method: "POST",
+      url: "/api/v1/contacts",
+      payload: { email: "preview.page@example.org", firstName: "Hypatia" },
+    });
+    const email = await t.asA({
+      method: "POST",
+      url: "/api/v1/templates",
+      payload: {
+        name: "Preview page",
+        channel: "email",
+        content: { subject: "Hi", html: "<p>Dear {{ firstName }}</p>" },
+      },
+    });
+    const page = await t.asA({
+      method: "GET",
+      url: `/api/v1/templates/${email.json().id}/preview.html?contactId=${contact.json().id}`,
+    });
+    expect(page.statusCode, page.body).toBe(200);
+    expect(page.body).toContain("Dear Hypatia");
+    expect(String(page.headers["content-security-policy"])).toMatch(/^sandbox; default-src 'none'/);
+    expect(page.headers["x-frame-options"]).toBe("SAMEORIGIN");
+    const sms = await t.asA({
+      method: "POST",
+      url: "/api/v1/templates",
+      payload: { name: "Preview page text", channel: "sms", content: { body: "<b>hi</b>" } },
+    });
+    const none = await t.asA({ method: "GET", url: `/api/v1/templates/${sms.json().id}/preview.html` });
+    expect(none.statusCode).toBe(200);
+    expect(none.body).toContain("This sms template has no email to show.");
+    expect(
+      (await t.asB({ method: "GET", url: `/api/v1/templates/${email.json().id}/preview.html` })).statusCode,
+    ).toBe(404);
+  });
+});
+
 describe("template versions", () => {
   const versionsOf = async (id: string, query = "") =>
     (await t.asA({ method: "GET", url: `/api/v1/templates/${id}/versions${query}` })).json();

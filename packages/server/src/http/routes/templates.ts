@@ -161,6 +161,51 @@ export async function templateRoutes(base: FastifyInstance) {
     async (request) => previewTemplate(db, request.workspace, request.params.id, request.body),
   );
 
+  app.get(
+    "/templates/:id/preview.html",
+    {
+      schema: {
+        tags,
+        summary: "An email template rendered for a contact, as a page for a preview frame",
+        description:
+          "The current version's HTML for contactId's contact (or a sample one), served sandboxed (no script runs, a unique origin) and framable by this server's own pages only: the web app's editor shows it. A send that would fail shows its reasons instead.",
+        params: TemplateIdParams,
+        querystring: Type.Object(
+          { contactId: Type.Optional(Uuid), v: Type.Optional(Type.String({ maxLength: 40 })) },
+          { additionalProperties: false },
+        ),
+        produces: ["text/html"],
+        response: { 200: Type.String({ description: "HTML" }), ...problemResponses(400, 401, 404) },
+      },
+    },
+    async (request, reply) => {
+      const { contactId } = request.query;
+      const preview = await previewTemplate(
+        db,
+        request.workspace,
+        request.params.id,
+        contactId ? { contactId } : {},
+      );
+      const html =
+        preview.email?.html ??
+        `<!doctype html><meta charset="utf-8"><title>No preview</title><ul>${(preview.errors.length
+          ? preview.errors.map((e) => `${e.field}: ${e.message}`)
+          : [`This ${preview.channel} template has no email to show.`]
+        )
+          .map((line) => `<li>${escapeHtml(line)}</li>`)
+          .join("")}</ul>`;
+      return reply
+        .type("text/html; charset=utf-8")
+        .header(
+          "content-security-policy",
+          "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src * data:; font-src * data:; frame-ancestors 'self'",
+        )
+        .header("x-frame-options", "SAMEORIGIN")
+        .header("cache-control", "no-store")
+        .send(html);
+    },
+  );
+
   app.post(
     "/templates/preview",
     {
@@ -250,3 +295,9 @@ export async function templateRoutes(base: FastifyInstance) {
     },
   );
 }
+
+const escapeHtml = (text: string) =>
+  text.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );

@@ -1,0 +1,172 @@
+/** Templates: the workspace's message templates by channel, and making a new one. */
+import type { Template } from "@omneural/contracts/templates";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { Link, useLocation } from "wouter";
+import { request } from "../api.ts";
+import { errorsFrom, Field, type FieldErrors, SelectField } from "../components/Field.tsx";
+import { Alert, EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { can, useSession } from "../session.ts";
+
+export type Channel = Template["channel"];
+export const CHANNEL_LABELS: Record<Channel, string> = {
+  email: "Email",
+  sms: "SMS",
+  mail: "Direct mail",
+  ads: "Ad audience",
+};
+
+export const templatesApi = {
+  list: (channel: Channel | "", cursor: string | undefined) => {
+    const query = new URLSearchParams({ limit: "25" });
+    if (channel) query.set("channel", channel);
+    if (cursor) query.set("cursor", cursor);
+    return request<{ data: Template[]; nextCursor: string | null }>("GET", `/api/v1/templates?${query}`);
+  },
+  get: (id: string) => request<Template>("GET", `/api/v1/templates/${encodeURIComponent(id)}`),
+  create: (name: string, channel: Channel) =>
+    request<Template>("POST", "/api/v1/templates", { name, channel }),
+};
+
+export default function Templates() {
+  const session = useSession();
+  const [channel, setChannel] = useState<Channel | "">("");
+  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const cursor = cursors[cursors.length - 1];
+  const templates = useQuery({
+    queryKey: ["templates", channel, cursor],
+    queryFn: () => templatesApi.list(channel, cursor),
+  });
+  const empty = templates.data && templates.data.data.length === 0 && cursors.length === 1;
+  return (
+    <div className="page">
+      <header className="page-header">
+        <div>
+          <h1>Templates</h1>
+          <p className="muted">
+            What each message says, per channel, with Liquid tags such as <code>{"{{ firstName }}"}</code>{" "}
+            filled in for each member. Every saved change is a new version; campaigns keep the version they
+            were launched with.
+          </p>
+        </div>
+      </header>
+      {can(session.role, "write") ? <NewTemplateForm /> : null}
+      <div className="filters">
+        <SelectField
+          label="Channel"
+          value={channel}
+          onChange={(value) => {
+            setChannel(value as Channel | "");
+            setCursors([undefined]);
+          }}
+          options={[
+            { value: "", label: "All channels" },
+            ...Object.entries(CHANNEL_LABELS).map(([value, label]) => ({ value, label })),
+          ]}
+        />
+      </div>
+      {templates.isPending ? <Loading label="Loading templates" /> : null}
+      {templates.error ? <PageError error={templates.error} /> : null}
+      {empty && !channel ? (
+        <EmptyState title="No templates yet">
+          <p>Make the first one above: an email, a text, a letter or postcard, or an ad audience.</p>
+        </EmptyState>
+      ) : null}
+      {empty && channel ? (
+        <p className="muted">No {CHANNEL_LABELS[channel].toLowerCase()} template yet.</p>
+      ) : null}
+      {templates.data && templates.data.data.length > 0 ? (
+        <>
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Templates</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Channel</th>
+                  <th scope="col">Ready to send</th>
+                  <th scope="col">Version</th>
+                  <th scope="col">Changed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {templates.data.data.map((template) => (
+                  <tr key={template.id}>
+                    <th scope="row">
+                      <Link href={`/templates/${template.id}`}>{template.name}</Link>
+                    </th>
+                    <td>{CHANNEL_LABELS[template.channel]}</td>
+                    <td>{template.missing.length ? `Needs ${template.missing.join(", ")}` : "Yes"}</td>
+                    <td>{template.version}</td>
+                    <td>{new Date(template.updatedAt).toLocaleString()}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <nav className="pager" aria-label="Pages of templates">
+            <button
+              type="button"
+              className="button secondary small"
+              disabled={cursors.length === 1}
+              onClick={() => setCursors(cursors.slice(0, -1))}
+            >
+              Previous page
+            </button>
+            <span className="muted small">Page {cursors.length}</span>
+            <button
+              type="button"
+              className="button secondary small"
+              disabled={!templates.data.nextCursor}
+              onClick={() => setCursors([...cursors, templates.data.nextCursor ?? undefined])}
+            >
+              Next page
+            </button>
+          </nav>
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+const NEW_FIELDS = ["name", "channel"] as const;
+
+function NewTemplateForm() {
+  const [, navigate] = useLocation();
+  const [name, setName] = useState("");
+  const [channel, setChannel] = useState<Channel>("email");
+  const [errors, setErrors] = useState<FieldErrors<(typeof NEW_FIELDS)[number]>>({});
+  const create = useMutation({
+    mutationFn: () => templatesApi.create(name.trim(), channel),
+    onSuccess: (template) => navigate(`/templates/${template.id}`),
+    onError: (error) => setErrors(errorsFrom(error, NEW_FIELDS)),
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const trimmed = name.trim();
+    const found = {
+      name: trimmed ? (trimmed.length > 200 ? "At most 200 characters." : undefined) : "Give it a name.",
+    };
+    setErrors(found);
+    if (!found.name) create.mutate();
+  }
+  return (
+    <section className="card" aria-labelledby="new-template-heading">
+      <h2 id="new-template-heading">New template</h2>
+      <form onSubmit={submit} noValidate className="invite-form">
+        <Field label="Name" value={name} onChange={setName} error={errors.name} autoComplete="off" />
+        <SelectField
+          label="Channel"
+          value={channel}
+          onChange={(value) => setChannel(value as Channel)}
+          error={errors.channel}
+          options={Object.entries(CHANNEL_LABELS).map(([value, label]) => ({ value, label }))}
+        />
+        <button type="submit" className="button primary" disabled={create.isPending}>
+          {create.isPending ? "Making…" : "Make and edit"}
+        </button>
+      </form>
+      {errors.form ? <Alert>{errors.form}</Alert> : null}
+    </section>
+  );
+}
