@@ -94,6 +94,7 @@ function roleEnv(inst: Installation, withRedis: boolean) {
     DATABASE_URL: inst.url,
     SECRET_KEY,
     SMTP_URL: `smtp://127.0.0.1:${inst.smtp.port}`,
+    // The links in the bench's emails are never followed; the tracking runs sign their own tokens.
     PUBLIC_URL: "http://127.0.0.1:9",
     OMNEURAL_DATA_DIR: inst.dataDir,
     DATABASE_POOL_SIZE: "6",

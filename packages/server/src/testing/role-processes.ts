@@ -146,6 +146,18 @@ export interface DeliverySink {
   accepted: DeliveredMessage[];
   /** The raw text of the first `keepRaw` messages accepted. */
   raws: string[];
+  /**
+   * From now on, keep each message received without answering it: its sender waits with the message
+   * in flight, as with a slow provider.
+   */
+  hold(): void;
+  /** Messages received and not answered yet. */
+  held(): number;
+  /**
+   * Accept the held messages (a provider that has the whole message delivers it, whether or not its
+   * answer reaches a sender that has gone meanwhile) and answer from now on at once.
+   */
+  release(): void;
   close(): Promise<void>;
 }
 
@@ -159,6 +171,8 @@ export async function startDeliverySink(options: { keepRaw?: number } = {}): Pro
   const keepRaw = options.keepRaw ?? 0;
   const accepted: DeliveredMessage[] = [];
   const raws: string[] = [];
+  let holding = false;
+  const held: (() => void)[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ["STARTTLS"],
@@ -170,13 +184,17 @@ export async function startDeliverySink(options: { keepRaw?: number } = {}): Pro
         const raw = Buffer.concat(chunks).toString("utf8");
         const end = raw.search(/\r?\n\r?\n/);
         const head = end === -1 ? raw : raw.slice(0, end);
-        accepted.push({
-          messageId: header(head, "Message-ID"),
-          recipient: session.envelope.rcptTo[0]?.address ?? header(head, "To"),
-          acceptedAt: new Date(),
-        });
-        if (raws.length < keepRaw) raws.push(raw);
-        callback();
+        const accept = () => {
+          accepted.push({
+            messageId: header(head, "Message-ID"),
+            recipient: session.envelope.rcptTo[0]?.address ?? header(head, "To"),
+            acceptedAt: new Date(),
+          });
+          if (raws.length < keepRaw) raws.push(raw);
+          callback();
+        };
+        if (holding) held.push(accept);
+        else accept();
       });
     },
   });
@@ -185,6 +203,14 @@ export async function startDeliverySink(options: { keepRaw?: number } = {}): Pro
     port: (server.server.address() as AddressInfo).port,
     accepted,
     raws,
+    hold() {
+      holding = true;
+    },
+    held: () => held.length,
+    release() {
+      holding = false;
+      for (const accept of held.splice(0)) accept();
+    },
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }

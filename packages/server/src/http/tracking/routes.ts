@@ -112,7 +112,16 @@ export async function trackingRoutes(app: FastifyInstance) {
     done(null, body),
   );
 
+  // These answers carry their own few security headers (below), fixed strings: the general ones
+  // (security-headers.ts) are skipped, since @fastify/helmet rebuilds its middleware on every request,
+  // which costs a click redirect more than the rest of its work.
+  app.addHook("onRoute", (route) => {
+    route.config = { ...(route.config ?? {}), helmet: { skipRoute: true } } as typeof route.config;
+  });
+  const https = deps.config.publicUrl.startsWith("https:");
+
   app.addHook("onSend", async (_request, reply, payload) => {
+    if (https) reply.header("strict-transport-security", "max-age=31536000");
     reply.header("referrer-policy", "no-referrer");
     reply.header("x-content-type-options", "nosniff");
     reply.header("cache-control", "no-store, no-cache, must-revalidate, private, max-age=0");
