@@ -3,6 +3,7 @@ import type { ApiKey, CreatedApiKey } from "@omneural/contracts/api-keys";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { request } from "../api.ts";
+import { CopyField } from "../components/CopyField.tsx";
 import { errorsFrom, Field, type FieldErrors } from "../components/Field.tsx";
 import { Alert, Loading, messageOf, PageError } from "../components/feedback.tsx";
 import { can, useSession } from "../session.ts";
@@ -143,12 +144,10 @@ function CreateKeyForm() {
   const [name, setName] = useState("");
   const [errors, setErrors] = useState<FieldErrors<(typeof KEY_FIELDS)[number]>>({});
   const [created, setCreated] = useState<CreatedApiKey>();
-  const [copied, setCopied] = useState(false);
   const create = useMutation({
     mutationFn: () => apiKeysApi.create(name.trim()),
     onSuccess: (key) => {
       setCreated(key);
-      setCopied(false);
       setName("");
       queryClient.invalidateQueries({ queryKey: ["api-keys"] });
     },
@@ -167,16 +166,6 @@ function CreateKeyForm() {
     };
     setErrors(found);
     if (!found.name) create.mutate();
-  }
-
-  async function copy() {
-    if (!created) return;
-    try {
-      await navigator.clipboard.writeText(created.key);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
   }
 
   return (
@@ -202,15 +191,7 @@ function CreateKeyForm() {
             The key <strong>{created.name}</strong>. Copy it now: it is shown only this once, and only its
             first characters are kept.
           </p>
-          <div className="copy-row">
-            <label htmlFor="new-api-key" className="visually-hidden">
-              The new API key
-            </label>
-            <input id="new-api-key" readOnly value={created.key} onFocus={(event) => event.target.select()} />
-            <button type="button" className="button secondary" onClick={copy}>
-              {copied ? "Copied" : "Copy key"}
-            </button>
-          </div>
+          <CopyField label="The new API key" value={created.key} hideLabel button="Copy key" />
         </div>
       ) : null}
     </section>

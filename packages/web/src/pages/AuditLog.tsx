@@ -4,6 +4,7 @@ import { useQuery } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { request } from "../api.ts";
 import { EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { Pager, useCursorPages } from "../components/Pager.tsx";
 import { can, useSession } from "../session.ts";
 
 interface Filters {
@@ -34,8 +35,8 @@ export default function AuditLog() {
   const [objectId, setObjectId] = useState("");
   const [applied, setApplied] = useState<Filters>({});
   const [actionError, setActionError] = useState<string>();
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const entries = useQuery({
     queryKey: ["audit", applied, cursor],
     queryFn: () => auditPage(applied, cursor),
@@ -51,11 +52,11 @@ export default function AuditLog() {
     }
     setActionError(undefined);
     setApplied({ action: wanted || undefined, objectId: objectId.trim() || undefined });
-    setCursors([undefined]);
+    pages.reset();
   }
 
   const filtered = Boolean(applied.action || applied.objectId);
-  const empty = entries.data && entries.data.data.length === 0 && cursors.length === 1;
+  const empty = entries.data && entries.data.data.length === 0 && pages.page === 1;
   return (
     <div className="page">
       <header className="page-header">
@@ -163,25 +164,12 @@ export default function AuditLog() {
                   </tbody>
                 </table>
               </div>
-              <nav className="pager" aria-label="Pages of the audit log">
-                <button
-                  type="button"
-                  className="button secondary small"
-                  disabled={cursors.length === 1}
-                  onClick={() => setCursors(cursors.slice(0, -1))}
-                >
-                  Newer
-                </button>
-                <span className="muted small">Page {cursors.length}</span>
-                <button
-                  type="button"
-                  className="button secondary small"
-                  disabled={!entries.data.nextCursor}
-                  onClick={() => setCursors([...cursors, entries.data.nextCursor ?? undefined])}
-                >
-                  Older
-                </button>
-              </nav>
+              <Pager
+                pages={pages}
+                nextCursor={entries.data.nextCursor}
+                label="Pages of the audit log"
+                labels={["Newer", "Older"]}
+              />
             </>
           ) : null}
         </>

@@ -1,9 +1,11 @@
 /** Contacts: search, pages of 25, and a CSV import with its progress. */
+
 import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useId, useRef, useState } from "react";
 import { Link } from "wouter";
 import { api, type Contact } from "../api.ts";
 import { Alert, EmptyState, Loading, messageOf, PageError } from "../components/feedback.tsx";
+import { Pager, useCursorPages } from "../components/Pager.tsx";
 import { can, useSession } from "../session.ts";
 
 export function contactName(contact: Contact): string {
@@ -15,8 +17,8 @@ export default function Contacts() {
   const [search, setSearch] = useState("");
   const [applied, setApplied] = useState("");
   // Cursors of the pages seen so far: the last one is the current page's.
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const contacts = useQuery({
     queryKey: ["contacts", applied, cursor],
     queryFn: () => api.contacts({ search: applied || undefined, cursor }),
@@ -26,10 +28,10 @@ export default function Contacts() {
   function submit(event: FormEvent) {
     event.preventDefault();
     setApplied(search.trim());
-    setCursors([undefined]);
+    pages.reset();
   }
 
-  const empty = contacts.data && contacts.data.data.length === 0 && cursors.length === 1;
+  const empty = contacts.data && contacts.data.data.length === 0 && pages.page === 1;
 
   return (
     <div className="page">
@@ -102,25 +104,7 @@ export default function Contacts() {
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label="Pages of contacts">
-            <button
-              type="button"
-              className="button secondary small"
-              disabled={cursors.length === 1}
-              onClick={() => setCursors(cursors.slice(0, -1))}
-            >
-              Previous page
-            </button>
-            <span className="muted small">Page {cursors.length}</span>
-            <button
-              type="button"
-              className="button secondary small"
-              disabled={!contacts.data.nextCursor}
-              onClick={() => setCursors([...cursors, contacts.data.nextCursor ?? undefined])}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager pages={pages} nextCursor={contacts.data.nextCursor} label="Pages of contacts" />
         </>
       ) : null}
     </div>

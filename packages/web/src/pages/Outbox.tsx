@@ -9,6 +9,7 @@ import { type FormEvent, useState } from "react";
 import type { Static } from "typebox";
 import { request } from "../api.ts";
 import { EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { Pager, useCursorPages } from "../components/Pager.tsx";
 
 type Entry = Static<typeof OutboxEntry>;
 type Channel = Entry["channel"];
@@ -46,9 +47,9 @@ export default function Outbox() {
   const [channel, setChannel] = useState<Channel | "">("");
   const [recipient, setRecipient] = useState("");
   const [applied, setApplied] = useState({ channel: "" as Channel | "", recipient: "" });
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const pages = useCursorPages();
   const [openId, setOpenId] = useState<string>();
-  const cursor = cursors[cursors.length - 1];
+  const { cursor } = pages;
   const entries = useQuery({
     queryKey: ["outbox", applied, cursor],
     queryFn: () => outboxPage(applied.channel, applied.recipient, cursor),
@@ -58,12 +59,12 @@ export default function Outbox() {
   function submit(event: FormEvent) {
     event.preventDefault();
     setApplied({ channel, recipient: recipient.trim() });
-    setCursors([undefined]);
+    pages.reset();
     setOpenId(undefined);
   }
 
   const filtered = Boolean(applied.channel || applied.recipient);
-  const empty = entries.data && entries.data.data.length === 0 && cursors.length === 1;
+  const empty = entries.data && entries.data.data.length === 0 && pages.page === 1;
   return (
     <div className="page">
       <header className="page-header">
@@ -151,25 +152,12 @@ export default function Outbox() {
                 </tbody>
               </table>
             </div>
-            <nav className="pager" aria-label="Pages of the outbox">
-              <button
-                type="button"
-                className="button secondary small"
-                disabled={cursors.length === 1}
-                onClick={() => setCursors(cursors.slice(0, -1))}
-              >
-                Newer
-              </button>
-              <span className="muted small">Page {cursors.length}</span>
-              <button
-                type="button"
-                className="button secondary small"
-                disabled={!entries.data.nextCursor}
-                onClick={() => setCursors([...cursors, entries.data.nextCursor ?? undefined])}
-              >
-                Older
-              </button>
-            </nav>
+            <Pager
+              pages={pages}
+              nextCursor={entries.data.nextCursor}
+              label="Pages of the outbox"
+              labels={["Newer", "Older"]}
+            />
           </div>
           {open ? (
             <Delivered entry={open} />

@@ -7,6 +7,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { ApiError } from "../api.ts";
+import { CopyField } from "../components/CopyField.tsx";
 import { errorsFrom, Field, type FieldErrors, SelectField } from "../components/Field.tsx";
 import { Alert, Loading, messageOf, PageError } from "../components/feedback.tsx";
 import { can, ROLE_HELP, ROLE_LABELS, useSession } from "../session.ts";
@@ -137,7 +138,7 @@ function SsoForm({ saved }: { saved: SsoConfig | null }) {
           Ask for the scopes <code>openid email profile</code>. docs/sso.md has the steps for Entra ID, Google
           and Okta.
         </p>
-        <CopyField label="Redirect URI (callback URL)" value={callbackUrl} />
+        <CopyField label="Redirect URI (callback URL)" value={callbackUrl} button="Copy the redirect URI" />
       </section>
 
       <section className="card" aria-labelledby="sso-form-heading">
@@ -248,7 +249,7 @@ function SsoForm({ saved }: { saved: SsoConfig | null }) {
             On the sign-in page, members choose “Sign in with single sign-on” and enter{" "}
             <strong>{saved.slug}</strong>, or follow this link.
           </p>
-          <CopyField label="Single sign-on link" value={saved.signInUrl} />
+          <CopyField label="Single sign-on link" value={saved.signInUrl} button="Copy the link" />
           <div className="button-row">
             {confirmingRemove ? (
               <>
@@ -282,28 +283,4 @@ function domainsOf(text: string): string[] {
     .split(/[\s,;]+/)
     .map((domain) => domain.trim())
     .filter(Boolean);
-}
-
-function CopyField({ label, value }: { label: string; value: string }) {
-  const [copied, setCopied] = useState(false);
-  const id = `copy-${label.toLowerCase().replace(/[^a-z]+/g, "-")}`;
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(value);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
-  }
-  return (
-    <div className="field">
-      <label htmlFor={id}>{label}</label>
-      <div className="copy-row">
-        <input id={id} readOnly value={value} onFocus={(event) => event.target.select()} />
-        <button type="button" className="button secondary" onClick={copy} aria-label={`Copy ${label}`}>
-          {copied ? "Copied" : "Copy"}
-        </button>
-      </div>
-    </div>
-  );
 }

@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { type FormEvent, useState } from "react";
 import { api, type Role, type TeamMember } from "../api.ts";
+import { CopyField } from "../components/CopyField.tsx";
 import { errorsFrom, Field, type FieldErrors, SelectField } from "../components/Field.tsx";
 import { Alert, Loading, messageOf, PageError } from "../components/feedback.tsx";
 import { can, ROLE_HELP, ROLE_LABELS, useSession } from "../session.ts";
@@ -81,12 +82,10 @@ function InviteForm() {
   const [role, setRole] = useState<Role>("marketer");
   const [errors, setErrors] = useState<FieldErrors<(typeof INVITE_FIELDS)[number]>>({});
   const [link, setLink] = useState<{ email: string; url: string }>();
-  const [copied, setCopied] = useState(false);
   const invite = useMutation({
     mutationFn: () => api.invite(email.trim(), role),
     onSuccess: (created) => {
       setLink({ email: created.email, url: created.link });
-      setCopied(false);
       setEmail("");
       queryClient.invalidateQueries({ queryKey: ["team"] });
     },
@@ -99,16 +98,6 @@ function InviteForm() {
     const found = { email: validateEmail(email) };
     setErrors(found);
     if (!found.email) invite.mutate();
-  }
-
-  async function copy() {
-    if (!link) return;
-    try {
-      await navigator.clipboard.writeText(link.url);
-      setCopied(true);
-    } catch {
-      setCopied(false);
-    }
   }
 
   return (
@@ -140,15 +129,7 @@ function InviteForm() {
           <p>
             Send this link to <strong>{link.email}</strong>. It works once, for 7 days, and is shown only now.
           </p>
-          <div className="copy-row">
-            <label htmlFor="invite-link" className="visually-hidden">
-              Invitation link
-            </label>
-            <input id="invite-link" readOnly value={link.url} onFocus={(event) => event.target.select()} />
-            <button type="button" className="button secondary" onClick={copy}>
-              {copied ? "Copied" : "Copy link"}
-            </button>
-          </div>
+          <CopyField label="Invitation link" value={link.url} hideLabel button="Copy link" />
         </div>
       ) : null}
     </section>

@@ -6,6 +6,7 @@ import { Link, useLocation } from "wouter";
 import { request } from "../api.ts";
 import { errorsFrom, Field, type FieldErrors, SelectField } from "../components/Field.tsx";
 import { Alert, EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { Pager, useCursorPages } from "../components/Pager.tsx";
 import { can, useSession } from "../session.ts";
 
 export type Channel = Template["channel"];
@@ -31,13 +32,13 @@ export const templatesApi = {
 export default function Templates() {
   const session = useSession();
   const [channel, setChannel] = useState<Channel | "">("");
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
-  const cursor = cursors[cursors.length - 1];
+  const pages = useCursorPages();
+  const { cursor } = pages;
   const templates = useQuery({
     queryKey: ["templates", channel, cursor],
     queryFn: () => templatesApi.list(channel, cursor),
   });
-  const empty = templates.data && templates.data.data.length === 0 && cursors.length === 1;
+  const empty = templates.data && templates.data.data.length === 0 && pages.page === 1;
   return (
     <div className="page">
       <header className="page-header">
@@ -57,7 +58,7 @@ export default function Templates() {
           value={channel}
           onChange={(value) => {
             setChannel(value as Channel | "");
-            setCursors([undefined]);
+            pages.reset();
           }}
           options={[
             { value: "", label: "All channels" },
@@ -104,25 +105,7 @@ export default function Templates() {
               </tbody>
             </table>
           </div>
-          <nav className="pager" aria-label="Pages of templates">
-            <button
-              type="button"
-              className="button secondary small"
-              disabled={cursors.length === 1}
-              onClick={() => setCursors(cursors.slice(0, -1))}
-            >
-              Previous page
-            </button>
-            <span className="muted small">Page {cursors.length}</span>
-            <button
-              type="button"
-              className="button secondary small"
-              disabled={!templates.data.nextCursor}
-              onClick={() => setCursors([...cursors, templates.data.nextCursor ?? undefined])}
-            >
-              Next page
-            </button>
-          </nav>
+          <Pager pages={pages} nextCursor={templates.data.nextCursor} label="Pages of templates" />
         </>
       ) : null}
     </div>
