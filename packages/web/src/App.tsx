@@ -22,6 +22,7 @@ const RetentionSettings = lazy(() => import("./pages/RetentionSettings.tsx"));
 const SsoSettings = lazy(() => import("./pages/SsoSettings.tsx"));
 const ApiKeySettings = lazy(() => import("./pages/ApiKeySettings.tsx"));
 const AuditLog = lazy(() => import("./pages/AuditLog.tsx"));
+const SenderSettings = lazy(() => import("./pages/SenderSettings.tsx"));
 const Outbox = lazy(() => import("./pages/Outbox.tsx"));
 const Templates = lazy(() => import("./pages/Templates.tsx"));
 const TemplateEditor = lazy(() => import("./pages/TemplateEditor.tsx"));
@@ -72,6 +73,7 @@ export function App() {
             <Route path="/settings/sso" component={SsoSettings} />
             <Route path="/settings/api-keys" component={ApiKeySettings} />
             <Route path="/settings/audit" component={AuditLog} />
+            <Route path="/settings/sender" component={SenderSettings} />
             <Route path="/outbox" component={Outbox} />
             <Route path="/templates" component={Templates} />
             <Route path="/templates/:id" component={TemplateEditor} />

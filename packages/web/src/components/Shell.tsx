@@ -11,6 +11,12 @@ const NAV = [
   { href: "/templates", label: "Templates", match: (path: string) => path.startsWith("/templates") },
   { href: "/outbox", label: "Outbox", match: (path: string) => path.startsWith("/outbox") },
   {
+    href: "/settings/sender",
+    label: "Sender",
+    match: (path: string) => path.startsWith("/settings/sender"),
+    section: "Settings",
+  },
+  {
     href: "/settings/team",
     label: "Team",
     match: (path: string) => path.startsWith("/settings/team"),
