@@ -1,7 +1,10 @@
 /** Shared benchmark plumbing: a database server to measure on, and the report format. */
+import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { type EmbeddedCluster, openEmbeddedCluster, withDatabase } from "@omneural/core/db/embedded-cluster";
 import { migrate, migrateJobQueue } from "@omneural/core/db/migrate";
 import pg from "pg";
@@ -85,3 +88,39 @@ export function argValue(args: string[], flag: string, fallback: number): number
 }
 
 export const round = (n: number, digits = 0) => Number(n.toFixed(digits));
+
+/** What bench/tracking-load.ts reports of one autocannon run. */
+export interface LoadResult {
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  ok: number;
+  status4xx: number;
+  status5xx: number;
+  errors: number;
+  timeouts: number;
+  seconds: number;
+}
+
+/**
+ * autocannon in its own process (bench/tracking-load.ts), so that the load generator does not share an
+ * event loop with the server it measures: `requests` GETs of the paths in `pathsFile` over `connections`.
+ */
+export async function runTrackingLoad(url: string, pathsFile: string, requests: number, connections: number) {
+  const { stdout, stderr } = await promisify(execFile)(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      path.join(path.dirname(fileURLToPath(import.meta.url)), "tracking-load.ts"),
+      url,
+      pathsFile,
+      String(requests),
+      String(connections),
+    ],
+    { maxBuffer: 10 * 1024 * 1024 },
+  );
+  if (stderr.trim()) process.stderr.write(stderr);
+  return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
+}

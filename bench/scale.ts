@@ -14,12 +14,9 @@
  * (per member and send node) and deliveries twice (per Message-ID) must all be 0.
  * On 2 cores a plateau is expected: the goal is that 2 and 4 workers do no worse than 0.9× of 1.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import type { WorkspaceContext } from "@omneural/core/contacts/contact.service";
 import { type Db, openDatabase } from "@omneural/core/db/database";
@@ -40,9 +37,8 @@ import {
 } from "@omneural/server/testing/role-processes";
 import { Redis } from "ioredis";
 import { sql } from "kysely";
-import { argValue, benchDatabase, printReport, round } from "./lib.ts";
+import { argValue, benchDatabase, printReport, round, runTrackingLoad } from "./lib.ts";
 
-const here = path.dirname(fileURLToPath(import.meta.url));
 const SECRET_KEY = "scale bench secret key, 32 characters or more";
 const WORKER_COUNTS = [1, 2, 4] as const;
 const ENGINE_STEPS_PER_MEMBER = 3;
@@ -192,36 +188,6 @@ async function measureDispatch(
   };
 }
 
-interface LoadResult {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  ok: number;
-  status4xx: number;
-  status5xx: number;
-  errors: number;
-  timeouts: number;
-}
-
-/** autocannon in its own process (bench/tracking-load.ts). */
-async function load(url: string, pathsFile: string, requests: number, connections: number) {
-  const { stdout, stderr } = await promisify(execFile)(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(here, "tracking-load.ts"),
-      url,
-      pathsFile,
-      String(requests),
-      String(connections),
-    ],
-    { maxBuffer: 10 * 1024 * 1024 },
-  );
-  if (stderr.trim()) process.stderr.write(stderr);
-  return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
-}
-
 export async function main(args: string[]) {
   const engineMembers = argValue(args, "--engine-members", 30_000);
   const messages = argValue(args, "--messages", 3000);
@@ -317,11 +283,11 @@ export async function main(args: string[]) {
       });
       running.push(tracker);
       trackers[mode] = tracker;
-      await load(tracker.url!, pathsFile, Math.min(requests, 5000), connections); // warm-up
+      await runTrackingLoad(tracker.url!, pathsFile, Math.min(requests, 5000), connections); // warm-up
     }
     for (let run = 1; run <= Math.max(3, runs); run++) {
       for (const mode of modes) {
-        const r = await load(trackers[mode]!.url!, pathsFile, requests, connections);
+        const r = await runTrackingLoad(trackers[mode]!.url!, pathsFile, requests, connections);
         trackingRates[mode]!.push(r.requestsPerSecond);
         trackingP99[mode]!.push(r.p99Ms);
         trackingFailures += r.status4xx + r.status5xx + r.errors + r.timeouts;

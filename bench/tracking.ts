@@ -10,13 +10,10 @@
  * medians are reported. After the runs the ingest is flushed and the click events in the database must equal the
  * 2xx/3xx answers. Goals: (b) ≥ 50% of (a) req/s, p99 of (b) < 20 ms.
  */
-import { execFile } from "node:child_process";
 import fs from "node:fs";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
 import { loadConfig } from "@omneural/core/config/config";
 import { openDatabase } from "@omneural/core/db/database";
 import { createResponseIngest } from "@omneural/core/responses/ingest";
@@ -28,41 +25,7 @@ import { clickToken } from "@omneural/core/tracking/tokens";
 import { buildTrackingApp } from "@omneural/server/http/tracking/app";
 import Fastify, { type FastifyInstance } from "fastify";
 import { sql } from "kysely";
-import { argValue, benchDatabase, printReport, round } from "./lib.ts";
-
-const here = path.dirname(fileURLToPath(import.meta.url));
-
-interface LoadResult {
-  requestsPerSecond: number;
-  p50Ms: number;
-  p99Ms: number;
-  maxMs: number;
-  ok: number;
-  status4xx: number;
-  status5xx: number;
-  errors: number;
-  timeouts: number;
-  seconds: number;
-}
-
-/** autocannon in its own process. */
-async function load(url: string, pathsFile: string, requests: number, connections: number) {
-  const { stdout, stderr } = await promisify(execFile)(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      path.join(here, "tracking-load.ts"),
-      url,
-      pathsFile,
-      String(requests),
-      String(connections),
-    ],
-    { maxBuffer: 10 * 1024 * 1024 },
-  );
-  if (stderr.trim()) process.stderr.write(stderr);
-  return JSON.parse(stdout.trim().split("\n").pop()!) as LoadResult;
-}
+import { argValue, benchDatabase, type LoadResult, printReport, round, runTrackingLoad } from "./lib.ts";
 
 async function listen(app: FastifyInstance) {
   await app.listen({ host: "127.0.0.1", port: 0 });
@@ -131,25 +94,25 @@ export async function main(args: string[]) {
       clickAnswers += r.ok;
       clickFailures += r.status4xx + r.status5xx + r.errors + r.timeouts;
     };
-    await load(helloUrl, helloPathsFile, Math.min(requests, 10_000), connections);
-    count(await load(trackingUrl, pathsFile, Math.min(requests, 10_000), connections));
+    await runTrackingLoad(helloUrl, helloPathsFile, Math.min(requests, 10_000), connections);
+    count(await runTrackingLoad(trackingUrl, pathsFile, Math.min(requests, 10_000), connections));
 
-    await load(discardingUrl, pathsFile, Math.min(requests, 10_000), connections);
+    await runTrackingLoad(discardingUrl, pathsFile, Math.min(requests, 10_000), connections);
 
     const helloRuns: LoadResult[] = [];
     const clickRuns: LoadResult[] = [];
     const discardRuns: LoadResult[] = [];
     const serverCpuPerClick: number[] = [];
     for (let run = 1; run <= runs; run++) {
-      const a = await load(helloUrl, helloPathsFile, requests, connections);
+      const a = await runTrackingLoad(helloUrl, helloPathsFile, requests, connections);
       helloRuns.push(a);
       const cpu = process.cpuUsage();
-      const b = await load(trackingUrl, pathsFile, requests, connections);
+      const b = await runTrackingLoad(trackingUrl, pathsFile, requests, connections);
       const used = process.cpuUsage(cpu);
       serverCpuPerClick.push((used.user + used.system) / requests);
       clickRuns.push(b);
       count(b);
-      const c = await load(discardingUrl, pathsFile, requests, connections);
+      const c = await runTrackingLoad(discardingUrl, pathsFile, requests, connections);
       discardRuns.push(c);
       const s = ingest.stats();
       console.error(
