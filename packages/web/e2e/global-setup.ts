@@ -58,8 +58,13 @@ async function waitForHealth(base: string, server: ChildProcess, output: () => s
 }
 
 export default async function globalSetup() {
-  // Always from the current sources (about a second), so the tests never run an old build.
-  execFileSync("npx", ["vite", "build", "--logLevel", "warn"], { cwd: WEB, stdio: "inherit" });
+  // Always from the current sources (a few seconds), so the tests never run an old build; into a
+  // directory of this run's own, so runs side by side (or the dev server's build) never collide.
+  const webDist = mkdtempSync(path.join(tmpdir(), "omneural-e2e-web-"));
+  execFileSync("npx", ["vite", "build", "--logLevel", "warn", "--outDir", webDist, "--emptyOutDir"], {
+    cwd: WEB,
+    stdio: "inherit",
+  });
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string | undefined> = {
@@ -69,6 +74,7 @@ export default async function globalSetup() {
     PUBLIC_URL: base,
     LOG_LEVEL: "warn",
     LOG_FORMAT: "json",
+    OMNEURAL_WEB_DIST: webDist,
   };
   let dataDir: string | undefined;
   let database: { server: string; name: string } | undefined;
@@ -112,6 +118,7 @@ export default async function globalSetup() {
       if (server.exitCode === null) server.kill("SIGKILL");
     }
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    rmSync(webDist, { recursive: true, force: true });
     if (database) await admin(database.server, `drop database if exists ${database.name} with (force)`);
   };
 }

@@ -26,6 +26,18 @@ const SenderSettings = lazy(() => import("./pages/SenderSettings.tsx"));
 const Outbox = lazy(() => import("./pages/Outbox.tsx"));
 const Templates = lazy(() => import("./pages/Templates.tsx"));
 const TemplateEditor = lazy(() => import("./pages/TemplateEditor.tsx"));
+const Audiences = lazy(() => import("./pages/Audiences.tsx"));
+const AudienceEditor = lazy(() => import("./pages/AudienceEditor.tsx"));
+const Workflows = lazy(() => import("./pages/Workflows.tsx"));
+const WorkflowEditor = lazy(() => import("./pages/WorkflowEditor.tsx"));
+const Campaigns = lazy(() => import("./pages/Campaigns.tsx"));
+const CampaignWizard = lazy(() => import("./pages/CampaignWizard.tsx"));
+const CampaignDetail = lazy(() => import("./pages/CampaignDetail.tsx"));
+const Reports = lazy(() => import("./pages/Reports.tsx"));
+const CampaignReport = lazy(() => import("./pages/CampaignReport.tsx"));
+const MemberTrace = lazy(() => import("./pages/MemberTrace.tsx"));
+const ProviderSettings = lazy(() => import("./pages/ProviderSettings.tsx"));
+const DeliverySettings = lazy(() => import("./pages/DeliverySettings.tsx"));
 
 export function App() {
   const queryClient = useQueryClient();
@@ -77,6 +89,18 @@ export function App() {
             <Route path="/outbox" component={Outbox} />
             <Route path="/templates" component={Templates} />
             <Route path="/templates/:id" component={TemplateEditor} />
+            <Route path="/audiences" component={Audiences} />
+            <Route path="/audiences/:id" component={AudienceEditor} />
+            <Route path="/workflows" component={Workflows} />
+            <Route path="/workflows/:id" component={WorkflowEditor} />
+            <Route path="/campaigns" component={Campaigns} />
+            <Route path="/campaigns/new" component={CampaignWizard} />
+            <Route path="/campaigns/:id" component={CampaignDetail} />
+            <Route path="/reports" component={Reports} />
+            <Route path="/reports/:id" component={CampaignReport} />
+            <Route path="/reports/:id/members/:contactId" component={MemberTrace} />
+            <Route path="/settings/providers" component={ProviderSettings} />
+            <Route path="/settings/delivery" component={DeliverySettings} />
             <Route component={NotFound} />
           </Switch>
         </Suspense>

@@ -4,7 +4,8 @@
  * (client-side routes such as /contacts/<id>). Hashed assets are cached for a year; index.html is
  * revalidated on every load so a new build is picked up at once. Without a build, a short page says how
  * to make one. Only browsers (Accept: text/html) get the app for an unknown path; programs get the 404
- * problem as before.
+ * problem as before. OMNEURAL_WEB_DIST points at another build (the end-to-end tests build into a
+ * directory of their own, so two runs side by side never serve each other's half-written build).
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -40,7 +41,7 @@ const NOT_BUILT = `<!doctype html>
 `;
 
 export async function webAppRoutes(app: FastifyInstance, options: { root?: string; maxParamLength: number }) {
-  const root = options.root ?? DEFAULT_WEB_DIST;
+  const root = options.root ?? process.env.OMNEURAL_WEB_DIST ?? DEFAULT_WEB_DIST;
   const { maxParamLength } = options;
   await app.register(fastifyStatic, { root, serve: false });
 

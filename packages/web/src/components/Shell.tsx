@@ -8,12 +8,28 @@ import { ROLE_LABELS, useSession } from "../session.ts";
 const NAV = [
   { href: "/", label: "Home", match: (path: string) => path === "/" },
   { href: "/contacts", label: "Contacts", match: (path: string) => path.startsWith("/contacts") },
+  { href: "/audiences", label: "Audiences", match: (path: string) => path.startsWith("/audiences") },
   { href: "/templates", label: "Templates", match: (path: string) => path.startsWith("/templates") },
+  { href: "/workflows", label: "Workflows", match: (path: string) => path.startsWith("/workflows") },
+  { href: "/campaigns", label: "Campaigns", match: (path: string) => path.startsWith("/campaigns") },
+  { href: "/reports", label: "Reports", match: (path: string) => path.startsWith("/reports") },
   { href: "/outbox", label: "Outbox", match: (path: string) => path.startsWith("/outbox") },
   {
     href: "/settings/sender",
     label: "Sender",
     match: (path: string) => path.startsWith("/settings/sender"),
+    section: "Settings",
+  },
+  {
+    href: "/settings/providers",
+    label: "Providers",
+    match: (path: string) => path.startsWith("/settings/providers"),
+    section: "Settings",
+  },
+  {
+    href: "/settings/delivery",
+    label: "Quiet hours and caps",
+    match: (path: string) => path.startsWith("/settings/delivery"),
     section: "Settings",
   },
   {
