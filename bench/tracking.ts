@@ -11,11 +11,12 @@
  * 2xx/3xx answers. Goals: (b) ≥ 50% of (a) req/s, p99 of (b) < 20 ms.
  */
 import fs from "node:fs";
+import { Session } from "node:inspector/promises";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { loadConfig } from "@omneural/core/config/config";
-import { openDatabase } from "@omneural/core/db/database";
+import { type Db, openDatabase } from "@omneural/core/db/database";
 import { createResponseIngest } from "@omneural/core/responses/ingest";
 import { TEST_KEYS } from "@omneural/core/security/keys";
 import { createLogger } from "@omneural/core/shared/logger";
@@ -32,17 +33,57 @@ async function listen(app: FastifyInstance) {
   return `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;
 }
 
+const microsEach = (used: NodeJS.CpuUsage, requests: number) => (used.user + used.system) / requests;
+
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
   const mid = Math.floor(s.length / 2);
   return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 };
 
+/**
+ * CPU time (µs) used so far by one PostgreSQL server's processes (the postmaster and its children), from
+ * /proc (Linux; undefined elsewhere). On loopback the database shares the cores with the server and the
+ * load generator, so what it spends on each click counts against the click rate.
+ */
+function databaseCpuMicros(postmaster: number | undefined): number | undefined {
+  if (process.platform !== "linux" || !postmaster) return undefined;
+  const ticksPerSecond = 100; // USER_HZ on Linux
+  let total = 0;
+  for (const pid of fs.readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (Number(pid) !== postmaster && Number(fields[1]) !== postmaster) continue; // fields[1]: ppid
+      total += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // the process ended meanwhile
+    }
+  }
+  return (total / ticksPerSecond) * 1e6;
+}
+
+/** The postmaster's pid: the parent of this connection's backend (Linux only). */
+async function postmasterPid(db: Db): Promise<number | undefined> {
+  if (process.platform !== "linux") return undefined;
+  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+  try {
+    const stat = fs.readFileSync(`/proc/${rows[0]!.pid}/stat`, "utf8");
+    return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  } catch {
+    return undefined; // the database is on another machine (or in a container)
+  }
+}
+
 export async function main(args: string[]) {
   const requests = argValue(args, "--requests", 50_000);
   const connections = argValue(args, "--connections", 10);
   const runs = argValue(args, "--runs", 3);
   const messages = argValue(args, "--messages", 2000);
+  // --profile <file>: a CPU profile (.cpuprofile, for Chrome DevTools) of the last run's clicks.
+  const profileAt = args.indexOf("--profile");
+  const profileFile = profileAt >= 0 ? args[profileAt + 1] : undefined;
 
   const bench = await benchDatabase("tracking");
   const handle = openDatabase(bench.url, { poolSize: 8 });
@@ -103,20 +144,42 @@ export async function main(args: string[]) {
     const clickRuns: LoadResult[] = [];
     const discardRuns: LoadResult[] = [];
     const serverCpuPerClick: number[] = [];
+    const serverCpuPerHello: number[] = [];
+    const serverCpuPerDiscarded: number[] = [];
+    const postmaster = await postmasterPid(handle.db);
+    const databaseCpuPerClick: number[] = [];
     for (let run = 1; run <= runs; run++) {
+      const helloCpu = process.cpuUsage();
       const a = await runTrackingLoad(helloUrl, helloPathsFile, requests, connections);
+      serverCpuPerHello.push(microsEach(process.cpuUsage(helloCpu), requests));
       helloRuns.push(a);
+      const profiler = profileFile && run === runs ? new Session() : undefined;
+      if (profiler) {
+        profiler.connect();
+        await profiler.post("Profiler.enable");
+        await profiler.post("Profiler.start");
+      }
       const cpu = process.cpuUsage();
+      const dbCpu = databaseCpuMicros(postmaster);
       const b = await runTrackingLoad(trackingUrl, pathsFile, requests, connections);
+      await ingest.flush();
       const used = process.cpuUsage(cpu);
-      serverCpuPerClick.push((used.user + used.system) / requests);
+      serverCpuPerClick.push(microsEach(used, requests));
+      if (dbCpu !== undefined) databaseCpuPerClick.push((databaseCpuMicros(postmaster)! - dbCpu) / requests);
+      if (profiler && profileFile) {
+        const { profile } = await profiler.post("Profiler.stop");
+        fs.writeFileSync(profileFile, JSON.stringify(profile));
+        profiler.disconnect();
+      }
       clickRuns.push(b);
       count(b);
+      const discardCpu = process.cpuUsage();
       const c = await runTrackingLoad(discardingUrl, pathsFile, requests, connections);
+      serverCpuPerDiscarded.push(microsEach(process.cpuUsage(discardCpu), requests));
       discardRuns.push(c);
       const s = ingest.stats();
       console.error(
-        `run ${run}: hello ${Math.round(a.requestsPerSecond)} req/s, p99 ${a.p99Ms} ms · clicks ${Math.round(b.requestsPerSecond)} req/s, p99 ${b.p99Ms} ms (${round(b.requestsPerSecond / a.requestsPerSecond, 2)}×; server CPU ${Math.round(serverCpuPerClick.at(-1)!)} µs a click) · clicks discarded ${Math.round(c.requestsPerSecond)} req/s, p99 ${c.p99Ms} ms · ingest: ${s.recorded} written, ${s.buffered} buffered, ${s.spooled} spooled`,
+        `run ${run}: hello ${Math.round(a.requestsPerSecond)} req/s, p99 ${a.p99Ms} ms, ${Math.round(serverCpuPerHello.at(-1)!)} µs CPU each · clicks ${Math.round(b.requestsPerSecond)} req/s, p99 ${b.p99Ms} ms (${round(b.requestsPerSecond / a.requestsPerSecond, 2)}×; CPU a click: server ${Math.round(serverCpuPerClick.at(-1)!)} µs, database ${databaseCpuPerClick.length ? `${Math.round(databaseCpuPerClick.at(-1)!)} µs` : "not measured"}) · clicks discarded ${Math.round(c.requestsPerSecond)} req/s, p99 ${c.p99Ms} ms, ${Math.round(serverCpuPerDiscarded.at(-1)!)} µs CPU each · ingest: ${s.recorded} written, ${s.buffered} buffered, ${s.spooled} spooled`,
       );
     }
 
@@ -150,13 +213,21 @@ export async function main(args: string[]) {
         clickP99Ms: clickP99,
         clickP50Ms: median(clickRuns.map((r) => r.p50Ms)),
         clickServerCpuMicrosPerRequest: Math.round(median(serverCpuPerClick)),
+        ...(databaseCpuPerClick.length
+          ? { clickDatabaseCpuMicrosPerRequest: Math.round(median(databaseCpuPerClick)) }
+          : {}),
         clickDiscardedRequestsPerSecond: Math.round(discardRate),
+        clickDiscardedServerCpuMicrosPerRequest: Math.round(median(serverCpuPerDiscarded)),
         clickAnswers,
         clickEvents,
         clickFailures,
         spooled: stats.spooled,
       },
-      baselines: { helloRequestsPerSecond: Math.round(helloRate), helloP99Ms: helloP99 },
+      baselines: {
+        helloRequestsPerSecond: Math.round(helloRate),
+        helloP99Ms: helloP99,
+        helloServerCpuMicrosPerRequest: Math.round(median(serverCpuPerHello)),
+      },
       ratios: { clickVsHello: round(ratio, 3), clickDiscardedVsHello: round(discardRate / helloRate, 3) },
       goals: { clickVsHello: ">= 0.5", p99Ms: "< 20" },
       met: ratio >= 0.5 && clickP99 < 20 && counted,
