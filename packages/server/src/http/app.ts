@@ -26,6 +26,7 @@ import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
 import { outboxRoutes } from "./routes/outbox.ts";
+import { overviewRoutes } from "./routes/overview.ts";
 import { reportRoutes } from "./routes/reports.ts";
 import { retentionRoutes } from "./routes/retention.ts";
 import { sessionRoutes } from "./routes/session.ts";
@@ -167,6 +168,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       // Static paths (/contacts/duplicates, /contacts/merge) win over /contacts/:id whatever the order.
       await api.register(contactMergeRoutes);
       await api.register(contactRoutes);
+      await api.register(overviewRoutes);
       await api.register(eventRoutes);
       await api.register(importRoutes);
       await api.register(audienceRoutes);

@@ -613,6 +613,7 @@ const OPERATIONS: Record<string, () => Probe[]> = {
   ],
   "GET /api/v1/outbox/{id}/pdf": () => [{ expect: NOT_FOUND }],
   "GET /api/v1/outbox/{id}/html": () => [{ expect: NOT_FOUND }],
+  "GET /api/v1/overview": () => [{ about: "B's own campaigns, responses and attention only", expect: [200] }],
   "POST /api/v1/ad-destinations": () => [
     {
       about: "A's destination name is free in B",

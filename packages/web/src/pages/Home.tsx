@@ -1,7 +1,11 @@
-/** Home: the workspace's campaigns with their progress, or the first steps for a new workspace. */
+/**
+ * Home: what needs attention, the workspace's campaigns with their progress and the latest responses,
+ * or the first steps for a new workspace.
+ */
+import type { AttentionItem, Overview } from "@omneural/contracts/overview";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { Link } from "wouter";
-import { api, type Campaign } from "../api.ts";
+import { api, type Campaign, request } from "../api.ts";
 import { Alert, EmptyState, Loading, messageOf, PageError } from "../components/feedback.tsx";
 import { can, useSession } from "../session.ts";
 
@@ -9,6 +13,13 @@ export function Home() {
   const session = useSession();
   const campaigns = useQuery({ queryKey: ["campaigns"], queryFn: () => api.campaigns() });
   const contacts = useQuery({ queryKey: ["contacts", "any"], queryFn: () => api.contacts({ limit: 1 }) });
+  const overview = useQuery({
+    queryKey: ["overview"],
+    queryFn: () => request<Overview>("GET", "/api/v1/overview"),
+    // Live while something runs: progress, new responses, a provider that starts failing.
+    refetchInterval: (query) =>
+      query.state.data?.campaigns.some((c) => c.status === "running") ? 5000 : 30_000,
+  });
 
   return (
     <div className="page">
@@ -23,8 +34,14 @@ export function Home() {
       {campaigns.data && campaigns.data.data.length === 0 ? (
         <FirstSteps hasContacts={(contacts.data?.data.length ?? 0) > 0} />
       ) : null}
+      {overview.data && overview.data.attention.length > 0 ? (
+        <Attention items={overview.data.attention} />
+      ) : null}
       {campaigns.data && campaigns.data.data.length > 0 ? (
         <CampaignTable campaigns={campaigns.data.data} />
+      ) : null}
+      {overview.data && campaigns.data && campaigns.data.data.length > 0 ? (
+        <RecentResponses responses={overview.data.recentResponses} />
       ) : null}
     </div>
   );
@@ -48,16 +65,31 @@ function FirstSteps({ hasContacts }: { hasContacts: boolean }) {
       title: "Define an audience",
       body: "A segment by rules (attributes, events, consent) or a static list: who the campaign reaches.",
       done: false,
+      action: writer ? (
+        <Link href="/audiences" className="button secondary small">
+          Audiences
+        </Link>
+      ) : null,
     },
     {
       title: "Design a workflow",
       body: "What happens to each member, and when: emails, texts, letters, waits and branches by response.",
       done: false,
+      action: writer ? (
+        <Link href="/workflows" className="button secondary small">
+          Workflows
+        </Link>
+      ) : null,
     },
     {
       title: "Launch a campaign",
       body: "An audience plus a published workflow, with a schedule. Its progress shows up here.",
       done: false,
+      action: writer ? (
+        <Link href="/campaigns/new" className="button secondary small">
+          New campaign
+        </Link>
+      ) : null,
     },
   ];
   return (
@@ -81,9 +113,7 @@ function FirstSteps({ hasContacts }: { hasContacts: boolean }) {
         ))}
       </ol>
       <p className="muted small">
-        Audiences, workflows and campaigns can be made through the API today (
-        <a href="/api/docs">API documentation</a>
-        ); their pages come next.
+        Everything here can also be done through the <a href="/api/docs">API</a>.
       </p>
     </EmptyState>
   );
@@ -159,7 +189,9 @@ function CampaignRow({ campaign }: { campaign: Campaign }) {
   const writer = can(session.role, "write");
   return (
     <tr>
-      <th scope="row">{campaign.name}</th>
+      <th scope="row">
+        <Link href={`/campaigns/${campaign.id}`}>{campaign.name}</Link>
+      </th>
       <td>
         <span className={`badge ${STATUS_TONE[campaign.status] ?? "neutral"}`}>{campaign.status}</span>
       </td>
@@ -196,5 +228,75 @@ function CampaignRow({ campaign }: { campaign: Campaign }) {
         ) : null}
       </td>
     </tr>
+  );
+}
+
+/** What someone should look at, most serious first, each with the page where it is fixed. */
+function Attention({ items }: { items: AttentionItem[] }) {
+  const sorted = [...items].sort((a, b) => (a.severity === b.severity ? 0 : a.severity === "error" ? -1 : 1));
+  return (
+    <section aria-labelledby="attention-heading" className="attention">
+      <h2 id="attention-heading">Needs attention</h2>
+      <ul className="attention-list">
+        {sorted.map((item) => (
+          <li
+            key={`${item.kind}:${item.campaignId ?? item.href}:${item.title}`}
+            className={`attention-item ${item.severity}`}
+          >
+            <div>
+              <strong>{item.title}</strong>
+              <p className="muted small">{item.detail}</p>
+            </div>
+            <Link href={item.href} className="button secondary small">
+              {item.kind === "failed_members" ? "See the campaign" : "Fix it"}
+            </Link>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const RESPONSE_LABELS: Record<string, string> = {
+  opened: "opened",
+  clicked: "clicked",
+  replied: "replied to",
+  converted: "converted from",
+  unsubscribed: "unsubscribed from",
+  purl_visited: "visited the page of",
+  bounced: "bounced on",
+  complained: "complained about",
+};
+
+function RecentResponses({ responses }: { responses: Overview["recentResponses"] }) {
+  return (
+    <section aria-labelledby="responses-heading">
+      <h2 id="responses-heading">Latest responses</h2>
+      {responses.length === 0 ? (
+        <p className="muted">
+          No responses yet. Opens, clicks, replies and conversions appear here as members respond.
+        </p>
+      ) : (
+        <ul className="list">
+          {responses.map((r) => (
+            <li key={r.id} className="list-item">
+              <span>
+                <Link href={`/contacts/${r.contactId}`}>{r.contactLabel}</Link>{" "}
+                {RESPONSE_LABELS[r.kind] ?? r.kind}{" "}
+                {r.campaignName ? (
+                  <Link href={`/campaigns/${r.campaignId}`}>{r.campaignName}</Link>
+                ) : (
+                  `a ${r.channel ?? ""} message`
+                )}
+                {r.machine ? <span className="badge neutral">machine</span> : null}
+              </span>
+              <time className="muted small" dateTime={r.at}>
+                {new Date(r.at).toLocaleString()}
+              </time>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
   );
 }
