@@ -22,6 +22,7 @@ import { audienceRoutes } from "./routes/audiences.ts";
 import { campaignRoutes } from "./routes/campaigns.ts";
 import { contactMergeRoutes } from "./routes/contact-merge.ts";
 import { contactRoutes } from "./routes/contacts.ts";
+import { contactExportRoutes } from "./routes/contacts-export.ts";
 import { eventRoutes } from "./routes/events.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { importRoutes } from "./routes/imports.ts";
@@ -168,6 +169,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       // Static paths (/contacts/duplicates, /contacts/merge) win over /contacts/:id whatever the order.
       await api.register(contactMergeRoutes);
       await api.register(contactRoutes);
+      await api.register(contactExportRoutes);
       await api.register(overviewRoutes);
       await api.register(eventRoutes);
       await api.register(importRoutes);

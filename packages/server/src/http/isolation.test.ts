@@ -259,6 +259,20 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       expect: [200],
     },
   ],
+  "GET /api/v1/contacts/export.csv": (): Probe[] => [
+    {
+      about: "B's export holds B's contacts only",
+      query: { archived: "include" },
+      expect: [200],
+      check: (res) => expect(res.body).not.toContain(A_DATA.email),
+    },
+    { about: "search by A's email", query: { search: A_DATA.email }, expect: [200] },
+    {
+      about: "filter by A's attribute",
+      query: { attribute: `firstName:${A_DATA.firstName}` },
+      expect: [200],
+    },
+  ],
   "GET /api/v1/contacts/{id}": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/contacts/{id}/restore": () => [
     { expect: NOT_FOUND },

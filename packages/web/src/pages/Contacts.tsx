@@ -1,37 +1,99 @@
-/** Contacts: search, pages of 25, and a CSV import with its progress. */
-
-import { keepPreviousData, useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useId, useRef, useState } from "react";
+/**
+ * Contacts: the import wizard, search and filters (attributes, archived), pages of 25, and an export of
+ * everything the current search and filters match as CSV.
+ */
+import type { ContactList } from "@omneural/contracts/contacts";
+import { keepPreviousData, useQuery } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import type { Static } from "typebox";
 import { Link } from "wouter";
-import { api, type Contact } from "../api.ts";
-import { Alert, EmptyState, Loading, messageOf, PageError } from "../components/feedback.tsx";
+import { type Contact, request } from "../api.ts";
+import { EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { ImportWizard } from "../components/import/ImportWizard.tsx";
 import { Pager, useCursorPages } from "../components/Pager.tsx";
-import { can, useSession } from "../session.ts";
+import "../styles/contacts.css";
 
 export function contactName(contact: Contact): string {
   const name = [contact.firstName, contact.lastName].filter(Boolean).join(" ");
   return name || contact.email || contact.phone || contact.externalId || "(no name)";
 }
 
+type Archived = "exclude" | "include" | "only";
+
+interface Filters {
+  search: string;
+  /** key:value pairs, all of which must match. */
+  attributes: { key: string; value: string }[];
+  archived: Archived;
+}
+
+const NO_FILTERS: Filters = { search: "", attributes: [], archived: "exclude" };
+const ATTRIBUTE_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+
+/** The query string GET /contacts and GET /contacts/export.csv share. */
+function filterParams(filters: Filters): URLSearchParams {
+  const params = new URLSearchParams();
+  if (filters.search) params.set("search", filters.search);
+  for (const { key, value } of filters.attributes) params.append("attribute", `${key}:${value}`);
+  if (filters.archived !== "exclude") params.set("archived", filters.archived);
+  return params;
+}
+
+function listContacts(filters: Filters, cursor: string | undefined) {
+  const params = filterParams(filters);
+  params.set("limit", "25");
+  if (cursor) params.set("cursor", cursor);
+  return request<Static<typeof ContactList>>("GET", `/api/v1/contacts?${params}`);
+}
+
 export default function Contacts() {
-  const [search, setSearch] = useState("");
-  const [applied, setApplied] = useState("");
+  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
+  const [applied, setApplied] = useState<Filters>(NO_FILTERS);
+  const [filterError, setFilterError] = useState<string>();
   // Cursors of the pages seen so far: the last one is the current page's.
   const pages = useCursorPages();
   const { cursor } = pages;
   const contacts = useQuery({
-    queryKey: ["contacts", applied, cursor],
-    queryFn: () => api.contacts({ search: applied || undefined, cursor }),
+    queryKey: ["contacts", filterParams(applied).toString(), cursor],
+    queryFn: () => listContacts(applied, cursor),
     placeholderData: keepPreviousData,
   });
 
   function submit(event: FormEvent) {
     event.preventDefault();
-    setApplied(search.trim());
+    const attributes = draft.attributes
+      .map((a) => ({ key: a.key.trim(), value: a.value.trim() }))
+      .filter((a) => a.key || a.value);
+    const bad = attributes.find((a) => !ATTRIBUTE_KEY.test(a.key));
+    if (bad) {
+      setFilterError(
+        bad.key
+          ? `“${bad.key}” is not an attribute name: names use letters, digits and _.`
+          : "Give the attribute's name.",
+      );
+      return;
+    }
+    setFilterError(undefined);
+    setApplied({ ...draft, search: draft.search.trim(), attributes });
     pages.reset();
   }
 
+  function clear() {
+    setDraft(NO_FILTERS);
+    setApplied(NO_FILTERS);
+    setFilterError(undefined);
+    pages.reset();
+  }
+
+  const filtered = Boolean(applied.search || applied.attributes.length || applied.archived !== "exclude");
   const empty = contacts.data && contacts.data.data.length === 0 && pages.page === 1;
+  const exportQuery = filterParams(applied).toString();
+  const exportHref = `/api/v1/contacts/export.csv${exportQuery ? `?${exportQuery}` : ""}`;
+  const setAttribute = (index: number, change: Partial<{ key: string; value: string }>) =>
+    setDraft((d) => ({
+      ...d,
+      attributes: d.attributes.map((a, i) => (i === index ? { ...a, ...change } : a)),
+    }));
 
   return (
     <div className="page">
@@ -42,29 +104,105 @@ export default function Contacts() {
         </div>
       </header>
 
-      <ImportPanel />
+      <ImportWizard />
 
-      <search className="search">
-        <form onSubmit={submit}>
+      <search className="search contact-filters">
+        <form onSubmit={submit} noValidate aria-label="Search and filter contacts">
           <label htmlFor="contact-search">Search contacts</label>
           <div className="search-row">
             <input
               id="contact-search"
               type="search"
-              value={search}
+              value={draft.search}
               placeholder="Email, phone or name"
-              onChange={(event) => setSearch(event.target.value)}
+              onChange={(event) => setDraft({ ...draft, search: event.target.value })}
             />
             <button type="submit" className="button secondary">
               Search
             </button>
           </div>
+          <div className="filter-row">
+            <div className="field">
+              <label htmlFor="contact-archived">Archived contacts</label>
+              <select
+                id="contact-archived"
+                value={draft.archived}
+                onChange={(event) => setDraft({ ...draft, archived: event.target.value as Archived })}
+              >
+                <option value="exclude">Hide archived</option>
+                <option value="include">Show archived too</option>
+                <option value="only">Only archived</option>
+              </select>
+            </div>
+            {draft.attributes.map((attribute, index) => (
+              // biome-ignore lint/suspicious/noArrayIndexKey: filters are edited in place
+              <fieldset key={index} className="attribute-filter">
+                <legend>Attribute filter {index + 1}</legend>
+                <label htmlFor={`attr-key-${index}`}>Attribute</label>
+                <input
+                  id={`attr-key-${index}`}
+                  value={attribute.key}
+                  placeholder="plan"
+                  onChange={(event) => setAttribute(index, { key: event.target.value })}
+                />
+                <label htmlFor={`attr-value-${index}`}>equals</label>
+                <input
+                  id={`attr-value-${index}`}
+                  value={attribute.value}
+                  placeholder="pro"
+                  onChange={(event) => setAttribute(index, { value: event.target.value })}
+                />
+                <button
+                  type="button"
+                  className="link-button"
+                  onClick={() =>
+                    setDraft((d) => ({ ...d, attributes: d.attributes.filter((_, i) => i !== index) }))
+                  }
+                >
+                  Remove<span className="visually-hidden"> attribute filter {index + 1}</span>
+                </button>
+              </fieldset>
+            ))}
+            {draft.attributes.length < 10 ? (
+              <button
+                type="button"
+                className="button secondary small"
+                onClick={() =>
+                  setDraft((d) => ({ ...d, attributes: [...d.attributes, { key: "", value: "" }] }))
+                }
+              >
+                Add attribute filter
+              </button>
+            ) : null}
+            {filtered ? (
+              <button type="button" className="button secondary small" onClick={clear}>
+                Clear filters
+              </button>
+            ) : null}
+          </div>
+          {filterError ? (
+            <p className="field-error" role="alert">
+              {filterError}
+            </p>
+          ) : null}
         </form>
       </search>
 
+      <div className="contacts-toolbar">
+        <p className="muted small" aria-live="polite">
+          {filtered ? "Showing the contacts that match your search and filters." : "Showing all contacts."}
+        </p>
+        <a className="button secondary small" href={exportHref} download>
+          Export CSV
+          <span className="visually-hidden">
+            {filtered ? " of the contacts matching the filters" : " of all contacts"}
+          </span>
+        </a>
+      </div>
+
       {contacts.isPending ? <Loading label="Loading contacts" /> : null}
       {contacts.error ? <PageError error={contacts.error} /> : null}
-      {empty && !applied ? (
+      {empty && !filtered ? (
         <EmptyState title="No contacts yet">
           <p>
             Import a CSV file above to bring in your customers and prospects: it is the first step to a
@@ -72,7 +210,12 @@ export default function Contacts() {
           </p>
         </EmptyState>
       ) : null}
-      {empty && applied ? <p className="muted">No contact matches “{applied}”.</p> : null}
+      {empty && filtered ? (
+        <p className="muted">
+          No contact matches{applied.search ? ` “${applied.search}”` : " these filters"}. Try fewer filters,
+          or clear them.
+        </p>
+      ) : null}
       {contacts.data && contacts.data.data.length > 0 ? (
         <>
           <div className="table-wrap">
@@ -92,6 +235,7 @@ export default function Contacts() {
                   <tr key={contact.id}>
                     <th scope="row">
                       <Link href={`/contacts/${contact.id}`}>{contactName(contact)}</Link>
+                      {contact.archivedAt ? <span className="badge neutral">archived</span> : null}
                     </th>
                     <td>{contact.email ?? "—"}</td>
                     <td>{contact.phone ?? "—"}</td>
@@ -114,102 +258,4 @@ export default function Contacts() {
 export function ConsentBadge({ status }: { status: string }) {
   const tone = status === "subscribed" ? "success" : status === "never_asked" ? "neutral" : "warning";
   return <span className={`badge ${tone}`}>{status.replace("_", " ")}</span>;
-}
-
-/** Upload a CSV and follow the import to the end. */
-function ImportPanel() {
-  const session = useSession();
-  const writer = can(session.role, "write");
-  const queryClient = useQueryClient();
-  const input = useRef<HTMLInputElement>(null);
-  const inputId = useId();
-  const [file, setFile] = useState<File | null>(null);
-  const [fileError, setFileError] = useState<string>();
-  const [importId, setImportId] = useState<string>();
-  const upload = useMutation({
-    mutationFn: (chosen: File) => api.importContacts(chosen),
-    onSuccess: (accepted) => setImportId(accepted.id),
-  });
-  const status = useQuery({
-    queryKey: ["import", importId],
-    queryFn: () => api.importStatus(importId!),
-    enabled: Boolean(importId),
-    refetchInterval: (query) => {
-      const state = query.state.data?.status;
-      if (state === "completed" || state === "failed") {
-        queryClient.invalidateQueries({ queryKey: ["contacts"] });
-        return false;
-      }
-      return 1000;
-    },
-  });
-
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    if (!file) return setFileError("Choose a CSV file first");
-    if (!/\.(csv|txt|tsv)$/i.test(file.name)) return setFileError("Choose a .csv file");
-    setFileError(undefined);
-    setImportId(undefined);
-    upload.mutate(file);
-  }
-
-  const current = status.data;
-  return (
-    <section className="card import-panel" aria-labelledby="import-heading">
-      <h2 id="import-heading">Import contacts from a CSV file</h2>
-      {writer ? null : <p className="muted small">Viewers cannot import contacts.</p>}
-      <form onSubmit={submit} className="import-form" noValidate>
-        <div className={`field${fileError ? " field-invalid" : ""}`}>
-          <label htmlFor={inputId}>CSV file</label>
-          <input
-            ref={input}
-            id={inputId}
-            type="file"
-            accept=".csv,text/csv"
-            disabled={!writer}
-            aria-invalid={fileError ? true : undefined}
-            aria-describedby={fileError ? `${inputId}-error` : `${inputId}-hint`}
-            onChange={(event) => setFile(event.target.files?.[0] ?? null)}
-          />
-          <p id={`${inputId}-hint`} className="field-hint">
-            Exports from HubSpot, Shopify, Mailchimp and spreadsheets work as they are; needs an email, phone
-            or id column.
-          </p>
-          {fileError ? (
-            <p id={`${inputId}-error`} className="field-error">
-              {fileError}
-            </p>
-          ) : null}
-        </div>
-        <button type="submit" className="button primary" disabled={!writer || upload.isPending}>
-          {upload.isPending ? "Uploading…" : "Import contacts"}
-        </button>
-      </form>
-      {upload.error ? <Alert>{messageOf(upload.error)}</Alert> : null}
-      {current ? (
-        <div className="import-status" aria-live="polite">
-          <progress max={1} value={current.progress} aria-label="Import progress" />
-          <p>
-            {current.status === "completed"
-              ? `Done: ${current.counts.inserted} added, ${current.counts.updated} updated, ${current.counts.rejected} rejected.`
-              : current.status === "failed"
-                ? `The import failed: ${current.error ?? "unknown error"}`
-                : `Importing… ${current.counts.rows.toLocaleString()} rows read.`}
-          </p>
-          {current.rejections.length > 0 ? (
-            <details>
-              <summary>{current.counts.rejected} rejected rows</summary>
-              <ul>
-                {current.rejections.slice(0, 10).map((r) => (
-                  <li key={r.line}>
-                    Line {r.line}: {r.reason}
-                  </li>
-                ))}
-              </ul>
-            </details>
-          ) : null}
-        </div>
-      ) : null}
-    </section>
-  );
 }
