@@ -1,8 +1,131 @@
-/** Placeholder: this page is being built. */
+/** Workflows: what happens to each member of a campaign, step by step; the list and making a new one. */
+import "../styles/workflows.css";
+import { useMutation, useQuery } from "@tanstack/react-query";
+import { type FormEvent, useState } from "react";
+import { Link, useLocation } from "wouter";
+import { errorsFrom, Field, type FieldErrors } from "../components/Field.tsx";
+import { Alert, EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { Pager, useCursorPages } from "../components/Pager.tsx";
+import { starterGraph } from "../components/workflow/graph.ts";
+import { type Workflow, workflowsApi } from "../components/workflow/workflowApi.ts";
+import { can, useSession } from "../session.ts";
+
+function statusOf(workflow: Workflow): { label: string; tone: string } {
+  if (workflow.latestVersion === null) return { label: "Draft", tone: "neutral" };
+  if (workflow.draftChanged) return { label: "Unpublished changes", tone: "warning" };
+  return { label: "Published", tone: "success" };
+}
+
 export default function Workflows() {
+  const session = useSession();
+  const pages = useCursorPages();
+  const { cursor } = pages;
+  const workflows = useQuery({
+    queryKey: ["workflows", cursor],
+    queryFn: () => workflowsApi.list(cursor),
+  });
+  const writable = can(session.role, "write");
+  const empty = workflows.data && workflows.data.data.length === 0 && pages.page === 1;
   return (
-    <section className="page">
-      <h1>Workflows</h1>
+    <div className="page">
+      <header className="page-header">
+        <div>
+          <h1>Workflows</h1>
+          <p className="muted">
+            What happens to each member of a campaign, step by step: the messages they get, how long to wait,
+            and which way to go depending on what they do. Publish a workflow to use it in a campaign; each
+            publication is a version that never changes.
+          </p>
+        </div>
+      </header>
+      {writable ? <NewWorkflowForm /> : null}
+      {workflows.isPending ? <Loading label="Loading workflows" /> : null}
+      {workflows.error ? <PageError error={workflows.error} /> : null}
+      {empty ? (
+        <EmptyState title="No workflows yet">
+          <p>
+            {writable
+              ? "Give your first workflow a name above. It starts with a start and an exit; add messages, waits and branches on the canvas, then publish it."
+              : "When a teammate makes a workflow, it appears here."}
+          </p>
+        </EmptyState>
+      ) : null}
+      {workflows.data && workflows.data.data.length > 0 ? (
+        <>
+          <div className="table-wrap">
+            <table className="table">
+              <caption className="visually-hidden">Workflows</caption>
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">Latest version</th>
+                  <th scope="col">Changed</th>
+                </tr>
+              </thead>
+              <tbody>
+                {workflows.data.data.map((workflow) => {
+                  const status = statusOf(workflow);
+                  return (
+                    <tr key={workflow.id}>
+                      <th scope="row">
+                        <Link href={`/workflows/${workflow.id}`}>{workflow.name}</Link>
+                      </th>
+                      <td>
+                        <span className={`badge ${status.tone}`}>{status.label}</span>
+                      </td>
+                      <td>{workflow.latestVersion === null ? "Not published" : workflow.latestVersion}</td>
+                      <td>{new Date(workflow.updatedAt).toLocaleString()}</td>
+                    </tr>
+                  );
+                })}
+              </tbody>
+            </table>
+          </div>
+          <Pager pages={pages} nextCursor={workflows.data.nextCursor} label="Pages of workflows" />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+const NEW_FIELDS = ["name"] as const;
+
+function NewWorkflowForm() {
+  const [, navigate] = useLocation();
+  const [name, setName] = useState("");
+  const [errors, setErrors] = useState<FieldErrors<(typeof NEW_FIELDS)[number]>>({});
+  const create = useMutation({
+    mutationFn: () => workflowsApi.create(name.trim(), starterGraph()),
+    onSuccess: (workflow) => navigate(`/workflows/${workflow.id}`),
+    onError: (error) => setErrors(errorsFrom(error, NEW_FIELDS)),
+  });
+  function submit(event: FormEvent) {
+    event.preventDefault();
+    const trimmed = name.trim();
+    const found = {
+      name: trimmed ? (trimmed.length > 200 ? "At most 200 characters." : undefined) : "Give it a name.",
+    };
+    setErrors(found);
+    if (!found.name) create.mutate();
+  }
+  return (
+    <section className="card wf-new" aria-labelledby="new-workflow-heading">
+      <h2 id="new-workflow-heading">New workflow</h2>
+      <form onSubmit={submit} noValidate className="invite-form">
+        <Field
+          label="Workflow name"
+          value={name}
+          onChange={setName}
+          error={errors.name}
+          autoComplete="off"
+          hint="For example “Welcome series” or “Win back lapsed customers”."
+        />
+        <button type="submit" className="button primary" disabled={create.isPending}>
+          {create.isPending ? "Creating…" : "New workflow"}
+        </button>
+      </form>
+      {errors.form ? <Alert>{errors.form}</Alert> : null}
     </section>
   );
 }
