@@ -1,8 +1,464 @@
-/** Placeholder: this page is being built. */
-export default function CampaignReport() {
+/**
+ * A campaign's report: headline figures and rates, the funnel, what happened hour by hour, why some
+ * messages were not sent, each step and channel, A/B experiments with their verdict, the lift against the
+ * holdout, a CSV export, and a search that opens one member's trace.
+ */
+import type { CampaignReport as Report } from "@omneural/contracts/reports";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link } from "wouter";
+import {
+  CHANNEL_NAMES,
+  campaignApi,
+  formatTime,
+  isLive,
+  percent,
+} from "../components/campaign/campaignApi.ts";
+import { MemberSearch } from "../components/campaign/MemberSearch.tsx";
+import { StatusBadge } from "../components/campaign/StatusBadge.tsx";
+import { FunnelChart } from "../components/charts/FunnelChart.tsx";
+import { TimeSeriesChart } from "../components/charts/TimeSeriesChart.tsx";
+import { Loading, PageError } from "../components/feedback.tsx";
+import "../styles/campaigns.css";
+
+type Interval = Report["rates"]["openRate"];
+type Experiment = Report["experiments"][number];
+type Variant = Report["variants"][number];
+
+export default function CampaignReport({ params }: { params: { id: string } }) {
+  const [withMachines, setWithMachines] = useState(false);
+  const report = useQuery({
+    queryKey: ["report", params.id],
+    queryFn: () => campaignApi.report(params.id),
+    refetchInterval: (query) => (query.state.data && isLive(query.state.data.status) ? 5000 : false),
+  });
+  if (report.isPending) return <Loading label="Loading the report" />;
+  if (report.error) return <PageError error={report.error} />;
+  const r = report.data;
+  const t = r.totals;
+  const opened = t.opened + (withMachines ? t.machineOpens : 0);
+  const clicked = t.clicked + (withMachines ? t.machineClicks : 0);
+  const stages = [
+    { stage: "Entered", count: r.members.entered },
+    { stage: "Sent", count: t.sent },
+    { stage: "Delivered", count: t.delivered },
+    { stage: "Opened", count: opened },
+    { stage: "Clicked", count: clicked },
+    { stage: "Converted", count: t.converted },
+  ];
+  const series = [
+    { key: "entered", label: "Entered" },
+    { key: "sent", label: "Sent" },
+    { key: "opened", label: "Opened" },
+    { key: "clicked", label: "Clicked" },
+    { key: "converted", label: "Converted" },
+  ];
+  const status = r.status as Parameters<typeof StatusBadge>[0]["status"];
   return (
-    <section className="page">
-      <h1>Campaign report</h1>
+    <div className="page campaign-report">
+      <nav className="breadcrumb" aria-label="Breadcrumb">
+        <Link href="/reports">Reports</Link> / {r.name}
+      </nav>
+      <header className="page-header">
+        <div>
+          <h1>
+            {r.name} <StatusBadge status={status} />
+          </h1>
+          <p className="muted small">
+            Figures as of {formatTime(r.generatedAt)}
+            {isLive(r.status) ? "; they refresh every few seconds while it runs" : ""}.
+          </p>
+        </div>
+        <div className="button-row">
+          <Link href={`/campaigns/${r.campaignId}`} className="button secondary">
+            Open the campaign
+          </Link>
+          <a href={campaignApi.reportCsvUrl(r.campaignId)} className="button secondary" download>
+            Export as CSV
+          </a>
+        </div>
+      </header>
+
+      <dl className="figures headline">
+        <Figure label="Entered" value={r.members.entered} />
+        <Figure label="Sent" value={t.sent} />
+        <Figure label="Delivered" value={t.delivered} />
+        <Figure label="Opened" value={opened} rate={withMachines ? undefined : r.rates.openRate} />
+        <Figure label="Clicked" value={clicked} rate={withMachines ? undefined : r.rates.clickRate} />
+        <Figure label="Converted" value={t.converted} rate={r.rates.conversionRate} />
+        <Figure label="Unsubscribed" value={t.unsubscribed} rate={r.rates.unsubscribeRate} />
+      </dl>
+
+      <div className="checkbox-field machine-toggle">
+        <input
+          id="with-machines"
+          type="checkbox"
+          checked={withMachines}
+          onChange={(e) => setWithMachines(e.target.checked)}
+        />
+        <label htmlFor="with-machines">
+          Include machine opens and clicks ({t.machineOpens.toLocaleString()} opens,{" "}
+          {t.machineClicks.toLocaleString()} clicks)
+        </label>
+      </div>
+      <p className="muted small">
+        Machine opens come from privacy features such as Apple Mail Privacy Protection, machine clicks from
+        security scanners. They are left out by default because no person was behind them; rates always leave
+        them out.
+      </p>
+
+      <div className="report-charts">
+        <section className="card" aria-labelledby="funnel-heading">
+          <h2 id="funnel-heading">Funnel</h2>
+          <FunnelChart stages={stages} title="How far members got" />
+        </section>
+        <section className="card" aria-labelledby="time-heading">
+          <h2 id="time-heading">Hour by hour</h2>
+          {r.timeSeries.length === 0 ? (
+            <p className="muted">Nothing has happened yet.</p>
+          ) : (
+            <TimeSeriesChart
+              points={r.timeSeries}
+              series={series}
+              title="What happened each hour (UTC hours, shown in your time)"
+            />
+          )}
+        </section>
+      </div>
+
+      <Reasons report={r} />
+      <Experiments report={r} />
+      <Holdout report={r} />
+      <Steps report={r} />
+      <Channels report={r} />
+
+      <section className="card" aria-labelledby="member-heading">
+        <h2 id="member-heading">Why did or didn’t someone get it?</h2>
+        <MemberSearch campaignId={r.campaignId} />
+      </section>
+    </div>
+  );
+}
+
+function Figure({ label, value, rate }: { label: string; value: number; rate?: Interval | undefined }) {
+  return (
+    <div className="figure">
+      <dt>{label}</dt>
+      <dd>
+        {value.toLocaleString()}
+        {rate ? (
+          <span
+            className="figure-rate"
+            title={`95 % confidence: ${percent(rate.low)} to ${percent(rate.high)}`}
+          >
+            {percent(rate.value)}
+          </span>
+        ) : null}
+      </dd>
+    </div>
+  );
+}
+
+const REASON_KINDS = [
+  ["skippedByReason", "Not sent"],
+  ["deferredByReason", "Waiting"],
+  ["failedByReason", "Failed"],
+] as const;
+
+function Reasons({ report }: { report: Report }) {
+  const rows = REASON_KINDS.flatMap(([key, kind]) =>
+    Object.entries(report[key]).map(([reason, count]) => ({ kind, reason, count })),
+  );
+  return (
+    <section className="card" aria-labelledby="reasons-heading">
+      <h2 id="reasons-heading">Messages not sent, and why</h2>
+      {rows.length === 0 ? (
+        <p className="muted">Every message due so far was sent: nothing skipped, held back or failed.</p>
+      ) : (
+        <div className="table-wrap">
+          <table className="table compact">
+            <caption className="visually-hidden">Messages not sent, by reason</caption>
+            <thead>
+              <tr>
+                <th scope="col">What</th>
+                <th scope="col">Why</th>
+                <th scope="col" className="num">
+                  Messages
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((row) => (
+                <tr key={`${row.kind}-${row.reason}`}>
+                  <td>{row.kind}</td>
+                  <th scope="row">{row.reason}</th>
+                  <td className="num">{row.count.toLocaleString()}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
+interface Statistics {
+  metric?: string;
+  confidence?: number;
+  best?: string;
+  significant?: boolean;
+  variants?: { key: string; members: number; successes: number; rate: number }[];
+}
+
+const METRIC_RATE = { open: "openRate", click: "clickRate", conversion: "conversionRate" } as const;
+
+function verdict(e: Experiment, stats: Statistics): string {
+  const level = stats.confidence ? `${Math.round(stats.confidence * 100)} %` : "the chosen confidence";
+  if (e.status === "decided") {
+    if (stats.significant)
+      return `Winner: variant “${e.winner}”, significantly better at ${level} confidence. Everyone after the test gets it.`;
+    return `Not significant: no variant was clearly better at ${level} confidence, so everyone after the test gets “${e.winner}” (the fallback).`;
+  }
+  const sofar = stats.best
+    ? `Variant “${stats.best}” leads so far, but the difference is not significant yet: wait for the verdict.`
+    : "The winner is chosen then; until that moment no difference counts as significant.";
+  return `Still testing until ${formatTime(e.decideAt)}. ${sofar}`;
+}
+
+function Experiments({ report }: { report: Report }) {
+  if (report.experiments.length === 0 && report.variants.length === 0) return null;
+  const splitIds = [
+    ...new Set([...report.experiments.map((e) => e.nodeId), ...report.variants.map((v) => v.splitNodeId)]),
+  ];
+  return (
+    <section className="card" aria-labelledby="experiments-heading">
+      <h2 id="experiments-heading">A/B tests and splits</h2>
+      {splitIds.map((nodeId) => {
+        const e = report.experiments.find((x) => x.nodeId === nodeId);
+        const stats = (e?.statistics ?? {}) as Statistics;
+        const variants = report.variants.filter((v) => v.splitNodeId === nodeId);
+        const metric = (stats.metric ?? "open") as keyof typeof METRIC_RATE;
+        const rateKey = METRIC_RATE[metric] ?? "openRate";
+        return (
+          <div key={nodeId} className="experiment">
+            <h3>
+              {e ? "Experiment" : "Split"} at step “{nodeId}”
+              {e ? (
+                <span
+                  className={`badge ${e.status === "decided" ? (stats.significant ? "success" : "warning") : "info"}`}
+                >
+                  {e.status === "decided"
+                    ? stats.significant
+                      ? "Winner found"
+                      : "Not significant"
+                    : "Testing"}
+                </span>
+              ) : null}
+            </h3>
+            {e ? <p className="experiment-verdict">{verdict(e, stats)}</p> : null}
+            <VariantTable variants={variants} rateKey={rateKey} metric={metric} winner={e?.winner ?? null} />
+          </div>
+        );
+      })}
+    </section>
+  );
+}
+
+function VariantTable({
+  variants,
+  rateKey,
+  metric,
+  winner,
+}: {
+  variants: Variant[];
+  rateKey: "openRate" | "clickRate" | "conversionRate";
+  metric: string;
+  winner: string | null;
+}) {
+  if (variants.length === 0) return <p className="muted">No member has reached it yet.</p>;
+  return (
+    <div className="table-wrap">
+      <table className="table compact">
+        <caption className="visually-hidden">Variants and their {metric} rate</caption>
+        <thead>
+          <tr>
+            <th scope="col">Variant</th>
+            <th scope="col" className="num">
+              Members
+            </th>
+            <th scope="col" className="num">
+              Sent
+            </th>
+            <th scope="col" className="num">
+              {metric === "click" ? "Click rate" : metric === "conversion" ? "Conversion rate" : "Open rate"}
+            </th>
+            <th scope="col">95 % confidence range</th>
+          </tr>
+        </thead>
+        <tbody>
+          {variants.map((v) => (
+            <tr key={v.branch}>
+              <th scope="row">
+                {v.branch}
+                {winner === v.branch ? <span className="badge success">Winner</span> : null}
+              </th>
+              <td className="num">{v.members.toLocaleString()}</td>
+              <td className="num">{v.figures.sent.toLocaleString()}</td>
+              <td className="num">{percent(v[rateKey].value)}</td>
+              <td>
+                {percent(v[rateKey].low)} – {percent(v[rateKey].high)}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function Holdout({ report }: { report: Report }) {
+  const h = report.holdout;
+  if (!h) return null;
+  const lift = h.lift;
+  return (
+    <section className="card" aria-labelledby="holdout-heading">
+      <h2 id="holdout-heading">Lift against the holdout</h2>
+      <p>
+        {h.percent} % of members were held out and never contacted. What counts as a conversion: {h.goal}.
+      </p>
+      <dl className="figures">
+        <div className="figure">
+          <dt>Contacted: converted</dt>
+          <dd>
+            {percent(h.treatment.rate.value)}
+            <span className="figure-rate">
+              {h.treatment.converted.toLocaleString()} of {h.treatment.members.toLocaleString()}
+            </span>
+          </dd>
+        </div>
+        <div className="figure">
+          <dt>Held out: converted</dt>
+          <dd>
+            {percent(h.holdout.rate.value)}
+            <span className="figure-rate">
+              {h.holdout.converted.toLocaleString()} of {h.holdout.members.toLocaleString()}
+            </span>
+          </dd>
+        </div>
+        <div className="figure">
+          <dt>Lift</dt>
+          <dd>
+            {lift.absolute.value >= 0 ? "+" : ""}
+            {(lift.absolute.value * 100).toFixed(1)} points
+            <span className="figure-rate">
+              {lift.relative === null
+                ? ""
+                : `${lift.relative >= 0 ? "+" : ""}${(lift.relative * 100).toFixed(0)} % relative`}
+            </span>
+          </dd>
+        </div>
+      </dl>
+      <p className={lift.significant ? "verdict success" : "verdict"}>
+        {lift.significant
+          ? `The campaign made a real difference (significant at 95 %, p = ${lift.pValue.toFixed(3)}).`
+          : `Not significant yet (p = ${lift.pValue.toFixed(3)}): the difference could still be chance. The range of the lift is ${(lift.absolute.low * 100).toFixed(1)} to ${(lift.absolute.high * 100).toFixed(1)} points.`}
+      </p>
+    </section>
+  );
+}
+
+function Steps({ report }: { report: Report }) {
+  if (report.byNode.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="steps-heading">
+      <h2 id="steps-heading">Each step</h2>
+      <div className="table-wrap">
+        <table className="table compact">
+          <caption className="visually-hidden">Figures per workflow step</caption>
+          <thead>
+            <tr>
+              <th scope="col">Step</th>
+              <th scope="col" className="num">
+                Reached
+              </th>
+              <th scope="col" className="num">
+                There now
+              </th>
+              <th scope="col" className="num">
+                Sent
+              </th>
+              <th scope="col" className="num">
+                Opened
+              </th>
+              <th scope="col" className="num">
+                Clicked
+              </th>
+              <th scope="col" className="num">
+                Not sent
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {report.byNode.map((n) => (
+              <tr key={n.nodeId}>
+                <th scope="row">
+                  {n.label || n.nodeId}{" "}
+                  <span className="muted small">
+                    ({n.channel ? (CHANNEL_NAMES[n.channel] ?? n.channel) : n.type})
+                  </span>
+                </th>
+                <td className="num">{n.entered.toLocaleString()}</td>
+                <td className="num">{(n.members.active ?? 0).toLocaleString()}</td>
+                <td className="num">{n.figures.sent.toLocaleString()}</td>
+                <td className="num">{n.figures.opened.toLocaleString()}</td>
+                <td className="num">{n.figures.clicked.toLocaleString()}</td>
+                <td className="num">{(n.figures.skipped + n.figures.failed).toLocaleString()}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
+  );
+}
+
+function Channels({ report }: { report: Report }) {
+  if (report.byChannel.length === 0) return null;
+  return (
+    <section className="card" aria-labelledby="channels-heading">
+      <h2 id="channels-heading">Each channel</h2>
+      <div className="table-wrap">
+        <table className="table compact">
+          <caption className="visually-hidden">Figures per channel</caption>
+          <thead>
+            <tr>
+              <th scope="col">Channel</th>
+              {["Sent", "Delivered", "Opened", "Clicked", "Bounced", "Complaints", "Unsubscribed"].map(
+                (h) => (
+                  <th key={h} scope="col" className="num">
+                    {h}
+                  </th>
+                ),
+              )}
+            </tr>
+          </thead>
+          <tbody>
+            {report.byChannel.map((c) => (
+              <tr key={c.channel}>
+                <th scope="row">{CHANNEL_NAMES[c.channel] ?? c.channel}</th>
+                {(
+                  ["sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"] as const
+                ).map((k) => (
+                  <td key={k} className="num">
+                    {c.figures[k].toLocaleString()}
+                  </td>
+                ))}
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </section>
   );
 }

@@ -1,0 +1,202 @@
+/**
+ * Campaigns: with a sender, contacts, a list audience, an email template and a published workflow (entry →
+ * send → wait a day → exit) set up through the API, the owner runs the wizard, sees the estimated reach,
+ * creates and launches, watches the counts move, pauses and resumes, and finds the emails in the Outbox.
+ * A viewer sees a draft campaign but no Launch button, and the API refuses them. Checked with axe-core and
+ * photographed.
+ */
+import { type APIRequestContext, expect, test } from "@playwright/test";
+import {
+  callApi,
+  callApiOk,
+  expectAccessible,
+  inviteAndJoin,
+  nav,
+  photograph,
+  signInOwner,
+} from "./helpers.ts";
+
+test.use({ baseURL: process.env.E2E_BASE_URL });
+
+/** Everything a campaign needs, with names unique to this run. */
+async function setUpCampaignParts(request: APIRequestContext, tag: string, people: number) {
+  await callApiOk(request, "PUT", "/api/v1/workspace/sender", {
+    fromName: "Acme News",
+    fromAddress: "news@acme.example",
+    postalAddress: "1 High St, Springfield",
+  });
+  const emails: string[] = [];
+  const contactIds: string[] = [];
+  for (let i = 0; i < people; i++) {
+    const email = `member${i}-${tag}@acme.example`;
+    const contact = await callApiOk<{ id: string }>(request, "POST", "/api/v1/contacts", {
+      email,
+      firstName: `Member${i}`,
+      lastName: "Tester",
+    });
+    emails.push(email);
+    contactIds.push(contact.id);
+  }
+  const audience = await callApiOk<{ id: string; name: string }>(request, "POST", "/api/v1/audiences", {
+    name: `Spring list ${tag}`,
+    kind: "list",
+  });
+  await callApiOk(request, "POST", `/api/v1/audiences/${audience.id}/members`, { contactIds });
+  const template = await callApiOk<{ id: string }>(request, "POST", "/api/v1/templates", {
+    name: `Spring email ${tag}`,
+    channel: "email",
+    content: { subject: `Spring news ${tag}`, html: "<p>Hello {{ firstName | default: 'there' }}</p>" },
+  });
+  const workflow = await callApiOk<{ id: string; name: string }>(request, "POST", "/api/v1/workflows", {
+    name: `Spring journey ${tag}`,
+    graph: {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "send" } },
+        {
+          id: "send",
+          type: "send",
+          label: "Spring email",
+          channel: "email",
+          templateId: template.id,
+          outlets: { next: "wait" },
+        },
+        { id: "wait", type: "wait", mode: "duration", duration: { days: 1 }, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    },
+  });
+  await callApiOk(request, "POST", `/api/v1/workflows/${workflow.id}/publish`, {});
+  return { audience, workflow, emails };
+}
+
+test("the owner creates a campaign in the wizard, launches, pauses and resumes it", async ({ page }) => {
+  test.setTimeout(120_000);
+  await signInOwner(page.request);
+  const tag = String(Date.now());
+  const { audience, workflow, emails } = await setUpCampaignParts(page.request, tag, 3);
+
+  await page.goto("/");
+  await nav(page, "Campaigns").click();
+  await expect(page.getByRole("heading", { name: "Campaigns", level: 1 })).toBeVisible();
+  await page.getByRole("link", { name: "New campaign" }).first().click();
+  await expect(page.getByRole("heading", { name: "New campaign", level: 1 })).toBeVisible();
+
+  // Step 1: Next without a choice is refused, next to the field.
+  await page.getByRole("button", { name: "Next: Workflow" }).click();
+  await expect(page.getByText("Choose who the campaign is for.")).toBeVisible();
+  const audienceChoice = page.getByRole("radio", { name: new RegExp(audience.name) });
+  await expect(page.getByText(/^3 contacts$/).first()).toBeVisible();
+  await audienceChoice.check();
+  await expectAccessible(page, "the wizard's audience step");
+  await page.getByRole("button", { name: "Next: Workflow" }).click();
+
+  // Step 2: the workflow, its latest published version chosen for us.
+  await expect(page.getByText(/Only published versions can run/)).toBeVisible();
+  await page.getByRole("radio", { name: new RegExp(workflow.name) }).check();
+  await expect(page.getByLabel("Published version", { exact: true })).toHaveValue("1");
+  await page.getByRole("button", { name: "Next: Schedule" }).click();
+
+  // Step 3: a date in the past is refused; then back to "as soon as I launch it".
+  await page.getByRole("radio", { name: /At a date and time/ }).check();
+  await page.getByLabel("Date and time", { exact: true }).fill("2020-01-01T09:00");
+  await page.getByRole("button", { name: "Next: Policies" }).click();
+  await expect(page.getByText("Choose a moment in the future.")).toBeVisible();
+  await page.getByRole("radio", { name: /As soon as I launch it/ }).check();
+  await page.getByRole("button", { name: "Next: Policies" }).click();
+
+  // Step 4: a bad holdout is refused; back and forth keeps what was typed.
+  await page.getByLabel(/Holdout/).fill("80");
+  await page.getByRole("button", { name: "Next: Review" }).click();
+  await expect(page.getByText("A share from 0 to 50 %.")).toBeVisible();
+  await page.getByLabel(/Holdout/).fill("0");
+  await page.getByRole("button", { name: "Back" }).click();
+  await page.getByRole("button", { name: "Back" }).click();
+  await expect(page.getByRole("radio", { name: new RegExp(workflow.name) })).toBeChecked();
+  await page.getByRole("button", { name: "Next: Schedule" }).click();
+  await page.getByRole("button", { name: "Next: Policies" }).click();
+  await expect(page.getByLabel(/Holdout/)).toHaveValue("0");
+  await page.getByRole("button", { name: "Next: Review" }).click();
+
+  // Step 5: the estimated reach, a name, create and launch.
+  await expect(page.getByTestId("estimated-reach")).toContainText("3");
+  const name = `Spring campaign ${tag}`;
+  await page.getByLabel("Campaign name").fill(name);
+  await expectAccessible(page, "the wizard's review step");
+  await photograph(page, "campaign-wizard");
+  await page.getByRole("button", { name: "Create and launch" }).click();
+
+  // The campaign's page: live counts as the sends go out.
+  await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible();
+  const figure = (label: string) =>
+    page
+      .locator(".figure")
+      .filter({ has: page.getByText(label, { exact: true }) })
+      .locator("dd");
+  await expect(figure("Enrolled")).toHaveText("3", { timeout: 20_000 });
+  await expect(figure("Messages sent")).toHaveText("3", { timeout: 45_000 });
+  await expect(page.getByRole("cell", { name: "Spring email" }).first()).toBeVisible();
+  await expect(page.getByRole("link", { name: emails[0] })).toBeVisible();
+  await expectAccessible(page, "a running campaign");
+  await photograph(page, "campaign-detail");
+
+  await page.getByRole("button", { name: "Pause", exact: true }).click();
+  await expect(page.getByText("Paused: no member moves until you resume.")).toBeVisible();
+  await expect(page.getByRole("heading", { name, level: 1 }).getByText("Paused")).toBeVisible();
+  await page.getByRole("button", { name: "Resume", exact: true }).click();
+  await expect(page.getByRole("heading", { name, level: 1 }).getByText("Running")).toBeVisible();
+
+  // The list shows it with its progress.
+  await nav(page, "Campaigns").click();
+  const row = page.getByRole("row").filter({ has: page.getByRole("link", { name }) });
+  await expect(row.getByText("Running")).toBeVisible();
+  await expect(row.getByText(/3 enrolled/)).toBeVisible();
+  await page.getByLabel("Status").selectOption("running");
+  await expect(row).toBeVisible();
+  await expectAccessible(page, "the campaigns list");
+  await photograph(page, "campaigns");
+
+  // The dev provider delivered the emails to the Outbox.
+  await nav(page, "Outbox").click();
+  await expect(page.getByRole("button", { name: emails[0] }).first()).toBeVisible();
+});
+
+test("a viewer sees a campaign but cannot launch it", async ({ page, browser }) => {
+  await signInOwner(page.request);
+  const tag = `v${Date.now()}`;
+  const { audience, workflow } = await setUpCampaignParts(page.request, tag, 1);
+  const name = `Viewer check ${tag}`;
+  const campaign = await callApiOk<{ id: string }>(page.request, "POST", "/api/v1/campaigns", {
+    name,
+    audienceId: audience.id,
+    workflowId: workflow.id,
+  });
+
+  // The owner would see Launch on the draft.
+  await page.goto(`/campaigns/${campaign.id}`);
+  await expect(page.getByRole("button", { name: "Launch", exact: true })).toBeVisible();
+
+  const viewerContext = await browser.newContext({ baseURL: process.env.E2E_BASE_URL });
+  const viewer = await viewerContext.newPage();
+  const person = {
+    name: "Val Viewer",
+    email: `val-${tag}@acme.example`,
+    password: "a long viewer password",
+    role: "viewer",
+  };
+  await inviteAndJoin(page.request, viewer.request, person);
+
+  await viewer.goto(`/campaigns/${campaign.id}`);
+  await expect(viewer.getByRole("heading", { name, level: 1 })).toBeVisible();
+  await expect(viewer.getByText(/your role is Viewer/)).toBeVisible();
+  await expect(viewer.getByRole("button", { name: "Launch", exact: true })).toHaveCount(0);
+  await expect(viewer.getByRole("button", { name: "Cancel campaign" })).toHaveCount(0);
+  await expectAccessible(viewer, "a campaign as a viewer");
+
+  await viewer.goto("/campaigns");
+  await expect(viewer.getByRole("link", { name })).toBeVisible();
+  await expect(viewer.getByRole("link", { name: "New campaign" })).toHaveCount(0);
+
+  const refused = await callApi(viewer.request, "POST", `/api/v1/campaigns/${campaign.id}/launch`);
+  expect(refused.status()).toBe(403);
+  await viewerContext.close();
+});
