@@ -1,7 +1,8 @@
 /**
  * Starts the real server for the end-to-end tests: `omneural start` on a free port, with a fresh
  * embedded PostgreSQL in a temporary data directory, or, when DATABASE_URL is set, a fresh database on
- * that server, after building the web app. Returns the teardown.
+ * that server, after building the web app. Returns the teardown. `startServer` starts another one (a
+ * spec that needs a fresh installation of its own).
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { chmodSync, mkdtempSync, rmSync } from "node:fs";
@@ -57,14 +58,17 @@ async function waitForHealth(base: string, server: ChildProcess, output: () => s
   throw new Error(`omneural start did not answer /healthz within 90 s:\n${output()}`);
 }
 
-export default async function globalSetup() {
-  // Always from the current sources (a few seconds), so the tests never run an old build; into a
-  // directory of this run's own, so runs side by side (or the dev server's build) never collide.
-  const webDist = mkdtempSync(path.join(tmpdir(), "omneural-e2e-web-"));
-  execFileSync("npx", ["vite", "build", "--logLevel", "warn", "--outDir", webDist, "--emptyOutDir"], {
-    cwd: WEB,
-    stdio: "inherit",
-  });
+/** A running `omneural start` on a fresh database: its URL, and how to stop it and remove its data. */
+export interface E2eServer {
+  base: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `omneural start` serving the web build in `webDist` on a free port, with a fresh embedded
+ * PostgreSQL in a temporary data directory, or, when DATABASE_URL is set, a fresh database on that server.
+ */
+export async function startServer(webDist: string): Promise<E2eServer> {
   const port = await freePort();
   const base = `http://127.0.0.1:${port}`;
   const env: Record<string, string | undefined> = {
@@ -108,17 +112,37 @@ export default async function globalSetup() {
     server.kill("SIGTERM");
     throw error;
   }
-  process.env.E2E_BASE_URL = base;
+
+  return {
+    base,
+    async stop() {
+      if (server.exitCode === null) {
+        const exited = new Promise((resolve) => server.once("exit", resolve));
+        server.kill("SIGTERM");
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
+        if (server.exitCode === null) server.kill("SIGKILL");
+      }
+      if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+      if (database) await admin(database.server, `drop database if exists ${database.name} with (force)`);
+    },
+  };
+}
+
+export default async function globalSetup() {
+  // Always from the current sources (a few seconds), so the tests never run an old build; into a
+  // directory of this run's own, so runs side by side (or the dev server's build) never collide.
+  const webDist = mkdtempSync(path.join(tmpdir(), "omneural-e2e-web-"));
+  execFileSync("npx", ["vite", "build", "--logLevel", "warn", "--outDir", webDist, "--emptyOutDir"], {
+    cwd: WEB,
+    stdio: "inherit",
+  });
+  const server = await startServer(webDist);
+  process.env.E2E_BASE_URL = server.base;
+  // For specs that need an installation of their own (journey.spec.ts: a newcomer on a fresh install).
+  process.env.E2E_WEB_DIST = webDist;
 
   return async () => {
-    if (server.exitCode === null) {
-      const exited = new Promise((resolve) => server.once("exit", resolve));
-      server.kill("SIGTERM");
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 15_000))]);
-      if (server.exitCode === null) server.kill("SIGKILL");
-    }
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await server.stop();
     rmSync(webDist, { recursive: true, force: true });
-    if (database) await admin(database.server, `drop database if exists ${database.name} with (force)`);
   };
 }

@@ -168,9 +168,17 @@ export async function outboxMailPdf(db: Db, ws: WorkspaceContext, id: string): P
 }
 
 /** An email in the dev inbox as it was delivered: its HTML, for the web app's preview. */
+/** The open pixel tracking adds before `</body>` (tracking/rewrite.ts), wherever it points. */
+const OPEN_PIXEL = /<img src="[^"]*\/t\/o\/[A-Za-z0-9_-]+" width="1" height="1" alt="" style="[^"]*">/g;
+
+/**
+ * An email's HTML as delivered, for the Outbox to show, without its open pixel: someone looking at the
+ * Outbox is not the recipient opening the email, and must not count as one. Its links stay tracked, so
+ * following one from the Outbox is a click, as it would be from the inbox.
+ */
 export async function outboxEmailHtml(db: Db, ws: WorkspaceContext, id: string): Promise<string> {
   const row = await selectOutboxEntry(db, ws.id, id);
   const html = (row?.content as { html?: unknown } | undefined)?.html;
   if (row?.channel !== "email" || typeof html !== "string") throw notFound("email in the outbox", id);
-  return html;
+  return html.replace(OPEN_PIXEL, "");
 }

@@ -1,5 +1,7 @@
 import { createDevInboxEmailChannel, createDevInboxMailChannel } from "@omneural/core/delivery/dev-inbox";
+import { TEST_LINKS } from "@omneural/core/testing/campaigns";
 import { readPdf } from "@omneural/core/testing/pdf";
+import { trackEmail } from "@omneural/core/tracking/rewrite";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
 
@@ -141,5 +143,33 @@ describe("GET /api/v1/outbox/{id}/pdf", () => {
       url: "/api/v1/outbox/0192f0c0-0000-7000-8000-000000000000/pdf",
     });
     expect(unknown.statusCode).toBe(404);
+  });
+});
+
+describe("GET /api/v1/outbox/{id}/html of a tracked email", () => {
+  // Last, in workspace B: the listings above stay as they are.
+  it("leaves the open pixel out (looking at the Outbox is not an open) and keeps the links tracked", async () => {
+    const tracked = trackEmail(
+      '<html><body><p><a href="https://shop.example/spring">Shop</a></p></body></html>',
+      "Shop: https://shop.example/spring",
+      { ...TEST_LINKS, workspaceId: t.b.id, messageId: "01a21f97-6124-7000-9024-8ed9bacfcd65" },
+    );
+    expect(tracked.html).toContain("/t/o/");
+    await createDevInboxEmailChannel(t.database.handle.db).send({
+      workspaceId: t.b.id,
+      messageId: null,
+      idempotencyKey: "campaign:pixel:s1:1:1",
+      from: { address: "news@acme.example" },
+      to: { address: "pixel@example.com" },
+      subject: "Tracked",
+      html: tracked.html,
+      text: tracked.text,
+      unsubscribe: { url: "https://t.acme.example/u/abc" },
+    });
+    const list = await t.asB({ method: "GET", url: "/api/v1/outbox?recipient=pixel@example.com" });
+    const res = await t.asB({ method: "GET", url: `/api/v1/outbox/${list.json().data[0].id}/html` });
+    expect(res.statusCode).toBe(200);
+    expect(res.body).not.toContain("/t/o/");
+    expect(res.body).toContain(`${TEST_LINKS.publicUrl}/t/c/`);
   });
 });
