@@ -6,9 +6,18 @@
  * tracked link in the browser → see the report, the member trace and Home update. Checked with
  * axe-core at each page and photographed.
  */
+import { copyFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { expect, type Page, test } from "@playwright/test";
 import { type E2eServer, startServer } from "./global-setup.ts";
-import { expectAccessible, nav, photograph } from "./helpers.ts";
+import { expectAccessible, nav, photograph, SCREENSHOTS } from "./helpers.ts";
+
+/** The README shows the workflow canvas and the report as this journey leaves them. */
+const DOCS_SCREENSHOTS = fileURLToPath(new URL("../../../docs/screenshots/", import.meta.url));
+function publishToDocs(name: string) {
+  mkdirSync(DOCS_SCREENSHOTS, { recursive: true });
+  copyFileSync(`${SCREENSHOTS}${name}.png`, `${DOCS_SCREENSHOTS}${name.replace(/^journey-/, "")}.png`);
+}
 
 test.describe.configure({ mode: "serial" });
 
@@ -168,6 +177,10 @@ test("a newcomer goes from a fresh install to a campaign's report and member tra
   await expect(page.getByText("No problems found: the workflow is ready to publish.")).toBeVisible();
   await page.getByRole("button", { name: "Publish" }).click();
   await expect(page.getByText("Published as version 1.")).toBeVisible();
+  await expectAccessible(page, "the published workflow");
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await photograph(page, "journey-workflow");
+  publishToDocs("journey-workflow");
 
   // 7. The campaign: the wizard, the estimated reach, create and launch.
   await nav(page, "Campaigns").click();
@@ -225,6 +238,7 @@ test("a newcomer goes from a fresh install to a campaign's report and member tra
   }).toPass({ timeout: 60_000 });
   await expectAccessible(page, "the campaign's report");
   await photograph(page, "journey-report");
+  publishToDocs("journey-report");
 
   await page.getByLabel("Find a member").fill("ada@readers.example");
   await page.getByRole("button", { name: "Find" }).click();
