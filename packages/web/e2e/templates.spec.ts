@@ -68,3 +68,36 @@ test("a text template counts its characters and segments as it is typed", async 
   await expect(page.getByText(/characters, 2 segments \(UCS-2/)).toBeVisible();
   await expectAccessible(page, "A text template");
 });
+
+test("a direct-mail template shows the printed piece as a PDF for the chosen contact", async ({ page }) => {
+  await signInOwner(page.request);
+  const stamp = Date.now();
+  await callApiOk(page.request, "POST", "/api/v1/contacts", {
+    email: `mary.jackson.${stamp}@acme.example`,
+    firstName: "Mary",
+    lastName: `Jackson ${stamp}`,
+    address: { line1: "1 Langley Blvd", city: "Hampton", region: "VA", postalCode: "23681", country: "US" },
+  });
+  const letter = await callApiOk<{ id: string }>(page.request, "POST", "/api/v1/templates", {
+    name: `Spring letter ${stamp}`,
+    channel: "mail",
+    content: { layout: "letter", body: "Dear {{ firstName | default: 'friend' }},\nspring is here." },
+  });
+  await page.goto(`/templates/${letter.id}`);
+  await expect(page.getByRole("heading", { name: `Spring letter ${stamp}`, level: 1 })).toBeVisible();
+  await page.getByLabel("For the contact").selectOption({ label: `Mary Jackson ${stamp}` });
+  await expect(page.getByText("Dear Mary,")).toBeVisible();
+
+  const frame = page.locator('iframe[title="The saved letter or postcard as a printed PDF"]');
+  await expect(frame).toBeVisible();
+  const src = await frame.getAttribute("src");
+  expect(src).toContain(`/api/v1/templates/${letter.id}/preview.pdf`);
+  expect(src).toContain("contactId=");
+  const pdf = await page.request.get(src!);
+  expect(pdf.status()).toBe(200);
+  expect(pdf.headers()["content-type"]).toBe("application/pdf");
+  expect((await pdf.body()).subarray(0, 5).toString("latin1")).toBe("%PDF-");
+  await expect(page.getByRole("link", { name: "Open the PDF in a new tab" })).toHaveAttribute("href", src!);
+  await expectAccessible(page, "A direct-mail template with its PDF");
+  await photograph(page, "template-mail-pdf");
+});

@@ -454,6 +454,15 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       check: (res) => expect(res.body).not.toContain(A_DATA.firstName),
     },
   ],
+  "GET /api/v1/templates/{id}/preview.pdf": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "B's template printed for A's contact",
+      params: { id: b.templateId },
+      query: { contactId: a.contactId },
+      expect: [400, 404],
+    },
+  ],
   "PATCH /api/v1/templates/{id}": () => [{ body: { name: "Stolen" }, expect: NOT_FOUND }],
   "DELETE /api/v1/templates/{id}": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/templates/{id}/preview": () => [
@@ -749,6 +758,29 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       params: { id: b.campaignId },
       body: { audienceId: a.listId },
       expect: [400, 409],
+    },
+  ],
+  "GET /api/v1/contacts/{id}/audiences": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "B's own contact's audiences hold none of A's",
+      params: { id: b.contactId },
+      expect: [200],
+      check: (res) => {
+        const ids = (res.json().data as { id: string }[]).map((audience) => audience.id);
+        expect(ids).not.toContain(a.listId);
+        expect(ids).not.toContain(a.segmentId);
+      },
+    },
+  ],
+  "GET /api/v1/contacts/{id}/activity": () => [
+    { expect: NOT_FOUND },
+    {
+      about: "B's own contact's timeline holds nothing of A's",
+      params: { id: b.contactId },
+      query: { limit: "200" },
+      expect: [200],
+      check: (res) => expect(res.body).not.toContain(a.campaignId),
     },
   ],
   "GET /api/v1/contacts/{id}/trace": () => [

@@ -1,7 +1,8 @@
 /**
  * A template's editor: its content per channel, checked as it is typed (a text's length and segments),
  * saved as a new version with the server's errors next to their fields, previewed for a chosen contact
- * (an email as its recipient's mail program shows it), and sent as a test.
+ * (an email as its recipient's mail program shows it, a letter or postcard as the PDF the print shop
+ * gets), and sent as a test.
  */
 import type { Contact } from "@omneural/contracts/contacts";
 import type { Template, TemplatePreview } from "@omneural/contracts/templates";
@@ -13,6 +14,7 @@ import { errorsFrom, Field, type FieldErrors, SelectField, TextAreaField } from 
 import { Alert, Loading, messageOf, PageError } from "../components/feedback.tsx";
 import { can, useSession } from "../session.ts";
 import { CHANNEL_LABELS, templatesApi } from "./Templates.tsx";
+import "../styles/contact-profile.css";
 
 type Content = Record<string, string>;
 const CONTENT_FIELDS = [
@@ -46,7 +48,18 @@ const editorApi = {
       },
     ),
   contacts: () => request<{ data: Contact[] }>("GET", "/api/v1/contacts?limit=50"),
+  savedPreview: (id: string, contactId: string) =>
+    request<TemplatePreview>("POST", `/api/v1/templates/${encodeURIComponent(id)}/preview`, {
+      ...(contactId ? { contactId } : {}),
+    }),
 };
+
+/** The saved version of a mail template printed for the contact, as the print shop would get it. */
+function mailPdfUrl(template: Template, contactId: string): string {
+  const query = new URLSearchParams({ v: String(template.version) });
+  if (contactId) query.set("contactId", contactId);
+  return `/api/v1/templates/${encodeURIComponent(template.id)}/preview.pdf?${query}`;
+}
 
 /** The content fields a channel has, for the form (strings only: defaults are edited through the API). */
 function editableContent(template: Template): Content {
@@ -273,6 +286,7 @@ function Editor({
           ) : channel === "mail" || channel === "sms" ? (
             <DraftPreview channel={channel} content={content} contactId={contactId} />
           ) : null}
+          {channel === "mail" ? <MailPdfPreview template={template} contactId={contactId} /> : null}
           {channel === "email" ? (
             <p className="muted small">Shows the saved version: save to see your changes.</p>
           ) : null}
@@ -336,6 +350,51 @@ function DraftPreview({
         <pre className={channel === "sms" ? "plain-text sms-bubble" : "plain-text"}>{rendered}</pre>
       </figure>
     </>
+  );
+}
+
+/**
+ * The saved version as the printed PDF: checked first (a body that does not render for this contact
+ * says why instead of showing a broken frame), then shown in a frame with a link to open it.
+ */
+function MailPdfPreview({ template, contactId }: { template: Template; contactId: string }) {
+  const check = useQuery({
+    queryKey: ["template-saved-preview", template.id, template.version, contactId],
+    queryFn: () => editorApi.savedPreview(template.id, contactId),
+    retry: false,
+  });
+  const url = mailPdfUrl(template, contactId);
+  return (
+    <section className="mail-pdf" aria-labelledby="mail-pdf-heading">
+      <h3 id="mail-pdf-heading">Printed piece (PDF)</h3>
+      <p className="muted small">
+        The saved version as the print shop gets it: your return address, the contact's address in the
+        envelope window, the text and a QR code (a placeholder here: each member gets their own). Save to see
+        your changes.
+      </p>
+      {check.isPending ? <Loading label="Preparing the PDF" /> : null}
+      {check.error ? <Alert>{messageOf(check.error)}</Alert> : null}
+      {check.data && !check.data.ok ? (
+        <Alert>
+          This letter cannot be printed for this contact: {check.data.errors.map((e) => e.message).join(" ")}
+        </Alert>
+      ) : null}
+      {check.data?.ok ? (
+        <>
+          <iframe
+            key={url}
+            className="mail-pdf-frame"
+            title="The saved letter or postcard as a printed PDF"
+            src={url}
+          />
+          <p className="mail-pdf-actions">
+            <a href={url} target="_blank" rel="noreferrer" className="button secondary small">
+              Open the PDF in a new tab
+            </a>
+          </p>
+        </>
+      ) : null}
+    </section>
   );
 }
 
