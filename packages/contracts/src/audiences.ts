@@ -419,6 +419,27 @@ export const AudienceCount = Type.Object({
   computedAt: Type.String({ format: "date-time" }),
   ageSeconds: Type.Number({ description: "How old the count is; 0 when computed for this request" }),
   cached: Type.Boolean(),
+  reach: Type.Optional(
+    Type.Object(
+      {
+        email: Type.Integer({
+          description:
+            "Members with an email address, email consent subscribed or never asked, not suppressed",
+        }),
+        sms: Type.Integer({
+          description:
+            "Members with a phone number, SMS consent subscribed (never asked is not enough), not suppressed",
+        }),
+        mail: Type.Integer({
+          description: "Members with a postal address, mail consent subscribed or never asked",
+        }),
+      },
+      {
+        description:
+          "With `reach=true`: how many members each channel may reach now (the rules the dispatcher applies at send time; topic opt-outs and frequency caps aside)",
+      },
+    ),
+  ),
 });
 
 export const AudiencePreviewRequest = Type.Object(
@@ -434,6 +455,13 @@ export const AudienceCountQuery = Type.Object(
         maximum: 86_400,
         default: 60,
         description: "Accept a cached count up to this old (0 recomputes)",
+      }),
+    ),
+    reach: Type.Optional(
+      Type.Boolean({
+        default: false,
+        description:
+          "Also count the members each channel can reach (`reach` in the response). Always computed for this request, in one statement",
       }),
     ),
   },

@@ -793,10 +793,47 @@ export const CampaignMessagesQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** Who a ledger row is for, read with the row (null when the contact was since erased). */
+export const MessageContact = Type.Object({
+  email: Nullable(Type.String()),
+  phone: Nullable(Type.String()),
+  name: Nullable(Type.String({ description: "First and last name, when known" })),
+});
+export type MessageContact = Static<typeof MessageContact>;
+
+/** A ledger row of the campaign's message list: the row and its contact. */
+export const CampaignMessage = Type.Object({
+  ...LedgerMessage.properties,
+  contact: Nullable(MessageContact),
+});
+export type CampaignMessage = Static<typeof CampaignMessage>;
+
 export const CampaignMessageList = Type.Object({
-  data: Type.Array(LedgerMessage),
+  data: Type.Array(CampaignMessage),
   nextCursor: Nullable(Type.String()),
 });
+
+const CampaignStatusLiteral = Type.Union(CAMPAIGN_STATUSES.map((s) => Type.Literal(s)));
+
+export const CampaignListQuery = Type.Object(
+  {
+    ...PageQuery,
+    status: Type.Optional(
+      Type.Union(
+        [
+          CampaignStatusLiteral,
+          Type.Array(CampaignStatusLiteral, { minItems: 1, maxItems: CAMPAIGN_STATUSES.length }),
+        ],
+        {
+          description:
+            "Only campaigns in this status; repeat it for several (`?status=running&status=paused`). Default: every status",
+        },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type CampaignListQuery = Static<typeof CampaignListQuery>;
 
 export const CampaignList = Type.Object({ data: Type.Array(Campaign), nextCursor: Nullable(Type.String()) });
 export const CampaignIdParams = Type.Object({ id: Uuid });

@@ -200,3 +200,124 @@ test("a viewer sees a campaign but cannot launch it", async ({ page, browser }) 
   expect(refused.status()).toBe(403);
   await viewerContext.close();
 });
+
+test("the wizard shows who each channel can reach, takes an end date and send limits, and the list filters by status", async ({
+  page,
+}) => {
+  test.setTimeout(120_000);
+  await signInOwner(page.request);
+  const tag = `r${Date.now()}`;
+  // Three members: one can get email and SMS, one only email, one neither (email unsubscribed, no phone).
+  const people = [
+    { email: `both-${tag}@acme.example`, phone: `+14152${tag.slice(-6)}`, consent: { sms: "subscribed" } },
+    { email: `email-${tag}@acme.example` },
+    { email: `none-${tag}@acme.example`, consent: { email: "unsubscribed" } },
+  ];
+  const contactIds: string[] = [];
+  for (const person of people) {
+    contactIds.push((await callApiOk<{ id: string }>(page.request, "POST", "/api/v1/contacts", person)).id);
+  }
+  const audience = await callApiOk<{ id: string; name: string }>(page.request, "POST", "/api/v1/audiences", {
+    name: `Reach list ${tag}`,
+    kind: "list",
+  });
+  await callApiOk(page.request, "POST", `/api/v1/audiences/${audience.id}/members`, { contactIds });
+  const email = await callApiOk<{ id: string }>(page.request, "POST", "/api/v1/templates", {
+    name: `Reach email ${tag}`,
+    channel: "email",
+    content: { subject: "Hello", html: "<p>Hello</p>" },
+  });
+  const sms = await callApiOk<{ id: string }>(page.request, "POST", "/api/v1/templates", {
+    name: `Reach SMS ${tag}`,
+    channel: "sms",
+    content: { body: "Hello" },
+  });
+  const workflow = await callApiOk<{ id: string; name: string }>(page.request, "POST", "/api/v1/workflows", {
+    name: `Reach journey ${tag}`,
+    graph: {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "email" } },
+        { id: "email", type: "send", channel: "email", templateId: email.id, outlets: { next: "sms" } },
+        { id: "sms", type: "send", channel: "sms", templateId: sms.id, outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    },
+  });
+  await callApiOk(page.request, "POST", `/api/v1/workflows/${workflow.id}/publish`, {});
+
+  await page.goto("/campaigns/new");
+  await page.getByRole("radio", { name: new RegExp(audience.name) }).check();
+  await page.getByRole("button", { name: "Next: Workflow" }).click();
+  await page.getByRole("radio", { name: new RegExp(workflow.name) }).check();
+  await expect(page.getByLabel("Published version", { exact: true })).toHaveValue("1");
+  await page.getByRole("button", { name: "Next: Schedule" }).click();
+
+  // An event condition without a property is refused; then back to a one-off send.
+  await page.getByRole("radio", { name: /Whoever does something/ }).check();
+  await page.getByLabel("Event that enrolls").fill("cart_abandoned");
+  await page.getByRole("button", { name: "Add a condition" }).click();
+  await page.getByRole("button", { name: "Next: Policies" }).click();
+  await expect(page.getByText(/Condition 1: Name the property/)).toBeVisible();
+  await page.getByLabel("Condition 1: property").fill("cart_value");
+  await page.getByLabel("Kind of value").selectOption("number");
+  await page.getByLabel("Test", { exact: true }).selectOption("gt");
+  await page.getByLabel("Value", { exact: true }).fill("50");
+  await expectAccessible(page, "the wizard's event conditions");
+  await photograph(page, "campaign-wizard-conditions");
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await photograph(page, "campaign-wizard-conditions-tablet");
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.getByRole("radio", { name: /The audience’s members at launch/ }).check();
+
+  // An end date: one in the past is refused, one next year taken.
+  await page.getByRole("radio", { name: /It stops at a date and time/ }).check();
+  await page.getByLabel("End time zone").fill("Europe/Paris");
+  await page.getByLabel("End date and time").fill("2020-06-30T18:00");
+  await page.getByRole("button", { name: "Next: Policies" }).click();
+  await expect(page.getByText("Choose a moment in the future.")).toBeVisible();
+  const nextYear = new Date().getFullYear() + 1;
+  await page.getByLabel("End date and time").fill(`${nextYear}-06-30T18:00`);
+  await page.getByRole("button", { name: "Next: Policies" }).click();
+
+  // Send limits for the workflow's two channels: a bad one is refused next to its field.
+  await page.getByLabel("Limit how fast it sends").check();
+  await expect(page.getByLabel("Letters per hour")).toHaveCount(0);
+  await page.getByLabel("Emails per hour").fill("0");
+  await page.getByRole("button", { name: "Next: Review" }).click();
+  await expect(page.getByText(/A whole number from 1 to 10,000,000/)).toBeVisible();
+  await page.getByLabel("Emails per hour").fill("500");
+  await page.getByLabel("Text messages (SMS) per hour").fill("100");
+  await page.getByRole("button", { name: "Next: Review" }).click();
+
+  // The review: 3 members; 2 can get email, 1 can get SMS.
+  await expect(page.getByTestId("estimated-reach")).toContainText("3");
+  await expect(page.getByTestId("reach-by-channel")).toContainText("2 can get email, 1 can get SMS");
+  await expect(page.getByText("500 emails, 100 text messages per hour at most")).toBeVisible();
+  const name = `Reach campaign ${tag}`;
+  await page.getByLabel("Campaign name").fill(name);
+  await expectAccessible(page, "the wizard's review with reach by channel");
+  await photograph(page, "campaign-wizard-reach");
+  await page.getByRole("button", { name: "Create as draft" }).click();
+  await expect(page.getByRole("heading", { name, level: 1 })).toBeVisible();
+  const id = page.url().split("/").pop() as string;
+  const saved = await callApiOk<{ endAt: string; policies: { throughputPerHour?: unknown } }>(
+    page.request,
+    "GET",
+    `/api/v1/campaigns/${id}`,
+  );
+  expect(saved.endAt).toBe(`${nextYear}-06-30T16:00:00.000Z`);
+  expect(saved.policies.throughputPerHour).toEqual({ email: 500, sms: 100 });
+
+  // The list asks the server for one status, or several at once.
+  await nav(page, "Campaigns").click();
+  const row = page.getByRole("row").filter({ has: page.getByRole("link", { name }) });
+  await page.getByLabel("Status").selectOption("draft");
+  await expect(row).toBeVisible();
+  await page.getByLabel("Status").selectOption("running");
+  await expect(row).toHaveCount(0);
+  await expect(page.getByRole("table").getByText("Draft", { exact: true })).toHaveCount(0);
+  await page.getByLabel("Status").selectOption("live");
+  await expect(row).toHaveCount(0);
+  await page.getByLabel("Status").selectOption("");
+  await expect(row).toBeVisible();
+});

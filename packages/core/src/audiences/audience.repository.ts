@@ -156,6 +156,50 @@ export async function countListMembers(db: Executor, workspaceId: string, listId
   return rows[0]?.n ?? 0;
 }
 
+/** How many members each channel may reach now; see countReachWhere. */
+export interface ReachCounts {
+  count: number;
+  email: number;
+  sms: number;
+  mail: number;
+}
+
+/**
+ * The members the predicate selects, and of them those each channel may reach now, in one statement.
+ * The rules are the dispatcher's at send time (delivery/dispatcher.ts prepareEmail and prepareSms,
+ * mail-dispatch.ts prepareMail): an address on the channel, a consent that allows marketing on it (email
+ * and mail: subscribed or never asked; SMS: subscribed only), and for email and SMS no suppression of the
+ * address (stored lowercased for email, as given for a phone). Tombstones of erased contacts are not
+ * matched: a contact created with a tombstoned address had its consent set to the opt-out already.
+ */
+export async function countReachWhere(
+  db: Executor,
+  workspaceId: string,
+  where: RawBuilder<boolean>,
+): Promise<ReachCounts> {
+  const { rows } = await sql<ReachCounts>`
+    select count(*)::int as count,
+      (count(*) filter (where coalesce(c.email, '') <> ''
+        and c.email_consent in ('subscribed', 'never_asked')
+        and not exists (select 1 from suppressions s where s.workspace_id = c.workspace_id
+                        and s.channel = 'email' and s.address = lower(c.email))))::int as email,
+      (count(*) filter (where coalesce(c.phone, '') <> ''
+        and c.sms_consent = 'subscribed'
+        and not exists (select 1 from suppressions s where s.workspace_id = c.workspace_id
+                        and s.channel = 'sms' and s.address = c.phone)))::int as sms,
+      (count(*) filter (where c.mail_consent in ('subscribed', 'never_asked')
+        and (btrim(coalesce(c.address_line1, '')) <> '' or btrim(coalesce(c.address_line2, '')) <> ''
+             or btrim(coalesce(c.city, '')) <> '' or btrim(coalesce(c.postal_code, '')) <> '')))::int as mail
+    from contacts c where c.workspace_id = ${workspaceId} and ${where}`.execute(db);
+  return rows[0] ?? { count: 0, email: 0, sms: 0, mail: 0 };
+}
+
+/** The predicate on `contacts c` of a static list's members (archived contacts are no one's). */
+export function listMemberWhere(workspaceId: string, listId: string): RawBuilder<boolean> {
+  return sql<boolean>`c.archived_at is null and exists (select 1 from list_members m
+    where m.workspace_id = ${workspaceId} and m.list_id = ${listId} and m.contact_id = c.id)`;
+}
+
 export async function readCachedCount(db: Executor, workspaceId: string, audienceId: string) {
   return db
     .selectFrom("audience_counts")

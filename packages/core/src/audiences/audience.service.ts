@@ -12,6 +12,7 @@ import { afterIdOf } from "../shared/pagination.ts";
 import {
   addListMembers,
   countListMembers,
+  countReachWhere,
   countWhere,
   deleteAudience as deleteAudienceRow,
   findAudience,
@@ -22,6 +23,7 @@ import {
   insertAudience,
   insertListFromWhere,
   listAudiences,
+  listMemberWhere,
   listTransitions,
   readCachedCount,
   removeListMembers,
@@ -276,6 +278,21 @@ export async function countAudience(
       : await countWhere(db, ws.id, await compileForWorkspace(db, ws.id, row.definition as Rule, now));
   await storeCount(db, ws.id, id, count, now);
   return { count, computedAt: now.toISOString(), ageSeconds: 0, cached: false };
+}
+
+/**
+ * The audience's count with, per channel, how many members it may reach now (countReachWhere): always
+ * computed for this request, in one statement; the count is cached as countAudience's would be.
+ */
+export async function countAudienceReach(db: Db, ws: WorkspaceContext, id: string, now = new Date()) {
+  const row = await requireAudience(db, ws, id);
+  const where =
+    row.kind === "list"
+      ? listMemberWhere(ws.id, id)
+      : await compileForWorkspace(db, ws.id, row.definition as Rule, now);
+  const { count, email, sms, mail } = await countReachWhere(db, ws.id, where);
+  await storeCount(db, ws.id, id, count, now);
+  return { count, computedAt: now.toISOString(), ageSeconds: 0, cached: false, reach: { email, sms, mail } };
 }
 
 export async function audienceMembers(

@@ -66,8 +66,15 @@ export async function findCampaignByName(db: Executor, workspaceId: string, name
     .executeTakeFirst();
 }
 
-export async function listCampaigns(db: Executor, workspaceId: string, limit: number, afterId?: string) {
+export async function listCampaigns(
+  db: Executor,
+  workspaceId: string,
+  limit: number,
+  afterId?: string,
+  statuses?: readonly string[],
+) {
   let query = db.selectFrom("campaigns").selectAll().where("workspace_id", "=", workspaceId);
+  if (statuses && statuses.length > 0) query = query.where("status", "in", statuses);
   if (afterId) query = query.where("id", "<", afterId);
   return query.orderBy("id", "desc").limit(limit).execute();
 }
@@ -350,16 +357,28 @@ export async function listCampaignMessages(
   limit: number,
   afterId?: string,
 ) {
+  // The contact's addresses and name come with each row (one join, not a request per row); a left join
+  // since an erased contact's ledger rows may outlive it.
   let query = db
-    .selectFrom("messages")
-    .select(LEDGER_COLUMNS)
-    .where("workspace_id", "=", workspaceId)
-    .where("campaign_id", "=", campaignId);
-  if (filter.status) query = query.where("status", "=", filter.status);
-  if (filter.channel) query = query.where("channel", "=", filter.channel);
-  if (filter.nodeId) query = query.where("node_id", "=", filter.nodeId);
-  if (afterId) query = query.where("id", "<", afterId);
-  return query.orderBy("id", "desc").limit(limit).execute();
+    .selectFrom("messages as m")
+    .leftJoin("contacts as c", (join) =>
+      join.onRef("c.workspace_id", "=", "m.workspace_id").onRef("c.id", "=", "m.contact_id"),
+    )
+    .select(LEDGER_COLUMNS.map((column) => `m.${column}` as const))
+    .select([
+      "c.id as c_id",
+      "c.email as c_email",
+      "c.phone as c_phone",
+      "c.first_name as c_first_name",
+      "c.last_name as c_last_name",
+    ])
+    .where("m.workspace_id", "=", workspaceId)
+    .where("m.campaign_id", "=", campaignId);
+  if (filter.status) query = query.where("m.status", "=", filter.status);
+  if (filter.channel) query = query.where("m.channel", "=", filter.channel);
+  if (filter.nodeId) query = query.where("m.node_id", "=", filter.nodeId);
+  if (afterId) query = query.where("m.id", "<", afterId);
+  return query.orderBy("m.id", "desc").limit(limit).execute();
 }
 
 export async function countMessagesByChannelAndStatus(db: Executor, workspaceId: string, campaignId: string) {

@@ -3,7 +3,13 @@
  * audience set-based; pause, resume, cancel and retry change state in one statement each. Every action
  * is idempotent: repeating it changes nothing more.
  */
-import type { Campaign, CampaignCreate, Enrollment, LedgerMessage } from "@omneural/contracts/workflows";
+import type {
+  Campaign,
+  CampaignCreate,
+  CampaignMessage,
+  Enrollment,
+  LedgerMessage,
+} from "@omneural/contracts/workflows";
 import { findAudience } from "../audiences/audience.repository.ts";
 import { compileForWorkspace } from "../audiences/audience.service.ts";
 import { listenInTransaction } from "../audiences/membership.ts";
@@ -116,10 +122,11 @@ export async function createCampaign(
 export async function listCampaignsPage(
   db: Db,
   ws: WorkspaceContext,
-  query: { limit?: number; cursor?: string },
+  query: { limit?: number; cursor?: string; status?: string | string[] },
 ) {
   const limit = query.limit ?? 50;
-  const rows = await listCampaigns(db, ws.id, limit + 1, afterIdOf(query.cursor));
+  const statuses = query.status === undefined ? undefined : [query.status].flat();
+  const rows = await listCampaigns(db, ws.id, limit + 1, afterIdOf(query.cursor), statuses);
   return pageOf(rows, limit, toCampaign);
 }
 
@@ -142,7 +149,19 @@ export async function getCampaign(db: Db, ws: WorkspaceContext, id: string) {
   };
 }
 
-type LedgerRow = Awaited<ReturnType<typeof listCampaignMessages>>[number];
+type LedgerRow = Omit<
+  Awaited<ReturnType<typeof listCampaignMessages>>[number],
+  "c_id" | "c_email" | "c_phone" | "c_first_name" | "c_last_name"
+>;
+type CampaignMessageRow = Awaited<ReturnType<typeof listCampaignMessages>>[number];
+
+function toCampaignMessage(m: CampaignMessageRow): CampaignMessage {
+  const name = [m.c_first_name, m.c_last_name].filter(Boolean).join(" ");
+  return {
+    ...toLedgerMessage(m),
+    contact: m.c_id ? { email: m.c_email, phone: m.c_phone, name: name || null } : null,
+  };
+}
 
 function toLedgerMessage(m: LedgerRow): LedgerMessage {
   return {
@@ -173,7 +192,7 @@ export async function listCampaignMessagesPage(
   await requireCampaign(db, ws, id);
   const limit = query.limit ?? 50;
   const rows = await listCampaignMessages(db, ws.id, id, query, limit + 1, afterIdOf(query.cursor));
-  return pageOf(rows, limit, toLedgerMessage);
+  return pageOf(rows, limit, toCampaignMessage);
 }
 
 /**

@@ -405,7 +405,10 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
   "DELETE /api/v1/audiences/{id}": () => [{ expect: NOT_FOUND }],
-  "GET /api/v1/audiences/{id}/count": () => [{ query: { maxAgeSeconds: "0" }, expect: NOT_FOUND }],
+  "GET /api/v1/audiences/{id}/count": () => [
+    { query: { maxAgeSeconds: "0" }, expect: NOT_FOUND },
+    { about: "A's audience's reach", query: { reach: "true" }, expect: NOT_FOUND },
+  ],
   "GET /api/v1/audiences/{id}/members": () => [{ expect: NOT_FOUND }],
   "POST /api/v1/audiences/{id}/members": () => [
     { body: { contactIds: [a.contactId] }, expect: NOT_FOUND },
@@ -569,7 +572,15 @@ const OPERATIONS: Record<string, () => Probe[]> = {
       expect: [400, 404],
     },
   ],
-  "GET /api/v1/campaigns": () => [{ expect: [200] }],
+  "GET /api/v1/campaigns": () => [
+    {
+      about: "filtered by status, B's own campaigns only",
+      query: { status: "draft" },
+      expect: [200],
+      check: (res) => expect(res.json().data.map((c: { id: string }) => c.id)).not.toContain(a.campaignId),
+    },
+    { expect: [200] },
+  ],
   "GET /api/v1/workspace/sender": () => [{ about: "B sees only its own, if any", expect: [200, 404] }],
   "PUT /api/v1/workspace/sender": () => [
     {

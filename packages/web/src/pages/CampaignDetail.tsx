@@ -265,7 +265,7 @@ function Messages({
                   <tr key={m.id}>
                     <td>{formatTime(m.queuedAt)}</td>
                     <td>
-                      <ContactTraceLink campaignId={campaignId} contactId={m.contactId} />
+                      <ContactTraceLink campaignId={campaignId} contactId={m.contactId} contact={m.contact} />
                     </td>
                     <td>{nodeName(graph, m.nodeId)}</td>
                     <td>{CHANNEL_NAMES[m.channel] ?? m.channel}</td>

@@ -1,21 +1,30 @@
 /**
  * New campaign: a wizard in five steps (audience, workflow, schedule, policies, review). Each step checks
  * its fields before moving on, Back and Next keep everything typed, and the server's objections land next
- * to their fields on the step they belong to. The review shows the estimated reach before creating.
+ * to their fields on the step they belong to. The review shows the estimated reach before creating: the
+ * audience's count and, for the channels the workflow sends on, how many members each can reach.
  */
 import type { Topic } from "@omneural/contracts/topics";
 import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
 import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from "react";
 import { Link, useLocation } from "wouter";
-import { request } from "../api.ts";
+import { ApiError, request } from "../api.ts";
 import {
   type Audience,
+  type AudienceReach,
   allPages,
   type CampaignCreate,
   campaignApi,
   formatTime,
   leaveNotice,
 } from "../components/campaign/campaignApi.ts";
+import {
+  describeFilter,
+  type EventFilterDraft,
+  EventFilters,
+  filterProblem,
+  toPropertyFilter,
+} from "../components/campaign/EventFilters.tsx";
 import {
   browserTimeZone,
   inZone,
@@ -40,8 +49,10 @@ const FIELDS = [
   "startLocal.date",
   "startLocal.time",
   "endAt",
+  "endZone",
   "entry.mode",
   "entry.eventType",
+  "entry.where",
   "reentry.mode",
   "reentry.afterDays",
   "topicId",
@@ -49,6 +60,11 @@ const FIELDS = [
   "policies.quietHours.from",
   "policies.quietHours.to",
   "policies.frequencyCap",
+  "policies.throughputPerHour",
+  "policies.throughputPerHour.email",
+  "policies.throughputPerHour.sms",
+  "policies.throughputPerHour.mail",
+  "policies.throughputPerHour.ads",
   "holdoutPercent",
   "goal.eventType",
   "goal.windowDays",
@@ -63,7 +79,7 @@ function stepOf(field: string): number {
   if (field.startsWith("workflow")) return 1;
   if (
     field.startsWith("start") ||
-    field === "endAt" ||
+    field.startsWith("end") ||
     field.startsWith("entry") ||
     field.startsWith("reentry")
   )
@@ -83,12 +99,18 @@ interface Draft {
   localTime: string;
   entryMode: "once" | "continuous" | "event";
   eventType: string;
+  eventFilters: EventFilterDraft[];
+  end: "never" | "at";
+  endAt: string;
+  endZone: string;
   reentryMode: "never" | "after" | "always";
   reentryDays: string;
   quiet: "workspace" | "custom";
   quietFrom: string;
   quietTo: string;
   frequencyCap: "apply" | "exempt";
+  throttle: boolean;
+  limits: Record<ThrottledChannel, string>;
   topicId: string;
   holdoutPercent: string;
   goal: boolean;
@@ -97,6 +119,21 @@ interface Draft {
   name: string;
 }
 
+const THROTTLED_CHANNELS = ["email", "sms", "mail", "ads"] as const;
+type ThrottledChannel = (typeof THROTTLED_CHANNELS)[number];
+const THROTTLE_UNITS: Record<ThrottledChannel, string> = {
+  email: "emails",
+  sms: "text messages",
+  mail: "letters",
+  ads: "ad audience updates",
+};
+const THROTTLE_NAMES: Record<ThrottledChannel, string> = {
+  email: "Emails per hour",
+  sms: "Text messages (SMS) per hour",
+  mail: "Letters per hour",
+  ads: "Ad audience updates per hour",
+};
+
 const EVENT_PATTERN = /^[A-Za-z0-9_.:-]{1,100}$/;
 const TIME_PATTERN = /^([01][0-9]|2[0-3]):[0-5][0-9]$/;
 
@@ -104,6 +141,14 @@ function tomorrowAtNine(): string {
   const d = new Date(Date.now() + 86_400_000);
   const pad = (n: number) => String(n).padStart(2, "0");
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T09:00`;
+}
+
+/** The date `days` after the datetime-local value's date, as YYYY-MM-DD. */
+function inDays(local: string, days: number): string {
+  const d = new Date(`${local.slice(0, 10)}T12:00`);
+  d.setDate(d.getDate() + days);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}`;
 }
 
 function initialDraft(): Draft {
@@ -119,12 +164,18 @@ function initialDraft(): Draft {
     localTime: "09:00",
     entryMode: "once",
     eventType: "",
+    eventFilters: [],
+    end: "never",
+    endAt: `${inDays(start, 30)}T23:59`,
+    endZone: browserTimeZone(),
     reentryMode: "never",
     reentryDays: "30",
     quiet: "workspace",
     quietFrom: "09:00",
     quietTo: "20:00",
     frequencyCap: "apply",
+    throttle: false,
+    limits: { email: "", sms: "", mail: "", ads: "" },
     topicId: "",
     holdoutPercent: "0",
     goal: false,
@@ -157,6 +208,22 @@ function check(step: number, d: Draft, published: boolean): Errors {
     }
     if (d.entryMode === "event" && !EVENT_PATTERN.test(d.eventType.trim()))
       e["entry.eventType"] = "Name the event, e.g. signed_up (letters, digits, and . _ : -).";
+    if (d.entryMode === "event") {
+      const index = d.eventFilters.findIndex((f) => filterProblem(f));
+      const filter = d.eventFilters[index];
+      if (filter) e["entry.where"] = `Condition ${index + 1}: ${filterProblem(filter)}`;
+    }
+    if (d.end === "at") {
+      if (!isTimeZone(d.endZone)) e.endZone = "Choose a time zone from the list, e.g. Europe/Paris.";
+      const end = zonedToInstant(d.endAt, d.endZone);
+      const start = d.start === "at" ? zonedToInstant(d.startAt, d.startZone) : undefined;
+      if (!d.endAt) e.endAt = "Choose the date and time it ends.";
+      else if (end && new Date(end).getTime() <= Date.now()) e.endAt = "Choose a moment in the future.";
+      else if (end && start && new Date(end).getTime() <= new Date(start).getTime())
+        e.endAt = "The end must come after the start.";
+      else if (end && d.start === "local" && end.slice(0, 10) < d.localDate)
+        e.endAt = "The end must come after the start.";
+    }
     if (d.entryMode !== "once" && d.reentryMode === "after") {
       const days = Number(d.reentryDays);
       if (!Number.isInteger(days) || days < 1 || days > 3650)
@@ -168,6 +235,17 @@ function check(step: number, d: Draft, published: boolean): Errors {
       if (!TIME_PATTERN.test(d.quietFrom)) e["policies.quietHours.from"] = "Choose a time.";
       if (!TIME_PATTERN.test(d.quietTo)) e["policies.quietHours.to"] = "Choose a time.";
       if (d.quietFrom === d.quietTo) e["policies.quietHours.to"] = "The end must differ from the start.";
+    }
+    if (d.throttle) {
+      const set = THROTTLED_CHANNELS.filter((c) => d.limits[c].trim() !== "");
+      if (set.length === 0)
+        e["policies.throughputPerHour"] = "Give at least one limit, or untick “Limit how fast it sends”.";
+      for (const channel of set) {
+        const n = Number(d.limits[channel]);
+        if (!Number.isInteger(n) || n < 1 || n > 10_000_000)
+          e[`policies.throughputPerHour.${channel}`] =
+            "A whole number from 1 to 10,000,000, or leave it empty.";
+      }
     }
     const holdout = Number(d.holdoutPercent);
     if (d.holdoutPercent.trim() === "" || Number.isNaN(holdout) || holdout < 0 || holdout > 50)
@@ -194,13 +272,27 @@ function toRequest(d: Draft): CampaignCreate {
     audienceId: d.audienceId,
     workflowId: d.workflowId,
     workflowVersion: Number(d.workflowVersion),
-    entry: d.entryMode === "event" ? { mode: "event", eventType: d.eventType.trim() } : { mode: d.entryMode },
+    entry:
+      d.entryMode === "event"
+        ? {
+            mode: "event",
+            eventType: d.eventType.trim(),
+            ...(d.eventFilters.length > 0 ? { where: d.eventFilters.map(toPropertyFilter) } : {}),
+          }
+        : { mode: d.entryMode },
     holdoutPercent: Number(d.holdoutPercent),
     policies: {
       quietHours: d.quiet === "custom" ? { from: d.quietFrom, to: d.quietTo } : null,
       frequencyCap: d.frequencyCap,
     },
   };
+  if (d.throttle) {
+    const limits: Partial<Record<ThrottledChannel, number>> = {};
+    for (const channel of THROTTLED_CHANNELS)
+      if (d.limits[channel].trim() !== "") limits[channel] = Number(d.limits[channel]);
+    body.policies = { ...body.policies, throughputPerHour: limits };
+  }
+  if (d.end === "at") body.endAt = zonedToInstant(d.endAt, d.endZone) ?? null;
   if (d.entryMode !== "once") {
     body.reentry =
       d.reentryMode === "after"
@@ -244,6 +336,20 @@ export default function CampaignWizard() {
     })),
   });
   const countOf = (id: string) => counts[(audiences.data ?? []).findIndex((a) => a.id === id)];
+  const version = useQuery({
+    queryKey: ["workflow-version", draft.workflowId, draft.workflowVersion],
+    queryFn: () => campaignApi.version(draft.workflowId, Number(draft.workflowVersion)),
+    enabled: Boolean(draft.workflowId && draft.workflowVersion) && step >= 2,
+    staleTime: Number.POSITIVE_INFINITY,
+  });
+  const channels = version.data ? sendChannelsOf(version.data.graph) : undefined;
+  // Who each channel can reach: counted afresh when the review opens.
+  const reach = useQuery({
+    queryKey: ["audience-reach", draft.audienceId],
+    queryFn: () => campaignApi.audienceReach(draft.audienceId),
+    enabled: Boolean(draft.audienceId) && step === 4,
+    staleTime: 30_000,
+  });
 
   // Pick the latest published version when a workflow is chosen.
   useEffect(() => {
@@ -277,6 +383,15 @@ export default function CampaignWizard() {
     onSuccess: (campaign) => navigate(`/campaigns/${campaign.id}`),
     onError: (error) => {
       const found = errorsFrom(error, FIELDS);
+      // A condition of the entering event, or one channel's limit, named deeper than the form shows it.
+      if (error instanceof ApiError) {
+        for (const [field, message] of Object.entries(error.fields)) {
+          if (field.startsWith("entry.where")) found["entry.where"] ??= message;
+          else if (field.startsWith("policies.throughputPerHour"))
+            found["policies.throughputPerHour"] ??= message;
+        }
+        if (found.form && Object.keys(found).length > 1) delete found.form;
+      }
       setErrors(found);
       const steps = Object.keys(found).map(stepOf);
       goTo(Math.min(...steps, 4));
@@ -368,14 +483,17 @@ export default function CampaignWizard() {
           />
         ) : null}
         {step === 2 ? <ScheduleStep draft={draft} set={set} errors={errors} /> : null}
-        {step === 3 ? <PoliciesStep draft={draft} set={set} errors={errors} /> : null}
+        {step === 3 ? <PoliciesStep draft={draft} set={set} errors={errors} channels={channels} /> : null}
         {step === 4 ? (
           <ReviewStep
             draft={draft}
             set={set}
             errors={errors}
             audience={audience}
-            audienceCount={audienceCount}
+            audienceCount={reach.data?.count ?? audienceCount}
+            reach={reach.data?.reach}
+            reachError={reach.error}
+            channels={channels}
             workflowName={chosenWorkflow?.name ?? "—"}
           />
         ) : null}
@@ -428,6 +546,13 @@ export default function CampaignWizard() {
       </form>
     </div>
   );
+}
+
+/** The channels a workflow's send steps use, in a fixed order. */
+function sendChannelsOf(graph: unknown): ThrottledChannel[] {
+  const nodes = (graph as { nodes?: { type?: string; channel?: string }[] } | null)?.nodes ?? [];
+  const used = new Set(nodes.filter((n) => n.type === "send").map((n) => n.channel));
+  return THROTTLED_CHANNELS.filter((c) => used.has(c));
 }
 
 function stepTitle(step: number): string {
@@ -668,11 +793,6 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
             autoComplete="off"
             hint="Type to search, e.g. America/New_York."
           />
-          <datalist id="campaign-time-zones">
-            {zones.map((z) => (
-              <option key={z} value={z} />
-            ))}
-          </datalist>
         </div>
       ) : null}
       {draft.start === "local" ? (
@@ -692,6 +812,52 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
             error={errors["startLocal.time"]}
           />
         </div>
+      ) : null}
+      <Choices
+        legend="When it ends"
+        name="end"
+        value={draft.end}
+        onChange={(v) => set("end", v)}
+        options={[
+          {
+            value: "never",
+            label: "It runs until everyone has finished (default)",
+            hint: "You can still pause or cancel it at any time.",
+          },
+          {
+            value: "at",
+            label: "It stops at a date and time",
+            hint: "Then no one new enters, anyone still in it leaves, and messages not sent yet are cancelled. Handy for a sale that ends.",
+          },
+        ]}
+      />
+      {draft.end === "at" ? (
+        <div className="row">
+          <Field
+            label="End date and time"
+            type="datetime-local"
+            value={draft.endAt}
+            onChange={(v) => set("endAt", v)}
+            error={errors.endAt}
+            hint={endHint(draft)}
+          />
+          <Field
+            label="End time zone"
+            value={draft.endZone}
+            onChange={(v) => set("endZone", v)}
+            error={errors.endZone}
+            list="campaign-time-zones"
+            autoComplete="off"
+            hint="Type to search, e.g. America/New_York."
+          />
+        </div>
+      ) : null}
+      {draft.start === "at" || draft.end === "at" ? (
+        <datalist id="campaign-time-zones">
+          {zones.map((z) => (
+            <option key={z} value={z} />
+          ))}
+        </datalist>
       ) : null}
       <Choices
         legend="Who enters"
@@ -718,14 +884,22 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
         ]}
       />
       {draft.entryMode === "event" ? (
-        <Field
-          label="Event that enrolls"
-          value={draft.eventType}
-          onChange={(v) => set("eventType", v)}
-          error={errors["entry.eventType"]}
-          placeholder="cart_abandoned"
-          autoComplete="off"
-        />
+        <>
+          <Field
+            label="Event that enrolls"
+            value={draft.eventType}
+            onChange={(v) => set("eventType", v)}
+            error={errors["entry.eventType"]}
+            placeholder="cart_abandoned"
+            autoComplete="off"
+          />
+          <EventFilters
+            filters={draft.eventFilters}
+            onChange={(filters) => set("eventFilters", filters)}
+            error={errors["entry.where"]}
+            eventType={draft.eventType.trim()}
+          />
+        </>
       ) : null}
       {draft.entryMode !== "once" ? (
         <>
@@ -757,7 +931,24 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
   );
 }
 
-function PoliciesStep({ draft, set, errors }: { draft: Draft; set: Setter; errors: Errors }) {
+function endHint(draft: Draft): string | undefined {
+  const end = zonedToInstant(draft.endAt, draft.endZone);
+  return end ? `That is ${new Date(end).toLocaleString()} your time.` : undefined;
+}
+
+function PoliciesStep({
+  draft,
+  set,
+  errors,
+  channels,
+}: {
+  draft: Draft;
+  set: Setter;
+  errors: Errors;
+  /** The channels the chosen workflow version sends on (undefined while loading). */
+  channels: ThrottledChannel[] | undefined;
+}) {
+  const throttled = channels && channels.length > 0 ? channels : THROTTLED_CHANNELS;
   const topics = useQuery({
     queryKey: ["topics", "all"],
     queryFn: () =>
@@ -827,6 +1018,41 @@ function PoliciesStep({ draft, set, errors }: { draft: Draft; set: Setter; error
           },
         ]}
       />
+      <div className="checkbox-field">
+        <input
+          id="campaign-throttle"
+          type="checkbox"
+          checked={draft.throttle}
+          onChange={(e) => set("throttle", e.target.checked)}
+          aria-describedby="campaign-throttle-hint"
+        />
+        <label htmlFor="campaign-throttle">Limit how fast it sends</label>
+      </div>
+      <p id="campaign-throttle-hint" className="field-hint">
+        Spread a big send over time, e.g. so your call centre or website is not flooded. Messages over the
+        limit wait for the next hour; nothing is dropped.
+      </p>
+      {draft.throttle ? (
+        <div className="row throttle-fields">
+          {throttled.map((channel) => (
+            <Field
+              key={channel}
+              label={THROTTLE_NAMES[channel]}
+              type="number"
+              min={1}
+              max={10_000_000}
+              inputMode="numeric"
+              value={draft.limits[channel]}
+              onChange={(v) => set("limits", { ...draft.limits, [channel]: v })}
+              error={errors[`policies.throughputPerHour.${channel}`]}
+              placeholder="No limit"
+            />
+          ))}
+          {errors["policies.throughputPerHour"] ? (
+            <p className="field-error">{errors["policies.throughputPerHour"]}</p>
+          ) : null}
+        </div>
+      ) : null}
       <Field
         label="Holdout (% of the audience never contacted)"
         type="number"
@@ -890,6 +1116,9 @@ function ReviewStep({
   errors,
   audience,
   audienceCount,
+  reach,
+  reachError,
+  channels,
   workflowName,
 }: {
   draft: Draft;
@@ -897,6 +1126,9 @@ function ReviewStep({
   errors: Errors;
   audience: Audience | undefined;
   audienceCount: number | undefined;
+  reach: AudienceReach["reach"];
+  reachError: unknown;
+  channels: ThrottledChannel[] | undefined;
   workflowName: string;
 }) {
   const holdout = Number(draft.holdoutPercent) || 0;
@@ -925,6 +1157,7 @@ function ReviewStep({
               {audienceCount === undefined ? "Counting…" : audienceCount.toLocaleString()}
               <span> contacts in “{audience?.name}”</span>
             </p>
+            <ReachByChannel reach={reach} error={reachError} channels={channels} count={audienceCount} />
             {held ? (
               <p className="muted">
                 About {held.toLocaleString()} ({holdout} %) are held out and never contacted, so about{" "}
@@ -938,7 +1171,7 @@ function ReviewStep({
         )}
         <p className="muted small">
           Contacts without consent, with a suppressed address or without an address for a step’s channel are
-          skipped at that step; the report says how many and why.
+          skipped at that step; the report says how many and why. Consent is checked again at send time.
         </p>
       </section>
       <dl className="details columns">
@@ -967,6 +1200,23 @@ function ReviewStep({
           </dd>
         </div>
         <div>
+          <dt>Ends</dt>
+          <dd>
+            {draft.end === "at"
+              ? (() => {
+                  const end = zonedToInstant(draft.endAt, draft.endZone);
+                  return end ? inZone(end, draft.endZone) : "—";
+                })()
+              : "When everyone has finished"}
+          </dd>
+        </div>
+        {draft.entryMode === "event" && draft.eventFilters.length > 0 ? (
+          <div>
+            <dt>Event conditions</dt>
+            <dd>{draft.eventFilters.map(describeFilter).join("; ")}</dd>
+          </div>
+        ) : null}
+        <div>
           <dt>Quiet hours</dt>
           <dd>
             {draft.quiet === "custom"
@@ -977,6 +1227,16 @@ function ReviewStep({
         <div>
           <dt>Frequency cap</dt>
           <dd>{draft.frequencyCap === "apply" ? "Respected" : "Exempt (transactional)"}</dd>
+        </div>
+        <div>
+          <dt>Send limits</dt>
+          <dd>
+            {draft.throttle
+              ? `${THROTTLED_CHANNELS.filter((c) => draft.limits[c].trim() !== "")
+                  .map((c) => `${Number(draft.limits[c]).toLocaleString()} ${THROTTLE_UNITS[c]}`)
+                  .join(", ")} per hour at most`
+              : "None"}
+          </dd>
         </div>
         <div>
           <dt>Holdout</dt>
@@ -996,5 +1256,40 @@ function ReviewStep({
         hint="Something your team will recognise, e.g. “Spring sale 2026”."
       />
     </>
+  );
+}
+
+const REACH_WORDS: Record<"email" | "sms" | "mail", string> = {
+  email: "can get email",
+  sms: "can get SMS",
+  mail: "can get letters",
+};
+
+/** "2 can get email, 1 can get SMS", for the channels the workflow sends on. */
+function ReachByChannel({
+  reach,
+  error,
+  channels,
+  count,
+}: {
+  reach: AudienceReach["reach"];
+  error: unknown;
+  channels: ThrottledChannel[] | undefined;
+  count: number | undefined;
+}) {
+  const shown = (channels ?? []).filter((c): c is "email" | "sms" | "mail" => c in REACH_WORDS);
+  if (shown.length === 0) return null;
+  if (error) return <p className="muted">The reach by channel could not be counted: {messageOf(error)}</p>;
+  if (!reach || count === undefined) return <p className="muted">Counting who each channel can reach…</p>;
+  return (
+    <p className="reach-channels" data-testid="reach-by-channel">
+      {shown.map((c) => `${reach[c].toLocaleString()} ${REACH_WORDS[c]}`).join(", ")}
+      {shown.some((c) => reach[c] < count) ? (
+        <span className="muted">
+          {" "}
+          (the others lack an address for it, have not agreed to it, or are on the suppression list)
+        </span>
+      ) : null}
+    </p>
   );
 }

@@ -17,15 +17,32 @@ import { Pager, useCursorPages } from "../components/Pager.tsx";
 import { can, useSession } from "../session.ts";
 import "../styles/campaigns.css";
 
+/** The status filter's choices: one status, or a group of them, each asked of the server. */
+const STATUS_FILTERS: Record<string, { label: string; statuses: CampaignStatus[] }> = {
+  "": { label: "All statuses", statuses: [] },
+  live: {
+    label: "Not finished (scheduled, running or paused)",
+    statuses: ["scheduled", "running", "paused"],
+  },
+  finished: { label: "Finished (completed or cancelled)", statuses: ["completed", "cancelled"] },
+  ...Object.fromEntries(
+    Object.entries(STATUS_LABELS).map(([value, label]) => [
+      value,
+      { label, statuses: [value as CampaignStatus] },
+    ]),
+  ),
+};
+
 export default function Campaigns() {
   const session = useSession();
   const writer = can(session.role, "write");
-  const [status, setStatus] = useState<CampaignStatus | "">("");
+  const [status, setStatus] = useState("");
+  const statuses = STATUS_FILTERS[status]?.statuses ?? [];
   const pages = useCursorPages();
   const { cursor } = pages;
   const campaigns = useQuery({
-    queryKey: ["campaigns", "page", cursor],
-    queryFn: () => campaignApi.list(cursor, 25),
+    queryKey: ["campaigns", "page", status, cursor],
+    queryFn: () => campaignApi.list(cursor, 25, statuses),
     refetchInterval: (query) => (query.state.data?.data.some((c) => isLive(c.status)) ? 5000 : false),
   });
   const audiences = useQuery({
@@ -37,8 +54,8 @@ export default function Campaigns() {
     queryFn: () => allPages(campaignApi.workflows),
   });
   const audienceName = new Map(audiences.data?.map((a) => [a.id, a.name]));
-  const rows = campaigns.data?.data.filter((c) => !status || c.status === status) ?? [];
-  const none = campaigns.data && campaigns.data.data.length === 0 && pages.page === 1;
+  const rows = campaigns.data?.data ?? [];
+  const none = !status && campaigns.data && campaigns.data.data.length === 0 && pages.page === 1;
   return (
     <div className="page campaigns-page">
       <header className="page-header">
@@ -59,11 +76,11 @@ export default function Campaigns() {
           <SelectField
             label="Status"
             value={status}
-            onChange={(value) => setStatus(value as CampaignStatus | "")}
-            options={[
-              { value: "", label: "All statuses" },
-              ...Object.entries(STATUS_LABELS).map(([value, label]) => ({ value, label })),
-            ]}
+            onChange={(value) => {
+              setStatus(value);
+              pages.reset();
+            }}
+            options={Object.entries(STATUS_FILTERS).map(([value, { label }]) => ({ value, label }))}
           />
         </div>
       ) : null}
@@ -79,9 +96,10 @@ export default function Campaigns() {
       {campaigns.data && !none ? (
         <>
           {rows.length === 0 ? (
-            <p className="muted">
-              No {status ? STATUS_LABELS[status].toLowerCase() : ""} campaign on this page
-              {campaigns.data.nextCursor ? "; try the next page." : "."}
+            <p className="muted" role="status">
+              {status
+                ? `No campaign matches “${STATUS_FILTERS[status]?.label ?? status}”. Choose “All statuses” to see every campaign.`
+                : "No campaign on this page."}
             </p>
           ) : (
             <div className="table-wrap">

@@ -1,4 +1,5 @@
 import { MEMBERSHIP_JOB } from "@omneural/core/audiences/membership";
+import { insertSuppression } from "@omneural/core/delivery/dispatch.repository";
 import { runQueuedJobs } from "@omneural/core/testing/jobs";
 import { beforeAll, describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
@@ -352,5 +353,94 @@ describe("event-driven membership", () => {
     expect(
       (await t.asA({ method: "GET", url: `/api/v1/audiences/${ny.id}/count?maxAgeSeconds=0` })).json().count,
     ).toBe(0);
+  });
+});
+
+describe("GET /api/v1/audiences/{id}/count?reach=true", () => {
+  it("counts the members each channel can reach: address, consent and suppressions", async () => {
+    const people = [
+      // email (never asked), SMS (subscribed) and mail (never asked): all three.
+      {
+        email: "reach.all@example.com",
+        phone: "+14155550111",
+        address: { line1: "1 Main St", city: "Springfield", postalCode: "12345" },
+        consent: { sms: "subscribed" },
+      },
+      // A phone but SMS never asked: marketing SMS needs a subscription. Email unsubscribed.
+      { email: "reach.unsub@example.com", phone: "+14155550112", consent: { email: "unsubscribed" } },
+      // Email subscribed but the address is suppressed (bounced); SMS subscribed but no phone.
+      { email: "reach.suppressed@example.com", consent: { email: "subscribed", sms: "subscribed" } },
+      // An address with only a region is no postal address; a city is, but mail is unsubscribed.
+      { email: "reach.mail@example.com", address: { region: "CA" }, consent: { mail: "subscribed" } },
+      { phone: "+14155550113", address: { city: "Shelbyville" }, consent: { mail: "unsubscribed" } },
+    ];
+    const contactIds: string[] = [];
+    for (const person of people) {
+      const created = await t.asA({ method: "POST", url: "/api/v1/contacts", payload: person });
+      expect(created.statusCode).toBe(201);
+      contactIds.push(created.json().id);
+    }
+    await insertSuppression(t.database.handle.db, {
+      workspaceId: t.a.id,
+      channel: "email",
+      address: "reach.suppressed@example.com",
+      reason: "hard bounce",
+      source: "bounce",
+      messageId: null,
+    });
+    // The same address suppressed in another workspace changes nothing here.
+    await insertSuppression(t.database.handle.db, {
+      workspaceId: t.b.id,
+      channel: "email",
+      address: "reach.all@example.com",
+      reason: "hard bounce",
+      source: "bounce",
+      messageId: null,
+    });
+    const list = (
+      await t.asA({ method: "POST", url: "/api/v1/audiences", payload: { name: "Reach list", kind: "list" } })
+    ).json();
+    await t.asA({ method: "POST", url: `/api/v1/audiences/${list.id}/members`, payload: { contactIds } });
+
+    const reach = await t.asA({ method: "GET", url: `/api/v1/audiences/${list.id}/count?reach=true` });
+    expect(reach.statusCode).toBe(200);
+    expect(reach.json()).toMatchObject({
+      count: 5,
+      cached: false,
+      ageSeconds: 0,
+      reach: { email: 2, sms: 1, mail: 1 },
+    });
+    // The plain count is served from what reach stored, and carries no reach.
+    const plain = (await t.asA({ method: "GET", url: `/api/v1/audiences/${list.id}/count` })).json();
+    expect(plain).toMatchObject({ count: 5, cached: true });
+    expect(plain.reach).toBeUndefined();
+
+    // A segment is counted by its rule in the same statement.
+    await t.asA({
+      method: "PATCH",
+      url: `/api/v1/contacts/${contactIds[0]}`,
+      payload: { attributes: { reachTest: "yes" } },
+    });
+    const segment = (
+      await t.asA({
+        method: "POST",
+        url: "/api/v1/audiences",
+        payload: {
+          name: "Reach segment",
+          definition: {
+            kind: "field",
+            field: "attributes.reachTest",
+            type: "string",
+            condition: { op: "eq", value: "yes" },
+          },
+        },
+      })
+    ).json();
+    expect(
+      (await t.asA({ method: "GET", url: `/api/v1/audiences/${segment.id}/count?reach=true` })).json(),
+    ).toMatchObject({ count: 1, reach: { email: 1, sms: 1, mail: 1 } });
+    expect(
+      (await t.asB({ method: "GET", url: `/api/v1/audiences/${list.id}/count?reach=true` })).statusCode,
+    ).toBe(404);
   });
 });

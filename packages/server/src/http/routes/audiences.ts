@@ -23,6 +23,7 @@ import {
   audienceTransitions,
   changeListMembers,
   countAudience,
+  countAudienceReach,
   createAudience,
   freezeAudience,
   getAudience,
@@ -134,14 +135,16 @@ export async function audienceRoutes(base: FastifyInstance) {
         tags,
         summary: "How many members",
         description:
-          "Served from a cache when it is at most `maxAgeSeconds` old (default 60); the response says how old.",
+          "Served from a cache when it is at most `maxAgeSeconds` old (default 60); the response says how old. With `reach=true`, also how many members each channel can reach now (address, consent, suppressions), counted afresh in the same statement.",
         params: AudienceIdParams,
         querystring: AudienceCountQuery,
         response: { 200: AudienceCount, ...problemResponses(400, 401, 404) },
       },
     },
     async (request) =>
-      countAudience(db, request.workspace, request.params.id, request.query.maxAgeSeconds ?? 60),
+      request.query.reach
+        ? countAudienceReach(db, request.workspace, request.params.id)
+        : countAudience(db, request.workspace, request.params.id, request.query.maxAgeSeconds ?? 60),
   );
 
   app.get(

@@ -1,6 +1,6 @@
 /** /api/v1/campaigns: the campaign core (create, launch, pause, resume, cancel, retry) and member history. */
 import type { TypeBoxTypeProvider } from "@fastify/type-provider-typebox";
-import { PageQuery, Uuid } from "@omneural/contracts/common";
+import { Uuid } from "@omneural/contracts/common";
 import {
   Campaign,
   CampaignActionResult,
@@ -8,6 +8,7 @@ import {
   CampaignDetail,
   CampaignIdParams,
   CampaignList,
+  CampaignListQuery,
   CampaignMessageList,
   CampaignMessagesQuery,
   CampaignUpdate,
@@ -58,7 +59,8 @@ export async function campaignRoutes(base: FastifyInstance) {
       schema: {
         tags,
         summary: "List campaigns",
-        querystring: Type.Object({ ...PageQuery }, { additionalProperties: false }),
+        description: "Newest first. Filter by `status`, repeated for several.",
+        querystring: CampaignListQuery,
         response: { 200: CampaignList, ...problemResponses(400, 401) },
       },
     },
@@ -172,7 +174,7 @@ export async function campaignRoutes(base: FastifyInstance) {
         tags,
         summary: "The campaign's send-ledger rows, with what became of each and why",
         description:
-          "Newest first. Filter by status (e.g. `unknown`: a process stopped mid-send and the provider cannot say whether it took the message; `failed`, `skipped` with their reasons), channel or node.",
+          "Newest first, each with its contact's email, phone and name. Filter by status (e.g. `unknown`: a process stopped mid-send and the provider cannot say whether it took the message; `failed`, `skipped` with their reasons), channel or node.",
         params: CampaignIdParams,
         querystring: CampaignMessagesQuery,
         response: { 200: CampaignMessageList, ...problemResponses(400, 401, 404) },

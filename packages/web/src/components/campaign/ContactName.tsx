@@ -1,18 +1,27 @@
-/** A contact shown by name or email (fetched once and cached), linking to their trace in a campaign. */
-import { useQuery } from "@tanstack/react-query";
+/** A contact shown by email, name or phone (as the message list gives them), linking to their trace. */
+import type { MessageContact } from "@omneural/contracts/workflows";
 import { Link } from "wouter";
-import { campaignApi } from "./campaignApi.ts";
 
-export function ContactTraceLink({ campaignId, contactId }: { campaignId: string; contactId: string }) {
-  const contact = useQuery({
-    queryKey: ["contact", contactId],
-    queryFn: () => campaignApi.contact(contactId),
-    staleTime: 300_000,
-    retry: false,
-  });
-  const c = contact.data;
-  const name = c
-    ? c.email || [c.firstName, c.lastName].filter(Boolean).join(" ") || c.phone || "A contact"
-    : "A contact";
-  return <Link href={`/reports/${campaignId}/members/${contactId}`}>{name}</Link>;
+export function contactLabel(contact: MessageContact | null): string {
+  if (!contact) return "A removed contact";
+  return contact.email || contact.name || contact.phone || "A contact";
+}
+
+export function ContactTraceLink({
+  campaignId,
+  contactId,
+  contact,
+}: {
+  campaignId: string;
+  contactId: string;
+  contact: MessageContact | null;
+}) {
+  const label = contactLabel(contact);
+  const secondary = contact?.email && contact.name ? contact.name : null;
+  return (
+    <span className="contact-cell">
+      <Link href={`/reports/${campaignId}/members/${contactId}`}>{label}</Link>
+      {secondary ? <span className="muted small"> {secondary}</span> : null}
+    </span>
+  );
 }

@@ -2,17 +2,17 @@
  * The calls the campaign and report pages make, typed by the shared contracts, and the words the pages
  * use for statuses, states and send reasons.
  */
-import type { Audience } from "@omneural/contracts/audiences";
+import type { Audience, AudienceCount } from "@omneural/contracts/audiences";
 import type { Contact } from "@omneural/contracts/contacts";
 import type { CampaignReport } from "@omneural/contracts/reports";
 import type {
   Campaign,
   CampaignCreate,
   CampaignDetail,
+  CampaignMessage,
   CampaignStatus,
   ContactTrace,
   Enrollment,
-  LedgerMessage,
   Workflow,
   WorkflowVersion,
 } from "@omneural/contracts/workflows";
@@ -21,6 +21,7 @@ import { request } from "../../api.ts";
 
 export type { Audience, Campaign, CampaignCreate, CampaignReport, CampaignStatus, ContactTrace, Enrollment };
 export type CampaignWithCounts = Static<typeof CampaignDetail>;
+export type AudienceReach = Static<typeof AudienceCount>;
 export type CampaignAction = "launch" | "pause" | "resume" | "cancel" | "retry";
 export type Page<T> = { data: T[]; nextCursor: string | null };
 
@@ -33,8 +34,11 @@ function pageQuery(limit: number, cursor: string | undefined, extra: Record<stri
 }
 
 export const campaignApi = {
-  list: (cursor: string | undefined, limit = 20) =>
-    request<Page<Campaign>>("GET", `/api/v1/campaigns?${pageQuery(limit, cursor)}`),
+  list: (cursor: string | undefined, limit = 20, statuses: readonly CampaignStatus[] = []) => {
+    const query = pageQuery(limit, cursor);
+    for (const status of statuses) query.append("status", status);
+    return request<Page<Campaign>>("GET", `/api/v1/campaigns?${query}`);
+  },
   get: (id: string) => request<CampaignWithCounts>("GET", `/api/v1/campaigns/${encode(id)}`),
   create: (body: CampaignCreate) => request<Campaign>("POST", "/api/v1/campaigns", body),
   act: (id: string, action: CampaignAction) =>
@@ -44,7 +48,7 @@ export const campaignApi = {
       action === "retry" ? {} : undefined,
     ),
   messages: (id: string, cursor: string | undefined, status: string) =>
-    request<Page<LedgerMessage>>(
+    request<Page<CampaignMessage>>(
       "GET",
       `/api/v1/campaigns/${encode(id)}/messages?${pageQuery(20, cursor, status ? { status } : {})}`,
     ),
@@ -63,11 +67,10 @@ export const campaignApi = {
   audiences: (cursor?: string) =>
     request<Page<Audience>>("GET", `/api/v1/audiences?${pageQuery(100, cursor)}`),
   audience: (id: string) => request<Audience>("GET", `/api/v1/audiences/${encode(id)}`),
-  audienceCount: (id: string) =>
-    request<{ count: number; computedAt: string; ageSeconds: number; cached: boolean }>(
-      "GET",
-      `/api/v1/audiences/${encode(id)}/count`,
-    ),
+  audienceCount: (id: string) => request<AudienceReach>("GET", `/api/v1/audiences/${encode(id)}/count`),
+  /** The audience's count with how many members each channel can reach now (counted afresh). */
+  audienceReach: (id: string) =>
+    request<AudienceReach>("GET", `/api/v1/audiences/${encode(id)}/count?reach=true`),
   workflows: (cursor?: string) =>
     request<Page<Workflow>>("GET", `/api/v1/workflows?${pageQuery(100, cursor)}`),
   workflow: (id: string) => request<Workflow>("GET", `/api/v1/workflows/${encode(id)}`),
