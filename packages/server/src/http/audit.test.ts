@@ -289,6 +289,19 @@ describe("the audit log of /api/v1", () => {
     expect(entries[2]!.details).toEqual({});
   });
 
+  it("records an export of the contact list, by the workspace's id", async () => {
+    const csv = await t.asSession(marketer, { method: "GET", url: "/api/v1/contacts/export.csv" });
+    expect(csv.statusCode, csv.body).toBe(200);
+    const entries = await entriesOf(t.a.id);
+    expect(entries.at(-1)).toMatchObject({
+      action: "contact.list_export",
+      objectType: "contact",
+      objectId: t.a.id,
+      status: 200,
+      actor: { kind: "user", id: marketer.userId },
+    });
+  });
+
   it("records a real retention run, not its dry run", async () => {
     const put = await t.asA({
       method: "PUT",

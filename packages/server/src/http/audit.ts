@@ -76,6 +76,7 @@ export const AUDIT_ACTIONS: Record<string, AuditRule | null> = {
   "DELETE /api/v1/contacts/:id": { action: "contact.erase" },
   "POST /api/v1/contacts/:id/restore": { action: "contact.restore" },
   "GET /api/v1/contacts/:id/export": { action: "contact.export" },
+  "GET /api/v1/contacts/export.csv": { action: "contact.list_export", object: "workspace" },
   "PUT /api/v1/contacts/:id/topics/:topicId": {
     action: "contact.topic_set",
     details: { subscribed: "body:subscribed" },
