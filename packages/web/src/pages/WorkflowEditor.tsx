@@ -17,6 +17,7 @@ import {
   displayName,
   freshId,
   friendlyProblem,
+  localProblems,
   NODE_TYPE_HELP,
   NODE_TYPE_NAMES,
   type NodeType,
@@ -116,7 +117,9 @@ function Editor({ workflow }: { workflow: Workflow }) {
 
   const validate = useMutation({
     mutationFn: () => workflowsApi.validate(workflow.id, graph),
-    onSuccess: (result) => {
+    onSuccess: (server) => {
+      const errors = [...localProblems(graph), ...server.errors];
+      const result = { valid: errors.length === 0, errors };
       setProblems(result.errors);
       if (result.valid)
         setNotice({ tone: "success", text: "No problems found: the workflow is ready to publish." });
@@ -341,6 +344,16 @@ function Editor({ workflow }: { workflow: Workflow }) {
             type="button"
             className="button primary"
             onClick={() => {
+              const local = localProblems(graph);
+              if (local.length) {
+                setProblems(local);
+                setTab("problems");
+                setNotice({
+                  tone: "error",
+                  text: `Not published: ${local.length} problem${local.length === 1 ? "" : "s"} to fix first. They are marked in red on the steps.`,
+                });
+                return;
+              }
               setNotice(null);
               publish.mutate();
             }}

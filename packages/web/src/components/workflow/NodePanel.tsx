@@ -7,10 +7,17 @@
 import type { Rule } from "@omneural/contracts/audiences";
 import { WEEKDAYS } from "@omneural/contracts/workflows";
 import { useQuery } from "@tanstack/react-query";
-import { useId } from "react";
+import { type ReactNode, useId } from "react";
 import { Field, SelectField } from "../Field.tsx";
+import { ConditionEditor } from "../rules/ConditionEditor.tsx";
 import { RuleBuilder } from "../rules/RuleBuilder.tsx";
 import { RuleBuilderContext } from "../rules/ruleContext.ts";
+import {
+  defaultCondition,
+  newPropertyFilter,
+  type PropertyFilterValue,
+  type ValueType,
+} from "../rules/ruleModel.ts";
 import {
   type Duration,
   type DurationUnit,
@@ -118,7 +125,15 @@ export function NodePanel({
         <WaitSettings node={node} onChange={onChange} errorAt={errorAt} disabled={disabled} />
       ) : null}
       {node.type === "wait_for" ? (
-        <WaitForSettings node={node} graph={graph} patch={patch} errorAt={errorAt} disabled={disabled} />
+        <WaitForSettings
+          node={node}
+          graph={graph}
+          index={index}
+          problems={problems}
+          patch={patch}
+          errorAt={errorAt}
+          disabled={disabled}
+        />
       ) : null}
       {node.type === "condition" ? (
         <ConditionSettings
@@ -137,27 +152,29 @@ export function NodePanel({
         <UpdateSettings node={node} patch={patch} errorAt={errorAt} disabled={disabled} />
       ) : null}
       {node.type === "webhook" ? (
-        <Field
-          label="URL"
-          type="url"
-          value={node.url}
-          onChange={(url) => patch({ url })}
-          error={errorAt("url")}
-          disabled={disabled}
-          placeholder="https://example.com/hooks/omneural"
-          hint="Omneural POSTs a signed request about the member to this address."
-        />
+        <WebhookSettings node={node} patch={patch} errorAt={errorAt} disabled={disabled} />
       ) : null}
       {node.type === "goal" ? (
-        <Field
-          label="Event name"
-          value={node.eventType}
-          onChange={(eventType) => patch({ eventType })}
-          error={errorAt("eventType")}
-          disabled={disabled}
-          placeholder="order_placed"
-          hint="When a member performs this event, they leave the workflow as converted."
-        />
+        <>
+          <Field
+            label="Event name"
+            value={node.eventType}
+            onChange={(eventType) => patch({ eventType: eventType.trim() })}
+            error={errorAt("eventType") ?? (node.eventType ? undefined : "Give the event's name.")}
+            disabled={disabled}
+            placeholder="order_placed"
+            autoComplete="off"
+            hint="When a member performs this event, they leave the workflow as converted."
+          />
+          <WhereFilters
+            filters={node.where ?? []}
+            onChange={(where) => patch({ where: where.length ? where : undefined })}
+            root={`nodes[${index}].where`}
+            problems={problems}
+            disabled={disabled}
+            title="Only events whose details match"
+          />
+        </>
       ) : null}
       <Connections node={node} graph={graph} errorAt={errorAt} disabled={disabled} onConnect={onConnect} />
       {!disabled && node.type !== "entry" ? (
@@ -301,6 +318,13 @@ function SendSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<"
           hint="Write templates under Templates. The version current at publication is the one sent."
         />
       )}
+      <RetrySettings
+        retry={node.retry}
+        onChange={(retry) => patch({ retry })}
+        errorAt={errorAt}
+        disabled={disabled}
+        what="sending"
+      />
     </>
   );
 }
@@ -507,7 +531,9 @@ function WaitForSettings({
   patch,
   errorAt,
   disabled,
-}: SettingsProps<NodeOf<"wait_for">> & { graph: WorkflowGraph }) {
+  index,
+  problems,
+}: SettingsProps<NodeOf<"wait_for">> & { graph: WorkflowGraph; index: number; problems: WorkflowProblem[] }) {
   const sends = graph.nodes.filter((n) => n.type === "send");
   return (
     <>
@@ -553,15 +579,28 @@ function WaitForSettings({
           />
         </>
       ) : (
-        <Field
-          label="Event name"
-          value={node.for.eventType}
-          onChange={(eventType) => patch({ for: { ...node.for, eventType } })}
-          error={errorAt("for.eventType") ?? errorAt("for")}
-          disabled={disabled}
-          placeholder="order_placed"
-          autoComplete="off"
-        />
+        <>
+          <Field
+            label="Event name"
+            value={node.for.eventType}
+            onChange={(eventType) => patch({ for: { ...node.for, eventType: eventType.trim() } })}
+            error={errorAt("for.eventType") ?? errorAt("for")}
+            disabled={disabled}
+            placeholder="order_placed"
+            autoComplete="off"
+          />
+          <WhereFilters
+            filters={node.for.where ?? []}
+            onChange={(where) => {
+              const { where: _, ...rest } = node.for as Loose;
+              patch({ for: where.length ? { ...rest, where } : rest });
+            }}
+            root={`nodes[${index}].for.where`}
+            problems={problems}
+            disabled={disabled}
+            title="Only events whose details match"
+          />
+        </>
       )}
       <DurationField
         label="Wait at most"
@@ -574,6 +613,34 @@ function WaitForSettings({
   );
 }
 
+/** The validator's problems by full path (`nodes[3].rule.condition.value`), as the rule builder wants them. */
+function ruleErrors(problems: WorkflowProblem[]): Record<string, string> {
+  return Object.fromEntries(
+    problems.map((p) => {
+      const text = friendlyProblem(p).replace(/^[A-Za-z0-9_.[\]]+: /, "");
+      return [p.field, text.charAt(0).toUpperCase() + text.slice(1)] as const;
+    }),
+  );
+}
+
+/** A branch or variant key from what was typed: letters, digits, _ and -. */
+const asKey = (text: string) =>
+  text
+    .replace(/\s+/g, "_")
+    .replace(/[^A-Za-z0-9_-]/g, "")
+    .slice(0, 64);
+
+/** Moves an outlet to a new name (a renamed branch keeps where it leads). */
+function renameOutlet(outlets: Record<string, string>, from: string, to: string): Record<string, string> {
+  if (from === to) return outlets;
+  const next: Record<string, string> = {};
+  for (const [name, target] of Object.entries(outlets)) {
+    if (name === from) next[to] = target;
+    else if (name !== to) next[name] = target;
+  }
+  return next;
+}
+
 function ConditionSettings({
   node,
   index,
@@ -582,57 +649,188 @@ function ConditionSettings({
   errorAt,
   disabled,
 }: SettingsProps<NodeOf<"condition">> & { index: number; problems: WorkflowProblem[] }) {
-  const errors = Object.fromEntries(
-    problems.map((p) => [p.field, friendlyProblem(p).replace(/^[^:]*\]: /, "")] as const),
+  const errors = ruleErrors(problems);
+  const branches = node.branches;
+  // Replacing the whole node (rule and branches exclude each other): patch with the keys to drop unset.
+  const onReplace = (next: Loose) => patch({ rule: undefined, branches: undefined, ...next });
+  const setMode = (mode: string) => {
+    const { rule: _r, branches: _b, ...rest } = node as Loose;
+    if (mode === "branches" && !branches) {
+      const outlets: Record<string, string> = {};
+      if (node.outlets.yes) outlets.branch_1 = node.outlets.yes;
+      if (node.outlets.no) outlets.default = node.outlets.no;
+      onReplace({
+        ...rest,
+        branches: [{ key: "branch_1", rule: node.rule ?? { kind: "reachable", channel: "email" } }],
+        outlets,
+      });
+    }
+    if (mode === "yes_no" && branches) {
+      const first = branches[0];
+      const outlets: Record<string, string> = {};
+      if (first && node.outlets[first.key]) outlets.yes = node.outlets[first.key] as string;
+      if (node.outlets.default) outlets.no = node.outlets.default;
+      onReplace({ ...rest, rule: first?.rule ?? { kind: "reachable", channel: "email" }, outlets });
+    }
+  };
+  const modeSelect = (
+    <SelectField
+      label="Ways out"
+      value={branches ? "branches" : "yes_no"}
+      onChange={setMode}
+      options={[
+        { value: "yes_no", label: "Two: yes or no" },
+        { value: "branches", label: "Several branches, each with its own rule" },
+      ]}
+      disabled={disabled}
+      hint="With several branches, a member takes the first branch they match, else “otherwise”."
+    />
   );
-  if (node.branches) {
+  if (branches) {
+    const keyProblem = (i: number, key: string) => {
+      if (!key) return "Give the branch a name.";
+      if (key === "default") return "“default” is taken by “otherwise”: choose another name.";
+      if (branches.findIndex((b) => b.key === key) !== i) return "Another branch has this name.";
+      return errorAt(`branches[${i}].key`);
+    };
+    const rename = (i: number, text: string) => {
+      const key = asKey(text);
+      const old = branches[i]?.key ?? "";
+      const clash = branches.some((b, j) => j !== i && b.key === key) || key === "default";
+      patch({
+        branches: branches.map((b, j) => (j === i ? { ...b, key } : b)),
+        outlets: clash ? node.outlets : renameOutlet(node.outlets, old, key),
+      });
+    };
+    const nextKey = () => {
+      const taken = new Set(branches.map((b) => b.key));
+      for (let n = branches.length + 1; ; n++) if (!taken.has(`branch_${n}`)) return `branch_${n}`;
+    };
     return (
       <>
-        {node.branches.map((branch, i) => (
-          <RuleBuilderContext.Provider
-            key={branch.key}
-            value={{ errors, root: `nodes[${index}].branches[${i}].rule`, allowEntryEvent: true }}
+        {modeSelect}
+        {branches.map((branch, i) => (
+          <fieldset
+            // biome-ignore lint/suspicious/noArrayIndexKey: the key is being edited; the position is stable
+            key={i}
+            className="wf-rows wf-branch"
           >
-            <RuleBuilder
-              label={`Branch “${branch.key}” when`}
-              value={branch.rule as Rule}
+            <legend className="small">Branch {i + 1}</legend>
+            <Field
+              label={`Branch ${i + 1} name`}
+              value={branch.key}
+              onChange={(text) => rename(i, text)}
+              error={keyProblem(i, branch.key)}
               disabled={disabled}
-              onChange={(rule) =>
-                patch({
-                  branches: (node.branches ?? []).map((b, j) => (j === i ? { ...b, rule } : b)),
-                })
-              }
+              autoComplete="off"
+              hint="Shown on its connection. Letters, digits, _ and -."
             />
-          </RuleBuilderContext.Provider>
+            <RuleBuilderContext.Provider
+              value={{ errors, root: `nodes[${index}].branches[${i}].rule`, allowEntryEvent: true }}
+            >
+              <RuleBuilder
+                label={`Go to “${branch.key || `branch ${i + 1}`}” when`}
+                value={branch.rule as Rule}
+                disabled={disabled}
+                onChange={(rule) =>
+                  patch({ branches: branches.map((b, j) => (j === i ? { ...b, rule } : b)) })
+                }
+              />
+            </RuleBuilderContext.Provider>
+            {errorAt(`branches[${i}].rule`) &&
+            !Object.keys(errors).some((f) => f.startsWith(`nodes[${index}].branches[${i}].rule`)) ? (
+              <p className="field-error">{errorAt(`branches[${i}].rule`)}</p>
+            ) : null}
+            {!disabled && branches.length > 1 ? (
+              <button
+                type="button"
+                className="button secondary small"
+                onClick={() => {
+                  const outlets = { ...node.outlets };
+                  delete outlets[branch.key];
+                  patch({ branches: branches.filter((_, j) => j !== i), outlets });
+                }}
+              >
+                Remove branch {branch.key || i + 1}
+              </button>
+            ) : null}
+          </fieldset>
         ))}
+        {errorAt("branches") && !branches.some((_, i) => errorAt(`branches[${i}]`)) ? (
+          <p className="field-error">{errorAt("branches")}</p>
+        ) : null}
+        {!disabled && branches.length < 20 ? (
+          <button
+            type="button"
+            className="button secondary small"
+            onClick={() =>
+              patch({
+                branches: [...branches, { key: nextKey(), rule: { kind: "reachable", channel: "email" } }],
+              })
+            }
+          >
+            Add a branch
+          </button>
+        ) : null}
         <p className="muted small">Members who match no branch go to “otherwise”.</p>
       </>
     );
   }
   return (
-    <RuleBuilderContext.Provider value={{ errors, root: `nodes[${index}].rule`, allowEntryEvent: true }}>
-      <RuleBuilder
-        label="Go to “yes” when"
-        value={(node.rule ?? { kind: "reachable", channel: "email" }) as Rule}
-        onChange={(rule) => patch({ rule })}
-        disabled={disabled}
-      />
-      {errorAt("rule") && !Object.keys(errors).some((f) => f.startsWith(`nodes[${index}].rule`)) ? (
-        <p className="field-error">{errorAt("rule")}</p>
-      ) : null}
-    </RuleBuilderContext.Provider>
+    <>
+      {modeSelect}
+      <RuleBuilderContext.Provider value={{ errors, root: `nodes[${index}].rule`, allowEntryEvent: true }}>
+        <RuleBuilder
+          label="Go to “yes” when"
+          value={(node.rule ?? { kind: "reachable", channel: "email" }) as Rule}
+          onChange={(rule) => patch({ rule })}
+          disabled={disabled}
+        />
+        {errorAt("rule") && !Object.keys(errors).some((f) => f.startsWith(`nodes[${index}].rule`)) ? (
+          <p className="field-error">{errorAt("rule")}</p>
+        ) : null}
+      </RuleBuilderContext.Provider>
+    </>
   );
+}
+
+/** What the shares of a split's variants add up to, and the problem when it is not 100. */
+export function splitTotalProblem(branches: { weight: number }[]): string | undefined {
+  const total = Math.round(branches.reduce((sum, b) => sum + (Number(b.weight) || 0), 0) * 100) / 100;
+  return total === 100 ? undefined : `The shares add up to ${total}%: make them add up to 100%.`;
 }
 
 function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<"split">>) {
   const branches = node.branches ?? [];
-  const setBranch = (i: number, changes: { key?: string; weight?: number }) =>
-    patch({ branches: branches.map((b, j) => (j === i ? { ...b, ...changes } : b)) });
   const experiment = node.experiment;
+  const rename = (i: number, text: string) => {
+    const key = asKey(text);
+    const old = branches[i]?.key ?? "";
+    const clash = branches.some((b, j) => j !== i && b.key === key);
+    patch({
+      branches: branches.map((b, j) => (j === i ? { ...b, key } : b)),
+      outlets: clash ? node.outlets : renameOutlet(node.outlets, old, key),
+      ...(experiment && experiment.fallback === old ? { experiment: { ...experiment, fallback: key } } : {}),
+    });
+  };
+  const setWeight = (i: number, weight: number) =>
+    patch({ branches: branches.map((b, j) => (j === i ? { ...b, weight } : b)) });
   const nextKey = () => {
     const taken = new Set(branches.map((b) => b.key));
     for (const letter of "abcdefghijklmnopqrst") if (!taken.has(letter)) return letter;
     return `v${branches.length + 1}`;
+  };
+  const keyProblem = (i: number, key: string) => {
+    if (!key) return "Give the variant a name.";
+    if (branches.findIndex((b) => b.key === key) !== i) return "Another variant has this name.";
+    if (experiment && key === "best") return "“best” is taken in an A/B test: choose another name.";
+    return errorAt(`branches[${i}].key`);
+  };
+  const total = splitTotalProblem(branches);
+  const evenly = () => {
+    const share = Math.floor(100 / branches.length);
+    const rest = 100 - share * branches.length;
+    patch({ branches: branches.map((b, i) => ({ ...b, weight: share + (i < rest ? 1 : 0) })) });
   };
   return (
     <>
@@ -645,9 +843,10 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
               <Field
                 label={`Variant ${i + 1} name`}
                 value={branch.key}
-                onChange={(key) => setBranch(i, { key: key.replace(/[^A-Za-z0-9_-]/g, "") })}
-                error={errorAt(`branches[${i}].key`)}
+                onChange={(text) => rename(i, text)}
+                error={keyProblem(i, branch.key)}
                 disabled={disabled}
+                autoComplete="off"
               />
               <Field
                 label={`Variant ${i + 1} share`}
@@ -655,19 +854,28 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
                 min={0}
                 max={100}
                 value={String(branch.weight)}
-                onChange={(text) => setBranch(i, { weight: Math.max(0, Math.min(100, Number(text) || 0)) })}
-                error={errorAt(`branches[${i}].weight`)}
+                onChange={(text) => setWeight(i, Math.max(0, Math.min(100, Number(text) || 0)))}
+                error={
+                  errorAt(`branches[${i}].weight`) ??
+                  (experiment && branch.weight === 0 ? "Above 0 in an A/B test." : undefined)
+                }
                 disabled={disabled}
               />
               {!disabled && branches.length > 2 ? (
                 <button
                   type="button"
                   className="button secondary small"
-                  aria-label={`Remove variant ${branch.key}`}
+                  aria-label={`Remove variant ${branch.key || i + 1}`}
                   onClick={() => {
                     const outlets = { ...node.outlets };
                     delete outlets[branch.key];
-                    patch({ branches: branches.filter((_, j) => j !== i), outlets });
+                    patch({
+                      branches: branches.filter((_, j) => j !== i),
+                      outlets,
+                      ...(experiment && experiment.fallback === branch.key
+                        ? { experiment: { ...experiment, fallback: "best" } }
+                        : {}),
+                    });
                   }}
                 >
                   Remove
@@ -677,17 +885,31 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
               )}
             </div>
           ))}
-          {errorAt("branches") && !branches.some((_, i) => errorAt(`branches[${i}]`)) ? (
+          {total ? (
+            <p className="field-error" role="status">
+              {total}
+            </p>
+          ) : (
+            <p className="muted small">The shares add up to 100%.</p>
+          )}
+          {!total && errorAt("branches") && !branches.some((_, i) => errorAt(`branches[${i}]`)) ? (
             <p className="field-error">{errorAt("branches")}</p>
           ) : null}
-          {!disabled && branches.length < 20 ? (
-            <button
-              type="button"
-              className="button secondary small"
-              onClick={() => patch({ branches: [...branches, { key: nextKey(), weight: 0 }] })}
-            >
-              Add a variant
-            </button>
+          {!disabled ? (
+            <div className="wf-buttons">
+              {branches.length < 20 ? (
+                <button
+                  type="button"
+                  className="button secondary small"
+                  onClick={() => patch({ branches: [...branches, { key: nextKey(), weight: 0 }] })}
+                >
+                  Add a variant
+                </button>
+              ) : null}
+              <button type="button" className="button secondary small" onClick={evenly}>
+                Share evenly
+              </button>
+            </div>
           ) : null}
         </div>
       </fieldset>
@@ -707,7 +929,8 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
         Run it as an A/B test: try the variants on a share, then send the winner to the rest
       </label>
       {experiment ? (
-        <>
+        <fieldset className="wf-rows">
+          <legend className="small">A/B test</legend>
           <Field
             label="Test share (%)"
             type="number"
@@ -715,8 +938,12 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
             max={100}
             value={String(experiment.testPercent)}
             onChange={(text) => patch({ experiment: { ...experiment, testPercent: Number(text) || 0 } })}
-            error={errorAt("experiment.testPercent")}
+            error={
+              errorAt("experiment.testPercent") ??
+              (experiment.testPercent < 1 || experiment.testPercent > 100 ? "From 1 to 100." : undefined)
+            }
             disabled={disabled}
+            hint="The share of members who arrive during the test and try a variant. The others wait for the winner."
           />
           <DurationField
             label="Test for"
@@ -738,123 +965,635 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
             disabled={disabled}
           />
           <SelectField
+            label="How sure before choosing a winner"
+            value={String(Math.round((experiment.confidence ?? 0.95) * 100))}
+            onChange={(value) => patch({ experiment: { ...experiment, confidence: Number(value) / 100 } })}
+            options={[
+              { value: "80", label: "80% sure" },
+              { value: "90", label: "90% sure" },
+              { value: "95", label: "95% sure (recommended)" },
+              { value: "99", label: "99% sure" },
+            ]}
+            error={errorAt("experiment.confidence")}
+            disabled={disabled}
+          />
+          <SelectField
             label="When no variant is clearly better"
             value={experiment.fallback}
             onChange={(fallback) => patch({ experiment: { ...experiment, fallback } })}
             options={[
               { value: "best", label: "Use the best observed" },
-              ...branches.map((b) => ({ value: b.key, label: `Use variant ${b.key}` })),
+              ...branches.filter((b) => b.key).map((b) => ({ value: b.key, label: `Use variant ${b.key}` })),
             ]}
             error={errorAt("experiment.fallback")}
             disabled={disabled}
           />
-        </>
+        </fieldset>
       ) : null}
     </>
   );
 }
 
-function UpdateSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<"update">>) {
-  const lists = useQuery({ queryKey: ["audiences", "lists-picker"], queryFn: workflowsApi.lists });
-  const listOptions = (lists.data?.data ?? []).filter((a) => a.kind === "list");
-  const set = Object.entries(node.set ?? {});
-  const setPairs = (pairs: [string, unknown][]) => patch({ set: Object.fromEntries(pairs) });
-  const firstConsent = node.consent?.[0];
+type ValueKind = "text" | "number" | "boolean" | "other";
+const kindOf = (value: unknown): ValueKind =>
+  typeof value === "string"
+    ? "text"
+    : typeof value === "number"
+      ? "number"
+      : typeof value === "boolean"
+        ? "boolean"
+        : "other";
+
+/**
+ * Names and values (an update's attributes, a webhook's extra fields): a row each, with the kind of
+ * value (text, number, yes/no); a value of any other shape (a list, an object) is kept as it is.
+ */
+function KeyValueRows({
+  legend,
+  noun,
+  entries,
+  onChange,
+  errorAt,
+  prefix,
+  disabled,
+  keyProblem,
+  hint,
+}: {
+  legend: string;
+  noun: string;
+  entries: [string, unknown][];
+  onChange: (entries: [string, unknown][]) => void;
+  errorAt: (prefix: string) => string | undefined;
+  prefix: string;
+  disabled: boolean;
+  keyProblem?: (key: string) => string | undefined;
+  hint?: string;
+}) {
+  const Noun = noun.charAt(0).toUpperCase() + noun.slice(1);
+  const replace = (i: number, entry: [string, unknown]) =>
+    onChange(entries.map((e, j) => (j === i ? entry : e)));
   return (
-    <>
-      <fieldset>
-        <legend className="small">Set attributes</legend>
-        <div className="wf-form">
-          {set.map(([key, value], i) => (
-            // biome-ignore lint/suspicious/noArrayIndexKey: the key is being edited; the position is stable
-            <div key={i} className="wf-inline-3">
-              <Field
-                label={`Attribute ${i + 1}`}
-                value={key}
-                onChange={(next) => setPairs(set.map((p, j) => (j === i ? [next, p[1]] : p)))}
-                error={errorAt(`set.${key}`)}
+    <fieldset className="wf-rows">
+      <legend className="small">{legend}</legend>
+      {hint ? <p className="muted small">{hint}</p> : null}
+      {entries.length === 0 ? <p className="muted small">None.</p> : null}
+      {entries.map(([key, value], i) => {
+        const kind = kindOf(value);
+        const keyError =
+          (!key ? `Give the ${noun} a name.` : undefined) ??
+          (entries.findIndex(([k]) => k === key) !== i ? `Another ${noun} has this name.` : undefined) ??
+          keyProblem?.(key) ??
+          errorAt(`${prefix}.${key}`);
+        return (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the name is being edited; the position is stable
+          <div key={i} className="wf-kv">
+            <Field
+              label={`${Noun} ${i + 1} name`}
+              value={key}
+              onChange={(next) => replace(i, [next.replace(/\s+/g, "_"), value])}
+              error={keyError}
+              disabled={disabled}
+              autoComplete="off"
+            />
+            <SelectField
+              label={`${Noun} ${i + 1} kind`}
+              value={kind}
+              onChange={(next) =>
+                replace(i, [
+                  key,
+                  next === "number"
+                    ? Number(value) || 0
+                    : next === "boolean"
+                      ? value === true || value === "true"
+                      : next === "text"
+                        ? value === null || value === undefined || kind === "other"
+                          ? ""
+                          : String(value)
+                        : value,
+                ])
+              }
+              options={[
+                { value: "text", label: "Text" },
+                { value: "number", label: "Number" },
+                { value: "boolean", label: "Yes / no" },
+                ...(kind === "other" ? [{ value: "other", label: "Other (kept as is)" }] : []),
+              ]}
+              disabled={disabled}
+            />
+            {kind === "boolean" ? (
+              <SelectField
+                label={`${Noun} ${i + 1} value`}
+                value={value ? "true" : "false"}
+                onChange={(next) => replace(i, [key, next === "true"])}
+                options={[
+                  { value: "true", label: "Yes" },
+                  { value: "false", label: "No" },
+                ]}
                 disabled={disabled}
               />
+            ) : kind === "other" ? (
               <Field
-                label={`Value ${i + 1}`}
-                value={typeof value === "string" ? value : JSON.stringify(value)}
-                onChange={(next) => setPairs(set.map((p, j) => (j === i ? [p[0], next] : p)))}
+                label={`${Noun} ${i + 1} value`}
+                value={JSON.stringify(value) ?? ""}
+                onChange={() => undefined}
+                readOnly
+                disabled={disabled}
+              />
+            ) : (
+              <Field
+                label={`${Noun} ${i + 1} value`}
+                type={kind === "number" ? "number" : "text"}
+                value={String(value)}
+                onChange={(next) => replace(i, [key, kind === "number" ? Number(next) || 0 : next])}
+                disabled={disabled}
+                autoComplete="off"
+              />
+            )}
+            {!disabled ? (
+              <button
+                type="button"
+                className="button secondary small"
+                aria-label={`Remove ${noun} ${key || i + 1}`}
+                onClick={() => onChange(entries.filter((_, j) => j !== i))}
+              >
+                Remove
+              </button>
+            ) : null}
+          </div>
+        );
+      })}
+      {errorAt(prefix) && !entries.some(([key]) => errorAt(`${prefix}.${key}`)) ? (
+        <p className="field-error">{errorAt(prefix)}</p>
+      ) : null}
+      {!disabled ? (
+        <button
+          type="button"
+          className="button secondary small"
+          onClick={() => {
+            const taken = new Set(entries.map(([k]) => k));
+            let n = entries.length + 1;
+            while (taken.has(`${noun.replace(/\s+/g, "_")}_${n}`)) n++;
+            onChange([...entries, [`${noun.replace(/\s+/g, "_")}_${n}`, ""]]);
+          }}
+        >
+          Add {noun === "attribute" ? "an" : "a"} {noun}
+        </button>
+      ) : null}
+    </fieldset>
+  );
+}
+
+/** Keeps the entries as an object, with duplicates (being typed) folded into the last. */
+const toRecord = (entries: [string, unknown][]) => Object.fromEntries(entries);
+
+const KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+const attributeKeyProblem = (key: string) =>
+  KEY_PATTERN.test(key) ? undefined : "Start with a letter or _; then letters, digits and _ only.";
+
+/** Rows of one value each (attributes to clear, lists), with add and remove. */
+function ValueRows({
+  legend,
+  noun,
+  values,
+  onChange,
+  render,
+  addLabel,
+  newValue,
+  max,
+  error,
+  disabled,
+}: {
+  legend: string;
+  noun: string;
+  values: string[];
+  onChange: (values: string[]) => void;
+  render: (value: string, i: number, set: (value: string) => void) => ReactNode;
+  addLabel: string;
+  newValue: string;
+  max: number;
+  error?: string | undefined;
+  disabled: boolean;
+}) {
+  return (
+    <fieldset className="wf-rows">
+      <legend className="small">{legend}</legend>
+      {values.length === 0 ? <p className="muted small">None.</p> : null}
+      {values.map((value, i) => (
+        // biome-ignore lint/suspicious/noArrayIndexKey: values may repeat while being chosen
+        <div key={i} className="wf-inline-2">
+          {render(value, i, (next) => onChange(values.map((v, j) => (j === i ? next : v))))}
+          {!disabled ? (
+            <button
+              type="button"
+              className="button secondary small"
+              aria-label={`Remove ${noun} ${i + 1}`}
+              onClick={() => onChange(values.filter((_, j) => j !== i))}
+            >
+              Remove
+            </button>
+          ) : null}
+        </div>
+      ))}
+      {error ? <p className="field-error">{error}</p> : null}
+      {!disabled && values.length < max ? (
+        <button
+          type="button"
+          className="button secondary small"
+          onClick={() => onChange([...values, newValue])}
+        >
+          {addLabel}
+        </button>
+      ) : null}
+    </fieldset>
+  );
+}
+
+function UpdateSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<"update">>) {
+  const lists = useQuery({ queryKey: ["audiences", "lists-picker"], queryFn: workflowsApi.lists });
+  const listOptions = [
+    { value: "", label: lists.isPending ? "Loading lists…" : "Choose a list" },
+    ...(lists.data?.data ?? []).filter((a) => a.kind === "list").map((l) => ({ value: l.id, label: l.name })),
+  ];
+  const consent = node.consent ?? [];
+  const setList = (name: "addToLists" | "removeFromLists", values: string[]) =>
+    patch({ [name]: values.length ? values : undefined });
+  const listRows = (name: "addToLists" | "removeFromLists", legend: string, verb: string) => (
+    <ValueRows
+      legend={legend}
+      noun={`list to ${verb}`}
+      values={node[name] ?? []}
+      onChange={(values) => setList(name, values)}
+      addLabel={`Add a list to ${verb}`}
+      newValue=""
+      max={20}
+      error={errorAt(name)}
+      disabled={disabled}
+      render={(value, i, set) => (
+        <SelectField
+          label={`List to ${verb} ${i + 1}`}
+          value={value}
+          onChange={set}
+          options={listOptions}
+          error={value ? undefined : "Choose a list."}
+          disabled={disabled}
+        />
+      )}
+    />
+  );
+  const usedChannels = new Set(consent.map((c) => c.channel));
+  return (
+    <>
+      <KeyValueRows
+        legend="Set attributes"
+        noun="attribute"
+        entries={Object.entries(node.set ?? {})}
+        onChange={(entries) => patch({ set: entries.length ? toRecord(entries) : undefined })}
+        errorAt={errorAt}
+        prefix="set"
+        disabled={disabled}
+        keyProblem={attributeKeyProblem}
+      />
+      <ValueRows
+        legend="Clear attributes"
+        noun="attribute to clear"
+        values={node.unset ?? []}
+        onChange={(values) => patch({ unset: values.length ? values : undefined })}
+        addLabel="Add an attribute to clear"
+        newValue=""
+        max={100}
+        error={errorAt("unset")}
+        disabled={disabled}
+        render={(value, i, set) => (
+          <Field
+            label={`Attribute to clear ${i + 1}`}
+            value={value}
+            onChange={(next) => set(next.replace(/\s+/g, "_"))}
+            error={value ? attributeKeyProblem(value) : "Give the attribute's name."}
+            disabled={disabled}
+            autoComplete="off"
+          />
+        )}
+      />
+      {listRows("addToLists", "Add to lists", "join")}
+      {listRows("removeFromLists", "Remove from lists", "leave")}
+      <fieldset className="wf-rows">
+        <legend className="small">Change consent</legend>
+        {consent.length === 0 ? <p className="muted small">None.</p> : null}
+        {consent.map((change, i) => (
+          // biome-ignore lint/suspicious/noArrayIndexKey: the channel is being edited; the position is stable
+          <div key={i} className="wf-kv">
+            <SelectField
+              label={`Consent ${i + 1} channel`}
+              value={change.channel}
+              onChange={(channel) =>
+                patch({ consent: consent.map((c, j) => (j === i ? { ...c, channel } : c)) })
+              }
+              options={CHANNEL_OPTIONS}
+              error={
+                consent.findIndex((c) => c.channel === change.channel) !== i
+                  ? "This channel is changed already."
+                  : errorAt(`consent[${i}]`)
+              }
+              disabled={disabled}
+            />
+            <SelectField
+              label={`Consent ${i + 1} becomes`}
+              value={change.status}
+              onChange={(status) =>
+                patch({
+                  consent: consent.map((c, j) =>
+                    j === i ? { ...c, status: status as "subscribed" | "unsubscribed" } : c,
+                  ),
+                })
+              }
+              options={[
+                { value: "subscribed", label: "Subscribed" },
+                { value: "unsubscribed", label: "Unsubscribed" },
+              ]}
+              disabled={disabled}
+            />
+            {!disabled ? (
+              <button
+                type="button"
+                className="button secondary small"
+                aria-label={`Remove consent change ${i + 1}`}
+                onClick={() => {
+                  const next = consent.filter((_, j) => j !== i);
+                  patch({ consent: next.length ? next : undefined });
+                }}
+              >
+                Remove
+              </button>
+            ) : (
+              <span />
+            )}
+          </div>
+        ))}
+        {errorAt("consent") && !consent.some((_, i) => errorAt(`consent[${i}]`)) ? (
+          <p className="field-error">{errorAt("consent")}</p>
+        ) : null}
+        {!disabled && consent.length < 4 ? (
+          <button
+            type="button"
+            className="button secondary small"
+            onClick={() => {
+              const channel =
+                CHANNEL_OPTIONS.map((o) => o.value).find((c) => !usedChannels.has(c as "email")) ?? "email";
+              patch({ consent: [...consent, { channel, status: "unsubscribed" }] });
+            }}
+          >
+            Add a consent change
+          </button>
+        ) : null}
+      </fieldset>
+    </>
+  );
+}
+
+/** Fields Omneural puts in every webhook request; extra fields with these names are replaced. */
+const WEBHOOK_FIELDS = ["event", "campaignId", "nodeId", "messageId", "contact", "sentAt"];
+
+function WebhookSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<"webhook">>) {
+  const urlProblem =
+    node.url && !/^https?:\/\/[^\s/]+/.test(node.url)
+      ? "Give a full address starting with https:// (or http://)."
+      : undefined;
+  return (
+    <>
+      <Field
+        label="URL"
+        type="url"
+        value={node.url}
+        onChange={(url) => patch({ url: url.trim() })}
+        error={errorAt("url") ?? urlProblem}
+        disabled={disabled}
+        placeholder="https://example.com/hooks/omneural"
+        hint="Omneural sends a signed POST request about the member to this address."
+      />
+      <KeyValueRows
+        legend="Extra fields in the request"
+        noun="field"
+        entries={Object.entries(node.body ?? {})}
+        onChange={(entries) => patch({ body: entries.length ? toRecord(entries) : undefined })}
+        errorAt={errorAt}
+        prefix="body"
+        disabled={disabled}
+        keyProblem={(key) =>
+          WEBHOOK_FIELDS.includes(key) ? `“${key}” is filled in by Omneural: choose another name.` : undefined
+        }
+        hint="Fixed values your system needs, such as a source or a tag, sent with every call."
+      />
+      <details className="wf-help">
+        <summary>What the request contains</summary>
+        <p className="small">
+          A JSON body with your extra fields, plus: <code>event</code> (always “workflow.webhook”),{" "}
+          <code>campaignId</code>, <code>nodeId</code> (this step), <code>messageId</code>,{" "}
+          <code>contact</code> (the member's <code>id</code>, <code>externalId</code> and <code>email</code>)
+          and <code>sentAt</code>. Look the member up by their id for anything else. Each request is signed:
+          check the <code>Omneural-Signature</code> header against your webhook secret.
+        </p>
+      </details>
+      <RetrySettings
+        retry={node.retry}
+        onChange={(retry) => patch({ retry })}
+        errorAt={errorAt}
+        disabled={disabled}
+        what="the call"
+      />
+    </>
+  );
+}
+
+const BACKOFF_UNITS = [
+  { value: "1", label: "seconds" },
+  { value: "60", label: "minutes" },
+  { value: "3600", label: "hours" },
+];
+
+/** Whether and how to try again when a send or a webhook call fails. */
+function RetrySettings({
+  retry,
+  onChange,
+  errorAt,
+  disabled,
+  what,
+}: {
+  retry: { maxAttempts: number; backoffSeconds: number } | undefined;
+  onChange: (retry: { maxAttempts: number; backoffSeconds: number } | undefined) => void;
+  errorAt: (prefix: string) => string | undefined;
+  disabled: boolean;
+  what: string;
+}) {
+  const id = useId();
+  const unit = retry
+    ? retry.backoffSeconds % 3600 === 0
+      ? 3600
+      : retry.backoffSeconds % 60 === 0
+        ? 60
+        : 1
+    : 60;
+  const attemptsProblem =
+    retry && (!Number.isInteger(retry.maxAttempts) || retry.maxAttempts < 1 || retry.maxAttempts > 20)
+      ? "From 1 to 20."
+      : undefined;
+  const backoffProblem =
+    retry && (retry.backoffSeconds < 1 || retry.backoffSeconds > 86_400) ? "At most one day." : undefined;
+  return (
+    <fieldset className="wf-rows">
+      <legend className="small">When {what} fails</legend>
+      <label className="wf-check">
+        <input
+          type="checkbox"
+          checked={Boolean(retry)}
+          disabled={disabled}
+          onChange={(event) =>
+            onChange(event.target.checked ? { maxAttempts: 5, backoffSeconds: 60 } : undefined)
+          }
+        />
+        Change how often to try again (by default: 5 attempts, waiting 1 minute, then 2, 4 …)
+      </label>
+      {retry ? (
+        <>
+          <Field
+            label="Attempts at most"
+            type="number"
+            min={1}
+            max={20}
+            value={String(retry.maxAttempts)}
+            onChange={(text) => onChange({ ...retry, maxAttempts: Math.trunc(Number(text) || 0) })}
+            error={errorAt("retry.maxAttempts") ?? attemptsProblem}
+            disabled={disabled}
+            hint="Including the first try."
+          />
+          <div className="wf-inline">
+            <Field
+              id={`${id}-backoff`}
+              label="First wait before trying again"
+              type="number"
+              min={1}
+              value={String(retry.backoffSeconds / unit)}
+              onChange={(text) =>
+                onChange({ ...retry, backoffSeconds: Math.max(0, Math.trunc(Number(text) || 0)) * unit })
+              }
+              error={errorAt("retry.backoffSeconds") ?? backoffProblem}
+              disabled={disabled}
+            />
+            <SelectField
+              id={`${id}-backoff-unit`}
+              label="Wait unit"
+              value={String(unit)}
+              onChange={(next) =>
+                onChange({ ...retry, backoffSeconds: (retry.backoffSeconds / unit) * Number(next) })
+              }
+              options={BACKOFF_UNITS}
+              disabled={disabled}
+            />
+          </div>
+          <p className="muted small">Each later wait is twice as long.</p>
+        </>
+      ) : null}
+      {errorAt("retry") && !retry ? <p className="field-error">{errorAt("retry")}</p> : null}
+    </fieldset>
+  );
+}
+
+/** Filters on an event's details (properties): a row each, typed like a condition on a contact detail. */
+function WhereFilters({
+  filters,
+  onChange,
+  root,
+  problems,
+  disabled,
+  title,
+}: {
+  filters: PropertyFilterValue[];
+  onChange: (filters: PropertyFilterValue[]) => void;
+  /** The full path of the filters in the validator's problems: `nodes[3].for.where`. */
+  root: string;
+  problems: WorkflowProblem[];
+  disabled: boolean;
+  title: string;
+}) {
+  const errors = ruleErrors(problems);
+  const replace = (i: number, filter: PropertyFilterValue) =>
+    onChange(filters.map((f, j) => (j === i ? filter : f)));
+  return (
+    <RuleBuilderContext.Provider value={{ errors, root, allowEntryEvent: true }}>
+      <fieldset className="wf-rows">
+        <legend className="small">{title}</legend>
+        {filters.length === 0 ? <p className="muted small">Any event of this name counts.</p> : null}
+        {filters.map((filter, i) => {
+          const at = `${root}[${i}]`;
+          return (
+            <fieldset
+              // biome-ignore lint/suspicious/noArrayIndexKey: filters have no identity but their place
+              key={i}
+              className="wf-filter"
+              aria-label={`Event detail filter ${i + 1}`}
+            >
+              <Field
+                label={`Detail ${i + 1} name`}
+                value={filter.property}
+                onChange={(property) => replace(i, { ...filter, property: property.trim() })}
+                error={
+                  errors[`${at}.property`] ??
+                  (filter.property && !KEY_PATTERN.test(filter.property)
+                    ? "Start with a letter or _; then letters, digits and _ only."
+                    : filter.property
+                      ? undefined
+                      : "Give the detail's name, e.g. total.")
+                }
+                disabled={disabled}
+                autoComplete="off"
+              />
+              <SelectField
+                label={`Detail ${i + 1} kind`}
+                value={filter.type}
+                onChange={(type) =>
+                  replace(i, {
+                    property: filter.property,
+                    type,
+                    condition: defaultCondition(type as ValueType, filter.condition.op),
+                  } as PropertyFilterValue)
+                }
+                options={[
+                  { value: "string", label: "Text" },
+                  { value: "number", label: "Number" },
+                  { value: "boolean", label: "Yes / no" },
+                ]}
+                error={errors[at] ?? errors[`${at}.type`]}
+                disabled={disabled}
+              />
+              <ConditionEditor
+                type={filter.type}
+                condition={filter.condition}
+                onChange={(condition) => replace(i, { ...filter, condition } as PropertyFilterValue)}
+                path={`${at}.condition`}
                 disabled={disabled}
               />
               {!disabled ? (
                 <button
                   type="button"
                   className="button secondary small"
-                  aria-label={`Remove attribute ${key || i + 1}`}
-                  onClick={() => setPairs(set.filter((_, j) => j !== i))}
+                  onClick={() => onChange(filters.filter((_, j) => j !== i))}
                 >
-                  Remove
+                  Remove detail filter {i + 1}
                 </button>
-              ) : (
-                <span />
-              )}
-            </div>
-          ))}
-          {!disabled ? (
-            <button
-              type="button"
-              className="button secondary small"
-              onClick={() => setPairs([...set, [`attribute_${set.length + 1}`, ""]])}
-            >
-              Add an attribute
-            </button>
-          ) : null}
-          {errorAt("set") ? <p className="field-error">{errorAt("set")}</p> : null}
-        </div>
+              ) : null}
+            </fieldset>
+          );
+        })}
+        {errors[root] ? <p className="field-error">{errors[root]}</p> : null}
+        {!disabled && filters.length < 20 ? (
+          <button
+            type="button"
+            className="button secondary small"
+            onClick={() => onChange([...filters, newPropertyFilter()])}
+          >
+            Add a detail filter
+          </button>
+        ) : null}
       </fieldset>
-      <SelectField
-        label="Add to a list"
-        value={node.addToLists?.[0] ?? ""}
-        onChange={(id) => patch({ addToLists: id ? [id] : undefined })}
-        options={[
-          { value: "", label: "No list" },
-          ...listOptions.map((l) => ({ value: l.id, label: l.name })),
-        ]}
-        error={errorAt("addToLists")}
-        disabled={disabled}
-      />
-      <SelectField
-        label="Remove from a list"
-        value={node.removeFromLists?.[0] ?? ""}
-        onChange={(id) => patch({ removeFromLists: id ? [id] : undefined })}
-        options={[
-          { value: "", label: "No list" },
-          ...listOptions.map((l) => ({ value: l.id, label: l.name })),
-        ]}
-        error={errorAt("removeFromLists")}
-        disabled={disabled}
-      />
-      <div className="wf-inline">
-        <SelectField
-          label="Change consent on"
-          value={firstConsent?.channel ?? ""}
-          onChange={(channel) =>
-            patch({
-              consent: channel ? [{ channel, status: firstConsent?.status ?? "unsubscribed" }] : undefined,
-            })
-          }
-          options={[{ value: "", label: "No channel" }, ...CHANNEL_OPTIONS]}
-          error={errorAt("consent")}
-          disabled={disabled}
-        />
-        <SelectField
-          label="To"
-          value={firstConsent?.status ?? "unsubscribed"}
-          onChange={(status) =>
-            firstConsent ? patch({ consent: [{ channel: firstConsent.channel, status }] }) : undefined
-          }
-          options={[
-            { value: "subscribed", label: "Subscribed" },
-            { value: "unsubscribed", label: "Unsubscribed" },
-          ]}
-          disabled={disabled || !firstConsent}
-        />
-      </div>
-    </>
+    </RuleBuilderContext.Provider>
   );
 }

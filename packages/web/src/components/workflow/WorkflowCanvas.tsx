@@ -246,31 +246,37 @@ export function WorkflowCanvas({
     );
     return graph.nodes.flatMap((node) => {
       const outlets = outletsOf(node);
-      return Object.entries(node.outlets ?? {})
-        .filter(([outlet, to]) => ids.has(to) && outlets.includes(outlet))
-        .map(([outlet, to]) => {
-          const id = edgeId(node.id, outlet);
-          const shown = onPath.has(id);
-          return {
-            id,
-            source: node.id,
-            sourceHandle: outlet,
-            target: to,
-            targetHandle: "in",
-            deletable: editable,
-            className: shown ? "wf-edge is-highlighted" : "wf-edge",
-            markerEnd: {
-              type: MarkerType.ArrowClosed,
-              width: 18,
-              height: 18,
-              ...(shown ? { color: "#166534" } : {}),
-            },
-            ariaLabel: `${displayName(node)} (${outletName(outlet)}) to ${displayName(
-              graph.nodes.find((n) => n.id === to) as WorkflowNode,
-            )}`,
-            ...(outlets.length > 1 ? { label: outletName(outlet) } : {}),
-          };
-        });
+      const connected = Object.entries(node.outlets ?? {}).filter(
+        ([outlet, to]) => ids.has(to) && outlets.includes(outlet),
+      );
+      // Outlets of one step that lead to the same step share one label, so that labels do not pile up.
+      const labelOf = (outlet: string, to: string) => {
+        const same = outlets.filter((o) => node.outlets?.[o] === to);
+        return same[0] === outlet ? same.map(outletName).join(" · ") : undefined;
+      };
+      return connected.map(([outlet, to]) => {
+        const id = edgeId(node.id, outlet);
+        const shown = onPath.has(id);
+        return {
+          id,
+          source: node.id,
+          sourceHandle: outlet,
+          target: to,
+          targetHandle: "in",
+          deletable: editable,
+          className: shown ? "wf-edge is-highlighted" : "wf-edge",
+          markerEnd: {
+            type: MarkerType.ArrowClosed,
+            width: 18,
+            height: 18,
+            ...(shown ? { color: "#166534" } : {}),
+          },
+          ariaLabel: `${displayName(node)} (${outletName(outlet)}) to ${displayName(
+            graph.nodes.find((n) => n.id === to) as WorkflowNode,
+          )}`,
+          ...(outlets.length > 1 && labelOf(outlet, to) ? { label: labelOf(outlet, to) } : {}),
+        };
+      });
     });
   }, [graph, highlight, highlightEdges, path, editable]);
 

@@ -207,30 +207,72 @@ export function layout(graph: WorkflowGraph, force = false): Record<string, { x:
   }
   const deepest = Math.max(0, ...depth.values());
   const layers = new Map<number, string[]>();
+  const addToLayer = (d: number, id: string) => layers.set(d, [...(layers.get(d) ?? []), id]);
   // Steps in the order they are reached, so that a row follows the row above it.
   for (const id of [...order, ...graph.nodes.map((n) => n.id).filter((id) => !depth.has(id))]) {
     // Unreachable steps (and goals, which stand apart) go in a row of their own below.
-    const d = depth.get(id) ?? deepest + 1;
-    layers.set(d, [...(layers.get(d) ?? []), id]);
+    addToLayer(depth.get(id) ?? deepest + 1, id);
   }
-  const rank = new Map<string, number>();
+  // Each connection pulls its step under the outlet it leaves from (outlets fan out left to right). A
+  // connection that skips rows gets a placeholder in each row it crosses, so that no card sits in its way
+  // (several steps leading to one exit, a "no response" going straight to the end).
+  const parents = new Map<string, { from: string; offset: number }[]>();
+  const addParent = (child: string, from: string, offset: number) =>
+    parents.set(child, [...(parents.get(child) ?? []), { from, offset }]);
+  const placeholders = new Set<string>();
+  for (const id of order) {
+    const node = byId.get(id);
+    if (!node) continue;
+    const outlets = outletsOf(node);
+    outlets.forEach((outlet, i) => {
+      const to = node.outlets?.[outlet];
+      if (!to || !depth.has(to) || back.has(`${id}>${to}`)) return;
+      let from = id;
+      let offset = outlets.length > 1 ? (i - (outlets.length - 1) / 2) * COLUMN * 1.4 : 0;
+      for (let d = (depth.get(id) ?? 0) + 1; d < (depth.get(to) ?? 0); d++) {
+        const placeholder = `\u0000${id}>${outlet}>${d}`;
+        placeholders.add(placeholder);
+        addToLayer(d, placeholder);
+        addParent(placeholder, from, offset);
+        from = placeholder;
+        offset = 0;
+      }
+      addParent(to, from, offset);
+    });
+  }
+  const xs = new Map<string, number>();
   for (const d of [...layers.keys()].sort((a, b) => a - b)) {
     const ids = layers.get(d) ?? [];
-    const parentRank = (id: string) => {
-      const ranks = graph.nodes.flatMap((n) =>
-        outletsOf(n).flatMap((o, i) =>
-          n.outlets?.[o] === id && rank.has(n.id) ? [(rank.get(n.id) ?? 0) + i / 10] : [],
-        ),
-      );
-      return ranks.length ? Math.min(...ranks) : Number.POSITIVE_INFINITY;
+    const wanted = (id: string) => {
+      const pulls = (parents.get(id) ?? []).filter((p) => xs.has(p.from));
+      return pulls.length
+        ? pulls.reduce((sum, p) => sum + (xs.get(p.from) ?? 0) + p.offset, 0) / pulls.length
+        : 0;
     };
-    const sorted = [...ids].sort((a, b) => parentRank(a) - parentRank(b));
-    sorted.forEach((id, i) => {
-      const x = (i - (sorted.length - 1) / 2) * COLUMN;
-      rank.set(id, x);
-      const node = byId.get(id);
+    const sorted = ids
+      .map((id, i) => ({ id, i, want: wanted(id) }))
+      .sort((a, b) => a.want - b.want || a.i - b.i);
+    const placed: number[] = [];
+    sorted.forEach((item, i) => {
+      const previous = sorted[i - 1];
+      if (!previous) {
+        placed.push(item.want);
+        return;
+      }
+      const both = placeholders.has(item.id) && placeholders.has(previous.id);
+      const either = placeholders.has(item.id) || placeholders.has(previous.id);
+      const gap = both ? COLUMN * 0.3 : either ? COLUMN * 0.65 : COLUMN;
+      placed.push(Math.max(item.want, (placed[i - 1] ?? 0) + gap));
+    });
+    // Pushing cards apart moves them right; shift the row back so that, on average, each sits where pulled.
+    const shift =
+      sorted.reduce((sum, item, i) => sum + item.want - (placed[i] ?? 0), 0) / (sorted.length || 1);
+    sorted.forEach((item, i) => {
+      const x = Math.round((placed[i] ?? 0) + shift);
+      xs.set(item.id, x);
+      const node = byId.get(item.id);
       if (!node || (!force && node.position)) return;
-      positions[id] = { x, y: d * ROW };
+      positions[item.id] = { x, y: d * ROW };
     });
   }
   return positions;
@@ -317,13 +359,24 @@ export function summaryOf(node: WorkflowNode, templateName?: (id: string) => str
       return `${what}, at most ${describeDuration(node.timeout)}`;
     }
     case "condition":
-      return node.branches ? `${node.branches.length} branches` : "Yes or no";
+      return node.branches
+        ? `${node.branches.length} branch${node.branches.length === 1 ? "" : "es"}, else otherwise`
+        : "Yes or no";
     case "split":
       return node.experiment
         ? `A/B test on ${node.experiment.metric}s`
         : (node.branches ?? []).map((b) => `${b.key} ${b.weight}%`).join(" · ");
-    case "update":
-      return "Changes the contact";
+    case "update": {
+      const parts: string[] = [];
+      const set = Object.keys(node.set ?? {});
+      if (set.length) parts.push(`Sets ${set.slice(0, 3).join(", ")}${set.length > 3 ? " …" : ""}`);
+      if (node.unset?.length) parts.push(`clears ${node.unset.length}`);
+      const lists = (node.addToLists?.length ?? 0) + (node.removeFromLists?.length ?? 0);
+      if (lists) parts.push(`${lists} list${lists === 1 ? "" : "s"}`);
+      if (node.consent?.length) parts.push(`consent: ${node.consent.map((c) => c.channel).join(", ")}`);
+      const text = parts.join(" · ");
+      return text ? text.charAt(0).toUpperCase() + text.slice(1) : "Changes the contact";
+    }
     case "webhook":
       return node.url ? node.url.replace(/^https?:\/\//, "") : "Give a URL";
     case "goal":
@@ -354,4 +407,27 @@ export function friendlyProblem(problem: WorkflowProblem): string {
 /** The path of a problem's field inside its node: `nodes[3].outlets.next` → `outlets.next`. */
 export function fieldInNode(problem: WorkflowProblem): string {
   return problem.field.replace(/^nodes\[\d+\]\.?/, "");
+}
+
+// ---- Checks the editor makes before asking the server ----
+
+/**
+ * Problems the editor finds itself, shaped like the validator's: a split's shares must add up to 100
+ * (the engine would scale them, but a marketer means percentages).
+ */
+export function localProblems(graph: WorkflowGraph): WorkflowProblem[] {
+  const found: WorkflowProblem[] = [];
+  graph.nodes.forEach((node, index) => {
+    if (node.type !== "split") return;
+    const total =
+      Math.round((node.branches ?? []).reduce((sum, b) => sum + (Number(b.weight) || 0), 0) * 100) / 100;
+    if (total !== 100) {
+      found.push({
+        nodeId: node.id,
+        field: `nodes[${index}].branches`,
+        message: `node "${node.id}": the shares add up to ${total}%: make them add up to 100%`,
+      });
+    }
+  });
+  return found;
 }
