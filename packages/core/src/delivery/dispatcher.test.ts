@@ -407,9 +407,8 @@ describe("dispatchEmailBatch", () => {
       db,
     );
     const contactId = crypto.randomUUID();
-    await sql`insert into contacts (workspace_id, id, email) values (${ws.id}, ${contactId}, 'hooked@example.com')`.execute(
-      db,
-    );
+    await sql`insert into contacts (workspace_id, id, email, attributes)
+      values (${ws.id}, ${contactId}, 'hooked@example.com', '{"owner":"Grace"}')`.execute(db);
     await sql`insert into list_members (workspace_id, list_id, contact_id) values (${ws.id}, ${listId}, ${contactId})`.execute(
       db,
     );
@@ -420,7 +419,11 @@ describe("dispatchEmailBatch", () => {
           id: "crm",
           type: "webhook",
           url: "https://crm.example/hooks/omneural",
-          body: { stage: "lead" },
+          body: {
+            stage: "lead",
+            greeting: "Hello {{ firstName | default: 'there' }} at {{ email }}",
+            deal: { owner: "{{ attributes.owner }}", amount: 42 },
+          },
           outlets: { next: "done" },
         },
         { id: "done", type: "exit", outlets: {} },
@@ -437,6 +440,9 @@ describe("dispatchEmailBatch", () => {
     expect(rows[0]!.recipient).toBe("https://crm.example/hooks/omneural");
     expect(rows[0]!.content).toMatchObject({
       stage: "lead",
+      // Text values with Liquid are rendered for the member; others are sent as they are.
+      greeting: "Hello there at hooked@example.com",
+      deal: { owner: "Grace", amount: 42 },
       campaignId: campaign.id,
       nodeId: "crm",
       contact: { id: contactId, email: "hooked@example.com" },

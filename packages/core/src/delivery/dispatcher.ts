@@ -13,7 +13,13 @@ import { circuitOpen, dispatchOutcomes } from "../ops/metrics.ts";
 import { tombstoneKeyFrom } from "../security/keys.ts";
 import type { Logger } from "../shared/logger.ts";
 import { startPollLoop } from "../shared/poll-loop.ts";
-import { type RenderContact, TemplateRenderError } from "../templates/render.ts";
+import {
+  buildRenderContext,
+  describeLiquidError,
+  type RenderContact,
+  TemplateRenderError,
+  textLiquid,
+} from "../templates/render.ts";
 import { selectTemplateVersions } from "../templates/template.repository.ts";
 import { templateRenderer } from "../templates/template.service.ts";
 import { trackEmail, trackSms } from "../tracking/rewrite.ts";
@@ -620,10 +626,43 @@ async function prepareSms(db: Db, message: ClaimedMessage, facts: SendFacts, cha
   return { send: () => channel.send(sms), provider: channel.provider };
 }
 
+/**
+ * A webhook body's text values with Liquid in them (`"Hello {{ firstName }}"`, `"{{ attributes.plan }}"`)
+ * rendered for the member, as a text template is; other values as they are. Throws an Error naming the
+ * field when one does not render (a missing variable without a default).
+ */
+function renderWebhookBody(
+  body: Record<string, unknown>,
+  recipient: RecipientRow | undefined,
+): Record<string, unknown> {
+  const context = recipient ? buildRenderContext(toRenderContact(recipient)) : {};
+  const render = (value: unknown, path: string): unknown => {
+    if (typeof value === "string") {
+      if (!value.includes("{{") && !value.includes("{%")) return value;
+      try {
+        return textLiquid.parseAndRenderSync(value, context);
+      } catch (error) {
+        throw new Error(`the webhook body's field ${path} does not render: ${describeLiquidError(error)}`);
+      }
+    }
+    if (Array.isArray(value)) return value.map((v, i) => render(v, `${path}[${i}]`));
+    if (value && typeof value === "object") {
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, render(v, `${path}.${k}`)]));
+    }
+    return value;
+  };
+  return Object.fromEntries(Object.entries(body).map(([k, v]) => [k, render(v, k)]));
+}
+
 function prepareWebhook(message: ClaimedMessage, facts: SendFacts, channel: WebhookChannel) {
   const url = message.details.url;
   if (typeof url !== "string") return { status: "failed", reason: "the webhook node has no URL" } as const;
-  const body = (message.details.body ?? {}) as Record<string, unknown>;
+  let body: Record<string, unknown>;
+  try {
+    body = renderWebhookBody((message.details.body ?? {}) as Record<string, unknown>, facts.recipient);
+  } catch (error) {
+    return { status: "failed", reason: (error as Error).message } as const;
+  }
   const call: OutgoingWebhook = {
     workspaceId: message.workspace_id,
     messageId: message.id,

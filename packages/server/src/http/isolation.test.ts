@@ -405,7 +405,7 @@ const OPERATIONS: Record<string, () => Probe[]> = {
     },
   ],
   "DELETE /api/v1/audiences/{id}": () => [{ expect: NOT_FOUND }],
-  "GET /api/v1/audiences/{id}/count": () => [
+  "GET /api/v1/audiences/{id}/count": (): Probe[] => [
     { query: { maxAgeSeconds: "0" }, expect: NOT_FOUND },
     { about: "A's audience's reach", query: { reach: "true" }, expect: NOT_FOUND },
   ],

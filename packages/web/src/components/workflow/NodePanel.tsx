@@ -1386,11 +1386,13 @@ function WebhookSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeO
       <details className="wf-help">
         <summary>What the request contains</summary>
         <p className="small">
-          A JSON body with your extra fields, plus: <code>event</code> (always “workflow.webhook”),{" "}
-          <code>campaignId</code>, <code>nodeId</code> (this step), <code>messageId</code>,{" "}
-          <code>contact</code> (the member's <code>id</code>, <code>externalId</code> and <code>email</code>)
-          and <code>sentAt</code>. Look the member up by their id for anything else. Each request is signed:
-          check the <code>Omneural-Signature</code> header against your webhook secret.
+          A JSON body with your extra fields (text values may use the member's details as in a text template,
+          e.g. <code>{"{{ firstName }}"}</code> or <code>{"{{ attributes.plan | default: 'free' }}"}</code>),
+          plus: <code>event</code> (always “workflow.webhook”), <code>campaignId</code>, <code>nodeId</code>{" "}
+          (this step), <code>messageId</code>, <code>contact</code> (the member's <code>id</code>,{" "}
+          <code>externalId</code> and <code>email</code>) and <code>sentAt</code>. Look the member up by their
+          id for anything else. Each request is signed: check the <code>Omneural-Signature</code> header
+          against your webhook secret.
         </p>
       </details>
       <RetrySettings
