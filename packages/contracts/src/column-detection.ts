@@ -269,3 +269,24 @@ export function detectField(header: string): ContactField | undefined {
   }
   return undefined;
 }
+
+/**
+ * Turns a CSV header into an attribute key: "Lifetime Value ($)" -> "lifetime_value",
+ * "2024 Spend" -> "_2024_spend", "MailingStreet" -> "mailing_street". Returns `fallback` when
+ * nothing usable is left (a header of only symbols or of non-Latin script). The server's import and
+ * the web app's preview both use it, so the key the page shows is the one the import stores.
+ */
+export function toAttributeKey(header: string, fallback = "attribute"): string {
+  let key = header
+    .normalize("NFD")
+    .replace(COMBINING_MARKS, "")
+    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, "_")
+    .replace(/^_+|_+$/g, "");
+  if (key === "") return fallback;
+  if (key.charCodeAt(0) <= 57) key = `_${key}`;
+  if (key.length > 64) key = key.slice(0, 64).replace(/_+$/, "");
+  return key;
+}

@@ -7,6 +7,7 @@
  * Caches of user-supplied strings are capped so a file full of junk can't grow them without bound.
  */
 import { domainToASCII, domainToUnicode } from "node:url";
+import { toAttributeKey } from "@omneural/contracts/column-detection";
 import { getAllCountries, getAllTimezones, getCountry, getTimezone } from "countries-and-timezones";
 // libphonenumber-js/core's Metadata class is exported by both its ESM and CommonJS builds;
 // "max" only exports it from the ESM one.
@@ -1384,25 +1385,9 @@ export function isValidAttributeKey(key: string): boolean {
   return true;
 }
 
-/**
- * Turns a CSV header into an attribute key: "Lifetime Value ($)" -> "lifetime_value",
- * "2024 Spend" -> "_2024_spend", "MailingStreet" -> "mailing_street". Returns `fallback` when
- * nothing usable is left (a header of only symbols or of non-Latin script).
- */
-export function toAttributeKey(header: string, fallback = "attribute"): string {
-  let key = header
-    .normalize("NFD")
-    .replace(COMBINING_MARKS, "")
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "");
-  if (key === "") return fallback;
-  if (key.charCodeAt(0) <= 57) key = `_${key}`;
-  if (key.length > 64) key = key.slice(0, 64).replace(/_+$/, "");
-  return key;
-}
+// toAttributeKey lives in the contracts (the web app's import preview uses it too); re-exported here
+// for the callers that import it with the rest of the normalisation.
+export { toAttributeKey };
 
 // ---------------------------------------------------------------------------------------------
 // Whole contact

@@ -265,14 +265,7 @@ function ConsentForm({ contact, onDone }: { contact: Contact; onDone: () => void
       })}
       <p className="muted small">Every change is kept in the consent history with who made it.</p>
       {save.error ? <Alert>{messageOf(save.error)}</Alert> : null}
-      <div className="form-actions">
-        <button type="submit" className="button primary small" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : "Save consent"}
-        </button>
-        <button type="button" className="button secondary small" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Save consent" busyLabel="Saving…" busy={save.isPending} onCancel={onDone} />
     </form>
   );
 }
@@ -493,15 +486,34 @@ function AttributesForm({ contact, onDone }: { contact: Contact; onDone: () => v
         Add an attribute
       </button>
       {save.error && Object.keys(serverErrors).length === 0 ? <Alert>{messageOf(save.error)}</Alert> : null}
-      <div className="form-actions">
-        <button type="submit" className="button primary small" disabled={save.isPending}>
-          {save.isPending ? "Saving…" : "Save attributes"}
-        </button>
-        <button type="button" className="button secondary small" onClick={onDone}>
-          Cancel
-        </button>
-      </div>
+      <SubmitOrCancel label="Save attributes" busyLabel="Saving…" busy={save.isPending} onCancel={onDone} />
     </form>
+  );
+}
+
+/** The buttons closing the profile's small forms. */
+function SubmitOrCancel({
+  label,
+  busyLabel,
+  busy,
+  onCancel,
+  danger,
+}: {
+  label: string;
+  busyLabel: string;
+  busy: boolean;
+  onCancel: () => void;
+  danger?: boolean;
+}) {
+  return (
+    <div className="form-actions">
+      <button type="submit" className={`button ${danger ? "danger" : "primary"} small`} disabled={busy}>
+        {busy ? busyLabel : label}
+      </button>
+      <button type="button" className="button secondary small" onClick={onCancel}>
+        Cancel
+      </button>
+    </div>
   );
 }
 
@@ -757,14 +769,13 @@ function EraseSection({ contact }: { contact: Contact }) {
             autoComplete="off"
           />
           {erase.error ? <Alert>{messageOf(erase.error)}</Alert> : null}
-          <div className="form-actions">
-            <button type="submit" className="button danger small" disabled={erase.isPending}>
-              {erase.isPending ? "Erasing…" : "Erase for good"}
-            </button>
-            <button type="button" className="button secondary small" onClick={() => setConfirming(false)}>
-              Cancel
-            </button>
-          </div>
+          <SubmitOrCancel
+            label="Erase for good"
+            busyLabel="Erasing…"
+            busy={erase.isPending}
+            onCancel={() => setConfirming(false)}
+            danger
+          />
         </form>
       ) : (
         <button type="button" className="button secondary small" onClick={() => setConfirming(true)}>

@@ -5,7 +5,7 @@
  */
 import type { DeliveryPolicies, DeliveryPolicy, Workspace } from "@omneural/contracts/workspaces";
 import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
+import { type FormEvent, type ReactNode, useId, useState } from "react";
 import type { Static } from "typebox";
 import { request } from "../api.ts";
 import { errorsFrom, Field, type FieldErrors, SelectField } from "../components/Field.tsx";
@@ -199,6 +199,18 @@ function PolicyForm({
     });
   }
 
+  const disabled = !writable || save.isPending;
+  /** The value, change and problem of one text input or select of the draft. */
+  const bind = (key: "from" | "to" | "count" | "days" | "action", error: string | undefined) => ({
+    value: draft[key],
+    onChange: (value: string) => update({ [key]: value }),
+    error,
+  });
+  const toggle = (key: "limitHours" | "cap") => ({
+    checked: draft[key],
+    onToggle: (checked: boolean) => update({ [key]: checked }),
+    disabled,
+  });
   const hoursError = errors.allowedHours;
   const capError = errors.frequencyCap;
   return (
@@ -214,88 +226,58 @@ function PolicyForm({
         {isDefault ? null : ` Default: ${summarise(DEFAULTS[channel], what)}`}
       </p>
       <form onSubmit={submit} noValidate aria-label={`${title} delivery settings`}>
-        <fieldset disabled={!writable || save.isPending}>
-          <legend>
-            <span className="visually-hidden">{title}: </span>Sending hours
-          </legend>
-          <label className="checkbox-field">
-            <input
-              type="checkbox"
-              checked={draft.limitHours}
-              onChange={(event) => update({ limitHours: event.target.checked })}
+        <OptionalRule
+          title={title}
+          legend="Sending hours"
+          label={`Only send ${what} between certain hours (quiet hours outside them)`}
+          {...toggle("limitHours")}
+        >
+          <div className="row">
+            <Field
+              label={"Send from"}
+              type="time"
+              {...bind("from", errors["allowedHours.from"])}
+              hint="Contact's local time"
             />
-            Only send {what} between certain hours (quiet hours outside them)
-          </label>
-          {draft.limitHours ? (
-            <div className="row">
-              <Field
-                label={"Send from"}
-                type="time"
-                value={draft.from}
-                onChange={(from) => update({ from })}
-                error={errors["allowedHours.from"]}
-                hint="Contact's local time"
-              />
-              <Field
-                label={"Send until"}
-                type="time"
-                value={draft.to}
-                onChange={(to) => update({ to })}
-                error={errors["allowedHours.to"] ?? hoursError}
-                hint="Earlier than the start: the window runs overnight"
-              />
-            </div>
-          ) : null}
-        </fieldset>
-        <fieldset disabled={!writable || save.isPending}>
-          <legend>
-            <span className="visually-hidden">{title}: </span>Frequency cap
-          </legend>
-          <label className="checkbox-field">
-            <input
-              type="checkbox"
-              checked={draft.cap}
-              onChange={(event) => update({ cap: event.target.checked })}
+            <Field
+              label={"Send until"}
+              type="time"
+              {...bind("to", errors["allowedHours.to"] ?? hoursError)}
+              hint="Earlier than the start: the window runs overnight"
             />
-            Limit how many {what} one contact gets, across all campaigns
-          </label>
-          {draft.cap ? (
-            <div className="row cap-row">
-              <Field
-                label={"At most"}
-                type="number"
-                min={1}
-                max={1000}
-                inputMode="numeric"
-                value={draft.count}
-                onChange={(value) => update({ count: value })}
-                error={errors["frequencyCap.count"] ?? capError}
-                hint={what}
-              />
-              <Field
-                label={"Every (days)"}
-                type="number"
-                min={1}
-                max={365}
-                inputMode="numeric"
-                value={draft.days}
-                onChange={(value) => update({ days: value })}
-                error={errors["frequencyCap.days"]}
-                hint="days, counted back from each send"
-              />
-              <SelectField
-                label={"When over the cap"}
-                value={draft.action}
-                onChange={(value) => update({ action: value as "defer" | "skip" })}
-                error={errors["frequencyCap.action"]}
-                options={[
-                  { value: "defer", label: "Wait until the contact is under the cap" },
-                  { value: "skip", label: "Skip the message" },
-                ]}
-              />
-            </div>
-          ) : null}
-        </fieldset>
+          </div>
+        </OptionalRule>
+        <OptionalRule
+          title={title}
+          legend="Frequency cap"
+          label={`Limit how many ${what} one contact gets, across all campaigns`}
+          {...toggle("cap")}
+        >
+          <div className="row cap-row">
+            <Field
+              label={"At most"}
+              {...WHOLE_NUMBER}
+              max={1000}
+              {...bind("count", errors["frequencyCap.count"] ?? capError)}
+              hint={what}
+            />
+            <Field
+              label={"Every (days)"}
+              {...WHOLE_NUMBER}
+              max={365}
+              {...bind("days", errors["frequencyCap.days"])}
+              hint="days, counted back from each send"
+            />
+            <SelectField
+              label={"When over the cap"}
+              {...bind("action", errors["frequencyCap.action"])}
+              options={[
+                { value: "defer", label: "Wait until the contact is under the cap" },
+                { value: "skip", label: "Skip the message" },
+              ]}
+            />
+          </div>
+        </OptionalRule>
         {errors.form ? <Alert>{errors.form}</Alert> : null}
         {writable ? (
           <div className="form-actions">
@@ -323,5 +305,41 @@ function PolicyForm({
         ) : null}
       </form>
     </section>
+  );
+}
+
+const WHOLE_NUMBER = { type: "number", min: 1, inputMode: "numeric" } as const;
+
+/** A part of the policy that is off or on, with its inputs shown when it is on. */
+function OptionalRule({
+  title,
+  legend,
+  label,
+  checked,
+  onToggle,
+  disabled,
+  children,
+}: {
+  /** The channel, for screen readers (every channel's form has the same legends). */
+  title: string;
+  legend: string;
+  label: string;
+  checked: boolean;
+  onToggle: (checked: boolean) => void;
+  disabled: boolean;
+  children: ReactNode;
+}) {
+  return (
+    <fieldset disabled={disabled}>
+      <legend>
+        <span className="visually-hidden">{title}: </span>
+        {legend}
+      </legend>
+      <label className="checkbox-field">
+        <input type="checkbox" checked={checked} onChange={(event) => onToggle(event.target.checked)} />
+        {label}
+      </label>
+      {checked ? children : null}
+    </fieldset>
   );
 }

@@ -320,10 +320,22 @@ function ProviderForm({
     apiKey: "",
   });
   const [errors, setErrors] = useState<FieldErrors<FormKey>>({});
-  const set = (key: keyof typeof form) => (value: string) => setForm((f) => ({ ...f, [key]: value }));
   const stored = (secret: string) => saved?.secretsSet.includes(secret) ?? false;
   const secretHint = (secret: string, extra?: string) =>
     `${stored(secret) ? "Set. Leave empty to keep the stored one." : "Not set."}${extra ? ` ${extra}` : ""}`;
+  /** The value, change and server problem of one input of the form. */
+  const bind = (key: keyof typeof form, errorKey?: FormKey) => ({
+    value: form[key],
+    onChange: (value: string) => setForm((f) => ({ ...f, [key]: value })),
+    error: errorKey ? errors[errorKey] : undefined,
+  });
+  /** A write-only credential: empty keeps the stored one. */
+  const secret = (key: "password" | "authToken" | "apiKey", extra?: string) => ({
+    ...bind(key, `secrets.${key}`),
+    type: "password",
+    hint: secretHint(key, extra),
+    autoComplete: "new-password",
+  });
 
   const save = useMutation({
     mutationFn: (input: ProviderInput) => providersApi.put(channel, input),
@@ -434,25 +446,20 @@ function ProviderForm({
           <div className="row">
             <Field
               label="SMTP server"
-              value={form.host}
-              onChange={set("host")}
-              error={errors["settings.host"]}
+              {...bind("host", "settings.host")}
               hint="e.g. smtp.sendgrid.net"
               autoComplete="off"
             />
             <Field
               label="Port"
               inputMode="numeric"
-              value={form.port}
-              onChange={set("port")}
-              error={errors["settings.port"]}
+              {...bind("port", "settings.port")}
               hint="587 (STARTTLS) or 465 (TLS)"
             />
           </div>
           <SelectField
             label="Encryption"
-            value={form.security}
-            onChange={set("security")}
+            {...bind("security")}
             options={[
               { value: "starttls", label: "STARTTLS when the server offers it" },
               { value: "starttls-required", label: "Always STARTTLS (refuse to send without it)" },
@@ -462,43 +469,21 @@ function ProviderForm({
           <div className="row">
             <Field
               label="User name"
-              value={form.user}
-              onChange={set("user")}
-              error={errors["settings.user"]}
+              {...bind("user", "settings.user")}
               hint="Empty when the server needs no sign-in."
               autoComplete="off"
             />
-            <Field
-              label="SMTP password"
-              type="password"
-              value={form.password}
-              onChange={set("password")}
-              error={errors["secrets.password"]}
-              hint={secretHint("password")}
-              autoComplete="new-password"
-            />
+            <Field label="SMTP password" {...secret("password")} />
           </div>
           <details className="advanced">
             <summary>DKIM signing (optional)</summary>
             <div className="row">
-              <Field
-                label="DKIM domain"
-                value={form.dkimDomain}
-                onChange={set("dkimDomain")}
-                error={errors["settings.dkim.domainName"]}
-              />
-              <Field
-                label="DKIM selector"
-                value={form.dkimSelector}
-                onChange={set("dkimSelector")}
-                error={errors["settings.dkim.keySelector"]}
-              />
+              <Field label="DKIM domain" {...bind("dkimDomain", "settings.dkim.domainName")} />
+              <Field label="DKIM selector" {...bind("dkimSelector", "settings.dkim.keySelector")} />
             </div>
             <TextAreaField
               label="DKIM private key"
-              value={form.dkimPrivateKey}
-              onChange={set("dkimPrivateKey")}
-              error={errors["secrets.dkimPrivateKey"]}
+              {...bind("dkimPrivateKey", "secrets.dkimPrivateKey")}
               rows={4}
               hint={secretHint("dkimPrivateKey", "PEM, RSA or Ed25519.")}
               className="secret-area"
@@ -509,27 +494,15 @@ function ProviderForm({
         <>
           <Field
             label="Account SID"
-            value={form.accountSid}
-            onChange={set("accountSid")}
-            error={errors["settings.accountSid"]}
+            {...bind("accountSid", "settings.accountSid")}
             hint="From the Twilio console: starts with AC."
             autoComplete="off"
             spellCheck={false}
           />
-          <Field
-            label="Auth token"
-            type="password"
-            value={form.authToken}
-            onChange={set("authToken")}
-            error={errors["secrets.authToken"]}
-            hint={secretHint("authToken")}
-            autoComplete="new-password"
-          />
+          <Field label="Auth token" {...secret("authToken")} />
           <Field
             label="API address"
-            value={form.baseUrl}
-            onChange={set("baseUrl")}
-            error={errors["settings.baseUrl"]}
+            {...bind("baseUrl", "settings.baseUrl")}
             hint="Optional. Empty: https://api.twilio.com"
           />
         </>
@@ -537,18 +510,12 @@ function ProviderForm({
         <>
           <Field
             label="API key"
-            type="password"
-            value={form.apiKey}
-            onChange={set("apiKey")}
-            error={errors["secrets.apiKey"]}
-            hint={secretHint("apiKey", "A live key sends real letters; a test key does not.")}
-            autoComplete="new-password"
+            {...secret("apiKey", "A live key sends real letters; a test key does not.")}
           />
           <div className="row">
             <SelectField
               label="Letters in colour"
-              value={form.color}
-              onChange={set("color")}
+              {...bind("color")}
               options={[
                 { value: "no", label: "No (black and white)" },
                 { value: "yes", label: "Yes" },
@@ -556,9 +523,7 @@ function ProviderForm({
             />
             <SelectField
               label="Postcard size"
-              value={form.postcardSize}
-              onChange={set("postcardSize")}
-              error={errors["settings.postcardSize"]}
+              {...bind("postcardSize", "settings.postcardSize")}
               options={[
                 { value: "4x6", label: "4×6 in" },
                 { value: "6x9", label: "6×9 in" },
@@ -568,9 +533,7 @@ function ProviderForm({
           </div>
           <Field
             label="API address"
-            value={form.baseUrl}
-            onChange={set("baseUrl")}
-            error={errors["settings.baseUrl"]}
+            {...bind("baseUrl", "settings.baseUrl")}
             hint="Optional. Empty: https://api.lob.com"
           />
         </>

@@ -4,9 +4,10 @@
  * of @omneural/contracts/column-detection). The page then sends the mapping it shows, every column named,
  * so what the user saw is what the server does.
  */
-import { type ContactField, detectField } from "@omneural/contracts/column-detection";
+import { type ContactField, detectField, toAttributeKey } from "@omneural/contracts/column-detection";
 
 export type { ContactField };
+export { toAttributeKey };
 
 /** What a column becomes: a contact field, a custom attribute, or nothing. */
 export type ColumnChoice =
@@ -38,22 +39,6 @@ export const FIELD_LABELS: Record<ContactField, string> = {
 export const CONTACT_FIELDS = Object.keys(FIELD_LABELS) as ContactField[];
 
 export const ATTRIBUTE_KEY = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
-
-/** "Lifetime Value ($)" → "lifetime_value", "2024 Spend" → "_2024_spend". */
-export function toAttributeKey(header: string, fallback: string): string {
-  let key = header
-    .normalize("NFD")
-    .replace(/\p{M}+/gu, "")
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
-    .replace(/([A-Z])([A-Z][a-z])/g, "$1_$2")
-    .toLowerCase()
-    .replace(/[^a-z0-9]+/g, "_")
-    .replace(/^_+|_+$/g, "");
-  if (key === "") return fallback;
-  if (key.charCodeAt(0) <= 57) key = `_${key}`;
-  if (key.length > 64) key = key.slice(0, 64).replace(/_+$/, "");
-  return key;
-}
 
 /** One choice per header: a field at most once (the first column that names it), else an attribute. */
 export function detectChoices(headers: string[]): ColumnChoice[] {

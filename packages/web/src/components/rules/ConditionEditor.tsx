@@ -3,6 +3,7 @@
  * the operator (one value, a list, a range, a number of days, none).
  */
 import { Field, SelectField } from "../Field.tsx";
+import { joinErrors, optionsOf, useBind } from "./bind.ts";
 import { CheckboxField, DateTimeField, LinesField, NumberField } from "./controls.tsx";
 import { errorAt, otherErrors, useRuleSettings } from "./ruleContext.ts";
 import {
@@ -23,8 +24,6 @@ import {
 
 const parseText = (line: string) => line;
 const parseNum = (line: string) => Number(line.replace(",", "."));
-const optionsOf = (labels: Record<string, string>) =>
-  Object.entries(labels).map(([value, label]) => ({ value, label }));
 
 export function ConditionEditor({
   type,
@@ -41,48 +40,32 @@ export function ConditionEditor({
   disabled?: boolean | undefined;
 }) {
   const { errors } = useRuleSettings();
-  const at = (sub: string) => errorAt(errors, `${path}.${sub}`);
+  const { bind, errorOf } = useBind(path, disabled);
   // Whatever is wrong with the condition as a whole (or with a key not shown) goes to the operator.
-  const opError =
-    [
-      errorAt(errors, path),
-      at("op"),
-      ...otherErrors(errors, path, ["op", "value", "values", "from", "to", "days"]),
-    ]
-      .filter(Boolean)
-      .join(" ") || undefined;
+  const opError = joinErrors(
+    errorAt(errors, path),
+    errorOf("op"),
+    ...otherErrors(errors, path, ["op", "value", "values", "from", "to", "days"]),
+  );
+  const operator = (value: string, labels: Record<string, string>, change: (op: string) => AnyCondition) => (
+    <SelectField
+      label="Operator"
+      value={value}
+      onChange={(op) => onChange(change(op))}
+      options={optionsOf(labels)}
+      error={type === "boolean" ? joinErrors(opError, errorOf("value")) : opError}
+      disabled={disabled}
+    />
+  );
 
   if (type === "string") {
     const c = condition as StringConditionValue;
     return (
       <div className="rule-condition">
-        <SelectField
-          label="Operator"
-          value={c.op}
-          onChange={(op) => onChange(changeStringOp(c, op as StringConditionValue["op"]))}
-          options={optionsOf(STRING_OPS)}
-          error={opError}
-          disabled={disabled}
-        />
-        {"value" in c ? (
-          <Field
-            label="Text"
-            value={c.value}
-            onChange={(value) => onChange({ ...c, value })}
-            error={at("value")}
-            disabled={disabled}
-            autoComplete="off"
-          />
-        ) : null}
+        {operator(c.op, STRING_OPS, (op) => changeStringOp(c, op as StringConditionValue["op"]))}
+        {"value" in c ? <Field label="Text" {...bind(c, "value", onChange)} autoComplete="off" /> : null}
         {"values" in c ? (
-          <LinesField
-            label="Texts"
-            values={c.values}
-            parse={parseText}
-            onChange={(values) => onChange({ ...c, values })}
-            error={at("values")}
-            disabled={disabled}
-          />
+          <LinesField label="Texts" parse={parseText} {...bind(c, "values", onChange)} />
         ) : null}
         {c.op === "contains" || c.op === "starts_with" ? (
           <CheckboxField
@@ -103,50 +86,16 @@ export function ConditionEditor({
     const c = condition as NumberConditionValue;
     return (
       <div className="rule-condition">
-        <SelectField
-          label="Operator"
-          value={c.op}
-          onChange={(op) => onChange(changeNumberOp(c, op as NumberConditionValue["op"]))}
-          options={optionsOf(NUMBER_OPS)}
-          error={opError}
-          disabled={disabled}
-        />
-        {"value" in c ? (
-          <NumberField
-            label="Number"
-            value={c.value}
-            onChange={(value) => onChange({ ...c, value })}
-            error={at("value")}
-            disabled={disabled}
-          />
-        ) : null}
+        {operator(c.op, NUMBER_OPS, (op) => changeNumberOp(c, op as NumberConditionValue["op"]))}
+        {"value" in c ? <NumberField label="Number" {...bind(c, "value", onChange)} /> : null}
         {"from" in c ? (
           <>
-            <NumberField
-              label="From"
-              value={c.from}
-              onChange={(from) => onChange({ ...c, from })}
-              error={at("from")}
-              disabled={disabled}
-            />
-            <NumberField
-              label="To"
-              value={c.to}
-              onChange={(to) => onChange({ ...c, to })}
-              error={at("to")}
-              disabled={disabled}
-            />
+            <NumberField label="From" {...bind(c, "from", onChange)} />
+            <NumberField label="To" {...bind(c, "to", onChange)} />
           </>
         ) : null}
         {"values" in c ? (
-          <LinesField
-            label="Numbers"
-            values={c.values}
-            parse={parseNum}
-            onChange={(values) => onChange({ ...c, values })}
-            error={at("values")}
-            disabled={disabled}
-          />
+          <LinesField label="Numbers" parse={parseNum} {...bind(c, "values", onChange)} />
         ) : null}
       </div>
     );
@@ -154,23 +103,13 @@ export function ConditionEditor({
 
   if (type === "boolean") {
     const c = condition as BooleanConditionValue;
-    const selected = c.op === "eq" ? String(c.value) : c.op;
     return (
       <div className="rule-condition">
-        <SelectField
-          label="Operator"
-          value={selected}
-          onChange={(choice) =>
-            onChange(
-              choice === "true" || choice === "false"
-                ? { op: "eq", value: choice === "true" }
-                : { op: choice as "exists" | "empty" },
-            )
-          }
-          options={optionsOf(BOOLEAN_OPS)}
-          error={[opError, at("value")].filter(Boolean).join(" ") || undefined}
-          disabled={disabled}
-        />
+        {operator(c.op === "eq" ? String(c.value) : c.op, BOOLEAN_OPS, (choice) =>
+          choice === "true" || choice === "false"
+            ? { op: "eq", value: choice === "true" }
+            : { op: choice as "exists" | "empty" },
+        )}
       </div>
     );
   }
@@ -178,49 +117,13 @@ export function ConditionEditor({
   const c = condition as DateConditionValue;
   return (
     <div className="rule-condition">
-      <SelectField
-        label="Operator"
-        value={c.op}
-        onChange={(op) => onChange(changeDateOp(c, op as DateConditionValue["op"]))}
-        options={optionsOf(DATE_OPS)}
-        error={opError}
-        disabled={disabled}
-      />
-      {"days" in c ? (
-        <NumberField
-          label="Days"
-          integer
-          value={c.days}
-          onChange={(days) => onChange({ ...c, days })}
-          error={at("days")}
-          disabled={disabled}
-        />
-      ) : null}
-      {"value" in c ? (
-        <DateTimeField
-          label="Date and time"
-          value={c.value}
-          onChange={(value) => onChange({ ...c, value })}
-          error={at("value")}
-          disabled={disabled}
-        />
-      ) : null}
+      {operator(c.op, DATE_OPS, (op) => changeDateOp(c, op as DateConditionValue["op"]))}
+      {"days" in c ? <NumberField label="Days" integer {...bind(c, "days", onChange)} /> : null}
+      {"value" in c ? <DateTimeField label="Date and time" {...bind(c, "value", onChange)} /> : null}
       {"from" in c ? (
         <>
-          <DateTimeField
-            label="From"
-            value={c.from}
-            onChange={(from) => onChange({ ...c, from })}
-            error={at("from")}
-            disabled={disabled}
-          />
-          <DateTimeField
-            label="To"
-            value={c.to}
-            onChange={(to) => onChange({ ...c, to })}
-            error={at("to")}
-            disabled={disabled}
-          />
+          <DateTimeField label="From" {...bind(c, "from", onChange)} />
+          <DateTimeField label="To" {...bind(c, "to", onChange)} />
         </>
       ) : null}
     </div>

@@ -7,12 +7,12 @@ import type { Audience } from "@omneural/contracts/audiences";
 import { useQuery } from "@tanstack/react-query";
 import { api, request } from "../../api.ts";
 import { Field, SelectField } from "../Field.tsx";
+import { binder, joinErrors, optionsOf, useBind } from "./bind.ts";
 import { ConditionEditor } from "./ConditionEditor.tsx";
 import { NumberField } from "./controls.tsx";
 import { errorAt, useRuleSettings } from "./ruleContext.ts";
 import {
   CHANNEL_NAMES,
-  type Channel,
   CONSENT_NAMES,
   COUNT_OPS,
   defaultCondition,
@@ -35,8 +35,7 @@ interface LeafProps<K extends Rule["kind"]> {
   disabled?: boolean | undefined;
 }
 
-const optionsOf = (labels: Record<string, string>) =>
-  Object.entries(labels).map(([value, label]) => ({ value, label }));
+const FILTER_TYPE_NAMES = { string: "Text", number: "Number", boolean: "Yes / no" };
 
 /** The keys each kind's editor shows; problems about any other key are listed under the condition. */
 export const SHOWN_KEYS: Record<string, readonly string[]> = {
@@ -52,7 +51,7 @@ export const SHOWN_KEYS: Record<string, readonly string[]> = {
 };
 
 export function FieldRuleEditor({ rule, onChange, path, disabled }: LeafProps<"field">) {
-  const { errors } = useRuleSettings();
+  const { errorOf } = useBind(path, disabled);
   const isAttribute = rule.field.startsWith("attributes.");
   const attributeKey = isAttribute ? rule.field.slice("attributes.".length) : "";
   const change = (field: string, type: ValueType) => {
@@ -70,7 +69,7 @@ export function FieldRuleEditor({ rule, onChange, path, disabled }: LeafProps<"f
             : change(value, fieldType(value) ?? "string")
         }
         options={[...optionsOf(FIELD_NAMES), { value: "attributes", label: "Custom attribute…" }]}
-        error={isAttribute ? undefined : errorAt(errors, `${path}.field`)}
+        error={isAttribute ? undefined : errorOf("field")}
         disabled={disabled}
       />
       {isAttribute ? (
@@ -79,7 +78,7 @@ export function FieldRuleEditor({ rule, onChange, path, disabled }: LeafProps<"f
             label="Attribute name"
             value={attributeKey}
             onChange={(key) => change(`attributes.${key}`, rule.type)}
-            error={errorAt(errors, `${path}.field`)}
+            error={errorOf("field")}
             hint="As in your imports, e.g. plan or lifetime_value."
             disabled={disabled}
             autoComplete="off"
@@ -89,7 +88,7 @@ export function FieldRuleEditor({ rule, onChange, path, disabled }: LeafProps<"f
             value={rule.type}
             onChange={(type) => change(rule.field, type as ValueType)}
             options={optionsOf(TYPE_NAMES)}
-            error={errorAt(errors, `${path}.type`)}
+            error={errorOf("type")}
             disabled={disabled}
           />
         </>
@@ -118,25 +117,23 @@ function CountAndWindow({
   disabled?: boolean | undefined;
 }) {
   const { errors } = useRuleSettings();
+  const { errorOf } = binder(errors, path, disabled);
+  const ofCount = binder(errors, `${path}.count`, disabled);
+  const ofWithin = binder(errors, `${path}.within`, disabled);
   const count = rule.count ?? { op: "at_least" as const, value: 1 };
+  const setCount = (next: typeof count) => onChange({ ...rule, count: next });
   return (
     <>
       <SelectField
         label="How many times"
-        value={count.op}
-        onChange={(op) => onChange({ ...rule, count: { ...count, op: op as typeof count.op } })}
-        options={optionsOf(COUNT_OPS)}
-        error={errorAt(errors, `${path}.count`) ?? errorAt(errors, `${path}.count.op`)}
-        disabled={disabled}
+        {...ofCount.bindSelect(count, "op", setCount, COUNT_OPS)}
+        error={errorOf("count") ?? ofCount.errorOf("op")}
       />
       <NumberField
         label="Times"
         integer
-        value={count.value}
-        onChange={(value) => onChange({ ...rule, count: { ...count, value } })}
-        error={errorAt(errors, `${path}.count.value`)}
+        {...ofCount.bind(count, "value", setCount)}
         hint={count.op === "exactly" && count.value === 0 ? "Exactly 0: never did it." : undefined}
-        disabled={disabled}
       />
       <SelectField
         label="When"
@@ -151,17 +148,14 @@ function CountAndWindow({
           { value: "ever", label: "ever" },
           { value: "within", label: "in the last … days" },
         ]}
-        error={errorAt(errors, `${path}.within`)}
+        error={errorOf("within")}
         disabled={disabled}
       />
       {rule.within ? (
         <NumberField
           label="Days"
           integer
-          value={rule.within.days}
-          onChange={(days) => onChange({ ...rule, within: { days } })}
-          error={errorAt(errors, `${path}.within.days`)}
-          disabled={disabled}
+          {...ofWithin.bind(rule.within, "days", (within) => onChange({ ...rule, within }))}
         />
       ) : null}
     </>
@@ -169,16 +163,13 @@ function CountAndWindow({
 }
 
 export function EventRuleEditor({ rule, onChange, path, disabled }: LeafProps<"event">) {
-  const { errors } = useRuleSettings();
+  const { bind } = useBind(path, disabled);
   return (
     <>
       <Field
         label="Event name"
-        value={rule.type}
-        onChange={(type) => onChange({ ...rule, type })}
-        error={errorAt(errors, `${path}.type`)}
+        {...bind(rule, "type", onChange)}
         hint="As your site or app sends it, e.g. order.placed."
-        disabled={disabled}
         autoComplete="off"
       />
       <CountAndWindow rule={rule} onChange={onChange} path={path} disabled={disabled} />
@@ -235,37 +226,26 @@ function PropertyFilters({
       {filters.length === 0 ? <p className="muted small">Any details.</p> : null}
       {filters.map((filter, index) => {
         const at = `${path}[${index}]`;
+        const { bind, bindSelect, errorOf } = binder(errors, at, disabled);
+        const change = (next: PropertyFilterValue) => replace(index, next);
+        const retype = (next: PropertyFilterValue) =>
+          change({
+            ...next,
+            condition: defaultCondition(next.type, filter.condition.op),
+          } as PropertyFilterValue);
         return (
           // biome-ignore lint/suspicious/noArrayIndexKey: filters have no identity but their place
           <fieldset key={index} className="rule-filter" aria-label={`Detail filter ${index + 1}`}>
-            <Field
-              label="Detail name"
-              value={filter.property}
-              onChange={(property) => replace(index, { ...filter, property })}
-              error={errorAt(errors, `${at}.property`)}
-              disabled={disabled}
-              autoComplete="off"
-            />
+            <Field label="Detail name" {...bind(filter, "property", change)} autoComplete="off" />
             <SelectField
               label="Kind of value"
-              value={filter.type}
-              onChange={(type) =>
-                replace(index, {
-                  property: filter.property,
-                  type,
-                  condition: defaultCondition(type as ValueType, filter.condition.op),
-                } as PropertyFilterValue)
-              }
-              options={optionsOf({ string: "Text", number: "Number", boolean: "Yes / no" })}
-              error={
-                [errorAt(errors, at), errorAt(errors, `${at}.type`)].filter(Boolean).join(" ") || undefined
-              }
-              disabled={disabled}
+              {...bindSelect(filter, "type", retype, FILTER_TYPE_NAMES)}
+              error={joinErrors(errorAt(errors, at), errorOf("type"))}
             />
             <ConditionEditor
               type={filter.type}
               condition={filter.condition}
-              onChange={(condition) => replace(index, { ...filter, condition } as PropertyFilterValue)}
+              onChange={(condition) => change({ ...filter, condition } as PropertyFilterValue)}
               path={`${at}.condition`}
               disabled={disabled}
             />
@@ -296,7 +276,7 @@ function PropertyFilters({
 }
 
 export function ResponseRuleEditor({ rule, onChange, path, disabled }: LeafProps<"response">) {
-  const { errors } = useRuleSettings();
+  const { bindSelect, bindOptional } = useBind(path, disabled);
   const campaigns = useQuery({ queryKey: ["campaigns", "options"], queryFn: api.campaignOptions });
   const campaignOptions = [
     { value: "", label: "any campaign" },
@@ -308,35 +288,18 @@ export function ResponseRuleEditor({ rule, onChange, path, disabled }: LeafProps
       label: campaigns.isPending ? "Loading…" : "A deleted campaign",
     });
   }
-  const set = <K extends "campaignId" | "channel">(key: K, value: string) => {
-    const { [key]: _, ...rest } = rule;
-    onChange((value ? { ...rest, [key]: value } : rest) as Rule);
-  };
   return (
     <>
-      <SelectField
-        label="Response"
-        value={rule.response}
-        onChange={(response) => onChange({ ...rule, response: response as typeof rule.response })}
-        options={optionsOf(RESPONSE_NAMES)}
-        error={errorAt(errors, `${path}.response`)}
-        disabled={disabled}
-      />
+      <SelectField label="Response" {...bindSelect(rule, "response", onChange, RESPONSE_NAMES)} />
       <SelectField
         label="Channel"
-        value={rule.channel ?? ""}
-        onChange={(channel) => set("channel", channel)}
+        {...bindOptional(rule, "channel", onChange)}
         options={[{ value: "", label: "any channel" }, ...optionsOf(CHANNEL_NAMES)]}
-        error={errorAt(errors, `${path}.channel`)}
-        disabled={disabled}
       />
       <SelectField
         label="Campaign"
-        value={rule.campaignId ?? ""}
-        onChange={(id) => set("campaignId", id)}
+        {...bindOptional(rule, "campaignId", onChange)}
         options={campaignOptions}
-        error={errorAt(errors, `${path}.campaignId`)}
-        disabled={disabled}
       />
       <CountAndWindow rule={rule} onChange={onChange} path={path} disabled={disabled} />
     </>
@@ -344,40 +307,22 @@ export function ResponseRuleEditor({ rule, onChange, path, disabled }: LeafProps
 }
 
 export function ConsentRuleEditor({ rule, onChange, path, disabled }: LeafProps<"consent">) {
-  const { errors } = useRuleSettings();
+  const { bindSelect } = useBind(path, disabled);
   return (
     <>
-      <SelectField
-        label="Channel"
-        value={rule.channel}
-        onChange={(channel) => onChange({ ...rule, channel: channel as Channel })}
-        options={optionsOf(CHANNEL_NAMES)}
-        error={errorAt(errors, `${path}.channel`)}
-        disabled={disabled}
-      />
-      <SelectField
-        label="Consent is"
-        value={rule.status}
-        onChange={(status) => onChange({ ...rule, status: status as typeof rule.status })}
-        options={optionsOf(CONSENT_NAMES)}
-        error={errorAt(errors, `${path}.status`)}
-        disabled={disabled}
-      />
+      <SelectField label="Channel" {...bindSelect(rule, "channel", onChange, CHANNEL_NAMES)} />
+      <SelectField label="Consent is" {...bindSelect(rule, "status", onChange, CONSENT_NAMES)} />
     </>
   );
 }
 
 export function ReachableRuleEditor({ rule, onChange, path, disabled }: LeafProps<"reachable">) {
-  const { errors } = useRuleSettings();
+  const { bindSelect } = useBind(path, disabled);
   return (
     <SelectField
       label="Channel"
-      value={rule.channel}
-      onChange={(channel) => onChange({ ...rule, channel: channel as Channel })}
-      options={optionsOf(CHANNEL_NAMES)}
-      error={errorAt(errors, `${path}.channel`)}
+      {...bindSelect(rule, "channel", onChange, CHANNEL_NAMES)}
       hint="Has the address the channel needs and has not said no to it."
-      disabled={disabled}
     />
   );
 }
@@ -442,52 +387,24 @@ function AudiencePicker({
 }
 
 export function ListRuleEditor({ rule, onChange, path, disabled }: LeafProps<"list">) {
-  const { errors } = useRuleSettings();
-  return (
-    <AudiencePicker
-      label="List"
-      value={rule.listId}
-      onChange={(listId) => onChange({ ...rule, listId })}
-      onlyLists
-      error={errorAt(errors, `${path}.listId`)}
-      disabled={disabled}
-    />
-  );
+  const { bind } = useBind(path, disabled);
+  return <AudiencePicker label="List" {...bind(rule, "listId", onChange)} onlyLists />;
 }
 
 export function AudienceRuleEditor({ rule, onChange, path, disabled }: LeafProps<"audience">) {
-  const { errors } = useRuleSettings();
-  return (
-    <AudiencePicker
-      label="Audience"
-      value={rule.audienceId}
-      onChange={(audienceId) => onChange({ ...rule, audienceId })}
-      onlyLists={false}
-      error={errorAt(errors, `${path}.audienceId`)}
-      disabled={disabled}
-    />
-  );
+  const { bind } = useBind(path, disabled);
+  return <AudiencePicker label="Audience" {...bind(rule, "audienceId", onChange)} onlyLists={false} />;
 }
 
 export function BucketRuleEditor({ rule, onChange, path, disabled }: LeafProps<"bucket">) {
-  const { errors } = useRuleSettings();
+  const { bind } = useBind(path, disabled);
   return (
     <>
-      <NumberField
-        label="Percent of contacts"
-        integer
-        value={rule.percent}
-        onChange={(percent) => onChange({ ...rule, percent })}
-        error={errorAt(errors, `${path}.percent`)}
-        disabled={disabled}
-      />
+      <NumberField label="Percent of contacts" integer {...bind(rule, "percent", onChange)} />
       <Field
         label="Sample name"
-        value={rule.salt}
-        onChange={(salt) => onChange({ ...rule, salt })}
-        error={errorAt(errors, `${path}.salt`)}
+        {...bind(rule, "salt", onChange)}
         hint="The same name always picks the same contacts; another name picks others."
-        disabled={disabled}
         autoComplete="off"
       />
     </>

@@ -7,6 +7,7 @@
 import type { JSX } from "react";
 import { SelectField } from "../Field.tsx";
 import "../../styles/audiences.css";
+import { joinErrors } from "./bind.ts";
 import {
   AudienceRuleEditor,
   BucketRuleEditor,
@@ -78,21 +79,17 @@ function nameOf(rule: Rule, number: string, label?: string): string {
   return `Condition ${number}`;
 }
 
-function GroupNode({
-  rule,
-  onChange,
-  path,
-  number,
-  label,
-  disabled,
-  actions,
-}: NodeProps & { rule: Extract<Rule, { kind: "all" | "any" }> }) {
+type GroupProps = NodeProps & { rule: Extract<Rule, { kind: "all" | "any" }> };
+type NotProps = NodeProps & { rule: Extract<Rule, { kind: "not" }> };
+
+function GroupNode({ rule, onChange, path, number, label, disabled, actions }: GroupProps) {
   const { errors } = useRuleSettings();
   const name = nameOf(rule, number, label);
-  const groupError =
-    [errorAt(errors, path), errorAt(errors, `${path}.rules`), errorAt(errors, `${path}.kind`)]
-      .filter(Boolean)
-      .join(" ") || undefined;
+  const groupError = joinErrors(
+    errorAt(errors, path),
+    errorAt(errors, `${path}.rules`),
+    errorAt(errors, `${path}.kind`),
+  );
   const setChild = (index: number, child: Rule) =>
     onChange({ ...rule, rules: rule.rules.map((r, i) => (i === index ? child : r)) });
   const removeChild = (index: number) =>
@@ -215,19 +212,10 @@ function GroupNode({
   );
 }
 
-function NotNode({
-  rule,
-  onChange,
-  path,
-  number,
-  label,
-  disabled,
-  actions,
-}: NodeProps & { rule: Extract<Rule, { kind: "not" }> }) {
+function NotNode({ rule, onChange, path, number, label, disabled, actions }: NotProps) {
   const { errors } = useRuleSettings();
   const name = nameOf(rule, number, label);
-  const error =
-    [errorAt(errors, path), errorAt(errors, `${path}.kind`)].filter(Boolean).join(" ") || undefined;
+  const error = joinErrors(errorAt(errors, path), errorAt(errors, `${path}.kind`));
   return (
     <section className="rule-not" aria-label={name}>
       <div className="rule-not-header">

@@ -65,14 +65,14 @@ function sameNumber(a: number, b: number): boolean {
 /** A list of values typed one per line. */
 export function LinesField<T extends string | number>({
   label,
-  values,
+  value: values,
   onChange,
   parse,
   error,
   disabled,
 }: {
   label: string;
-  values: T[];
+  value: T[];
   onChange: (values: T[]) => void;
   parse: (line: string) => T;
   error?: string | undefined;
