@@ -1,12 +1,12 @@
 /** Audiences: the workspace's segments (rule-based) and static lists, and making a new one. */
 import type { Audience } from "@omneural/contracts/audiences";
 import type { Contact } from "@omneural/contracts/contacts";
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { type FormEvent, useId, useState } from "react";
-import { Link, useLocation } from "wouter";
+import { useQuery } from "@tanstack/react-query";
+import { useId, useState } from "react";
+import { Link } from "wouter";
 import { request } from "../api.ts";
-import { errorsFrom, Field, type FieldErrors } from "../components/Field.tsx";
-import { Alert, EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { NewNamedItemForm } from "../components/NewNamedItemForm.tsx";
 import { Pager, useCursorPages } from "../components/Pager.tsx";
 import type { Rule } from "../components/rules/ruleModel.ts";
 import { can, useSession } from "../session.ts";
@@ -151,40 +151,20 @@ export function MemberCount({ id }: { id: string }) {
   return <>{count.data.count.toLocaleString()}</>;
 }
 
-const NEW_FIELDS = ["name", "kind"] as const;
-
 function NewAudienceForm() {
-  const [, navigate] = useLocation();
-  const [name, setName] = useState("");
   const [kind, setKind] = useState<AudienceKind>("segment");
-  const [errors, setErrors] = useState<FieldErrors<(typeof NEW_FIELDS)[number]>>({});
   const kindName = useId();
-  const create = useMutation({
-    mutationFn: () => audiencesApi.create(name.trim(), kind),
-    onSuccess: (audience) => navigate(`/audiences/${audience.id}`),
-    onError: (error) => setErrors(errorsFrom(error, NEW_FIELDS)),
-  });
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    const trimmed = name.trim();
-    const found = {
-      name: trimmed ? (trimmed.length > 200 ? "At most 200 characters." : undefined) : "Give it a name.",
-    };
-    setErrors(found);
-    if (!found.name) create.mutate();
-  }
   return (
-    <section className="card" aria-labelledby="new-audience-heading">
-      <h2 id="new-audience-heading">New audience</h2>
-      <form onSubmit={submit} noValidate className="new-audience-form">
-        <Field
-          label="Name"
-          value={name}
-          onChange={setName}
-          error={errors.name}
-          autoComplete="off"
-          placeholder="e.g. Springfield regulars"
-        />
+    <NewNamedItemForm
+      title="New audience"
+      namePlaceholder="e.g. Springfield regulars"
+      submitLabel="Make and edit"
+      extraFields={["kind"]}
+      create={(name) => audiencesApi.create(name, kind)}
+      hrefOf={(id) => `/audiences/${id}`}
+      formClassName="new-audience-form"
+    >
+      {(errors) => (
         <fieldset className="audience-kind-choice">
           <legend>Kind</legend>
           {(["segment", "list"] as const).map((value) => (
@@ -208,11 +188,7 @@ function NewAudienceForm() {
           ))}
           {errors.kind ? <p className="field-error">{errors.kind}</p> : null}
         </fieldset>
-        <button type="submit" className="button primary" disabled={create.isPending}>
-          {create.isPending ? "Making…" : "Make and edit"}
-        </button>
-      </form>
-      {errors.form ? <Alert>{errors.form}</Alert> : null}
-    </section>
+      )}
+    </NewNamedItemForm>
   );
 }

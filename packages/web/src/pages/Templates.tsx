@@ -1,11 +1,12 @@
 /** Templates: the workspace's message templates by channel, and making a new one. */
 import type { Template } from "@omneural/contracts/templates";
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
-import { Link, useLocation } from "wouter";
+import { useQuery } from "@tanstack/react-query";
+import { useState } from "react";
+import { Link } from "wouter";
 import { request } from "../api.ts";
-import { errorsFrom, Field, type FieldErrors, SelectField } from "../components/Field.tsx";
-import { Alert, EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { SelectField } from "../components/Field.tsx";
+import { EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { NewNamedItemForm } from "../components/NewNamedItemForm.tsx";
 import { Pager, useCursorPages } from "../components/Pager.tsx";
 import { can, useSession } from "../session.ts";
 
@@ -112,32 +113,17 @@ export default function Templates() {
   );
 }
 
-const NEW_FIELDS = ["name", "channel"] as const;
-
 function NewTemplateForm() {
-  const [, navigate] = useLocation();
-  const [name, setName] = useState("");
   const [channel, setChannel] = useState<Channel>("email");
-  const [errors, setErrors] = useState<FieldErrors<(typeof NEW_FIELDS)[number]>>({});
-  const create = useMutation({
-    mutationFn: () => templatesApi.create(name.trim(), channel),
-    onSuccess: (template) => navigate(`/templates/${template.id}`),
-    onError: (error) => setErrors(errorsFrom(error, NEW_FIELDS)),
-  });
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    const trimmed = name.trim();
-    const found = {
-      name: trimmed ? (trimmed.length > 200 ? "At most 200 characters." : undefined) : "Give it a name.",
-    };
-    setErrors(found);
-    if (!found.name) create.mutate();
-  }
   return (
-    <section className="card" aria-labelledby="new-template-heading">
-      <h2 id="new-template-heading">New template</h2>
-      <form onSubmit={submit} noValidate className="invite-form">
-        <Field label="Name" value={name} onChange={setName} error={errors.name} autoComplete="off" />
+    <NewNamedItemForm
+      title="New template"
+      submitLabel="Make and edit"
+      extraFields={["channel"]}
+      create={(name) => templatesApi.create(name, channel)}
+      hrefOf={(id) => `/templates/${id}`}
+    >
+      {(errors) => (
         <SelectField
           label="Channel"
           value={channel}
@@ -145,11 +131,7 @@ function NewTemplateForm() {
           error={errors.channel}
           options={Object.entries(CHANNEL_LABELS).map(([value, label]) => ({ value, label }))}
         />
-        <button type="submit" className="button primary" disabled={create.isPending}>
-          {create.isPending ? "Making…" : "Make and edit"}
-        </button>
-      </form>
-      {errors.form ? <Alert>{errors.form}</Alert> : null}
-    </section>
+      )}
+    </NewNamedItemForm>
   );
 }

@@ -1,10 +1,9 @@
 /** Workflows: what happens to each member of a campaign, step by step; the list and making a new one. */
 import "../styles/workflows.css";
-import { useMutation, useQuery } from "@tanstack/react-query";
-import { type FormEvent, useState } from "react";
-import { Link, useLocation } from "wouter";
-import { errorsFrom, Field, type FieldErrors } from "../components/Field.tsx";
-import { Alert, EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { useQuery } from "@tanstack/react-query";
+import { Link } from "wouter";
+import { EmptyState, Loading, PageError } from "../components/feedback.tsx";
+import { NewNamedItemForm } from "../components/NewNamedItemForm.tsx";
 import { Pager, useCursorPages } from "../components/Pager.tsx";
 import { starterGraph } from "../components/workflow/graph.ts";
 import { type Workflow, workflowsApi } from "../components/workflow/workflowApi.ts";
@@ -89,43 +88,17 @@ export default function Workflows() {
   );
 }
 
-const NEW_FIELDS = ["name"] as const;
-
 function NewWorkflowForm() {
-  const [, navigate] = useLocation();
-  const [name, setName] = useState("");
-  const [errors, setErrors] = useState<FieldErrors<(typeof NEW_FIELDS)[number]>>({});
-  const create = useMutation({
-    mutationFn: () => workflowsApi.create(name.trim(), starterGraph()),
-    onSuccess: (workflow) => navigate(`/workflows/${workflow.id}`),
-    onError: (error) => setErrors(errorsFrom(error, NEW_FIELDS)),
-  });
-  function submit(event: FormEvent) {
-    event.preventDefault();
-    const trimmed = name.trim();
-    const found = {
-      name: trimmed ? (trimmed.length > 200 ? "At most 200 characters." : undefined) : "Give it a name.",
-    };
-    setErrors(found);
-    if (!found.name) create.mutate();
-  }
   return (
-    <section className="card wf-new" aria-labelledby="new-workflow-heading">
-      <h2 id="new-workflow-heading">New workflow</h2>
-      <form onSubmit={submit} noValidate className="invite-form">
-        <Field
-          label="Workflow name"
-          value={name}
-          onChange={setName}
-          error={errors.name}
-          autoComplete="off"
-          hint="For example “Welcome series” or “Win back lapsed customers”."
-        />
-        <button type="submit" className="button primary" disabled={create.isPending}>
-          {create.isPending ? "Creating…" : "New workflow"}
-        </button>
-      </form>
-      {errors.form ? <Alert>{errors.form}</Alert> : null}
-    </section>
+    <NewNamedItemForm
+      title="New workflow"
+      nameLabel="Workflow name"
+      nameHint="For example “Welcome series” or “Win back lapsed customers”."
+      submitLabel="New workflow"
+      pendingLabel="Creating…"
+      create={(name) => workflowsApi.create(name, starterGraph())}
+      hrefOf={(id) => `/workflows/${id}`}
+      sectionClassName="card wf-new"
+    />
   );
 }

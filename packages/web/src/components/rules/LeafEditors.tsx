@@ -200,14 +200,21 @@ export function EntryEventRuleEditor({ rule, onChange, path, disabled }: LeafPro
   );
 }
 
-/** Filters on an event's properties, each typed like a contact detail's condition. */
-function PropertyFilters({
+/**
+ * Filters on an event's properties, each typed like a contact detail's condition. Also used by a
+ * journey step's settings, which number each row's labels (several lists may share the panel) and check
+ * each detail's name as it is typed.
+ */
+export function PropertyFilters({
   filters,
   onChange,
   path,
   disabled,
   title,
   required,
+  emptyText = "Any details.",
+  numbered,
+  checkProperty,
 }: {
   filters: PropertyFilterValue[];
   onChange: (filters: PropertyFilterValue[]) => void;
@@ -215,6 +222,12 @@ function PropertyFilters({
   disabled?: boolean | undefined;
   title: string;
   required?: boolean;
+  /** What an empty list means. */
+  emptyText?: string;
+  /** Labels that name the row: "Detail 1 name" rather than "Detail name". */
+  numbered?: boolean;
+  /** When given, a detail's name is trimmed as typed and its problem shown before the server sees it. */
+  checkProperty?: (property: string) => string | undefined;
 }) {
   const { errors } = useRuleSettings();
   const listError = errorAt(errors, path);
@@ -223,7 +236,7 @@ function PropertyFilters({
   return (
     <fieldset className="rule-filters">
       <legend>{title}</legend>
-      {filters.length === 0 ? <p className="muted small">Any details.</p> : null}
+      {filters.length === 0 ? <p className="muted small">{emptyText}</p> : null}
       {filters.map((filter, index) => {
         const at = `${path}[${index}]`;
         const { bind, bindSelect, errorOf } = binder(errors, at, disabled);
@@ -234,11 +247,19 @@ function PropertyFilters({
             condition: defaultCondition(next.type, filter.condition.op),
           } as PropertyFilterValue);
         return (
-          // biome-ignore lint/suspicious/noArrayIndexKey: filters have no identity but their place
-          <fieldset key={index} className="rule-filter" aria-label={`Detail filter ${index + 1}`}>
-            <Field label="Detail name" {...bind(filter, "property", change)} autoComplete="off" />
+          <fieldset
+            // biome-ignore lint/suspicious/noArrayIndexKey: filters have no identity but their place
+            key={index}
+            className="rule-filter"
+            aria-label={numbered ? `Event detail filter ${index + 1}` : `Detail filter ${index + 1}`}
+          >
+            <Field
+              label={numbered ? `Detail ${index + 1} name` : "Detail name"}
+              {...propertyBinding(bind(filter, "property", change), checkProperty)}
+              autoComplete="off"
+            />
             <SelectField
-              label="Kind of value"
+              label={numbered ? `Detail ${index + 1} kind` : "Kind of value"}
               {...bindSelect(filter, "type", retype, FILTER_TYPE_NAMES)}
               error={joinErrors(errorAt(errors, at), errorOf("type"))}
             />
@@ -273,6 +294,19 @@ function PropertyFilters({
       )}
     </fieldset>
   );
+}
+
+/** A detail name's binding, trimmed and checked as typed when `check` is given. */
+function propertyBinding(
+  bound: { value: string; onChange: (value: string) => void; error: string | undefined },
+  check: ((property: string) => string | undefined) | undefined,
+) {
+  if (!check) return bound;
+  return {
+    ...bound,
+    onChange: (value: string) => bound.onChange(value.trim()),
+    error: bound.error ?? check(bound.value),
+  };
 }
 
 export function ResponseRuleEditor({ rule, onChange, path, disabled }: LeafProps<"response">) {

@@ -146,21 +146,23 @@ function toLocalInput(iso: string): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
-/** A labelled checkbox. */
+/** A labelled checkbox; `className` places it in its container (a rule's row of fields by default). */
 export function CheckboxField({
   label,
   checked,
   onChange,
   disabled,
+  className = "rule-checkbox",
 }: {
   label: string;
   checked: boolean;
   onChange: (checked: boolean) => void;
   disabled?: boolean | undefined;
+  className?: string;
 }) {
   const id = useId();
   return (
-    <div className="checkbox-field rule-checkbox">
+    <div className={`checkbox-field ${className}`}>
       <input
         id={id}
         type="checkbox"

@@ -9,15 +9,11 @@ import { WEEKDAYS } from "@omneural/contracts/workflows";
 import { useQuery } from "@tanstack/react-query";
 import { type ReactNode, useId } from "react";
 import { Field, SelectField } from "../Field.tsx";
-import { ConditionEditor } from "../rules/ConditionEditor.tsx";
+import { CheckboxField } from "../rules/controls.tsx";
+import { PropertyFilters } from "../rules/LeafEditors.tsx";
 import { RuleBuilder } from "../rules/RuleBuilder.tsx";
 import { RuleBuilderContext } from "../rules/ruleContext.ts";
-import {
-  defaultCondition,
-  newPropertyFilter,
-  type PropertyFilterValue,
-  type ValueType,
-} from "../rules/ruleModel.ts";
+import type { PropertyFilterValue } from "../rules/ruleModel.ts";
 import {
   type Duration,
   type DurationUnit,
@@ -913,21 +909,19 @@ function SplitSettings({ node, patch, errorAt, disabled }: SettingsProps<NodeOf<
           ) : null}
         </div>
       </fieldset>
-      <label className="wf-check">
-        <input
-          type="checkbox"
-          checked={Boolean(experiment)}
-          disabled={disabled}
-          onChange={(event) =>
-            patch({
-              experiment: event.target.checked
-                ? { testPercent: 20, window: { days: 2 }, metric: "click", fallback: "best" }
-                : undefined,
-            })
-          }
-        />
-        Run it as an A/B test: try the variants on a share, then send the winner to the rest
-      </label>
+      <CheckboxField
+        label="Run it as an A/B test: try the variants on a share, then send the winner to the rest"
+        checked={Boolean(experiment)}
+        disabled={disabled}
+        onChange={(checked) =>
+          patch({
+            experiment: checked
+              ? { testPercent: 20, window: { days: 2 }, metric: "click", fallback: "best" }
+              : undefined,
+          })
+        }
+        className="wf-check"
+      />
       {experiment ? (
         <fieldset className="wf-rows">
           <legend className="small">A/B test</legend>
@@ -1443,17 +1437,13 @@ function RetrySettings({
   return (
     <fieldset className="wf-rows">
       <legend className="small">When {what} fails</legend>
-      <label className="wf-check">
-        <input
-          type="checkbox"
-          checked={Boolean(retry)}
-          disabled={disabled}
-          onChange={(event) =>
-            onChange(event.target.checked ? { maxAttempts: 5, backoffSeconds: 60 } : undefined)
-          }
-        />
-        Change how often to try again (by default: 5 attempts, waiting 1 minute, then 2, 4 …)
-      </label>
+      <CheckboxField
+        label="Change how often to try again (by default: 5 attempts, waiting 1 minute, then 2, 4 …)"
+        checked={Boolean(retry)}
+        disabled={disabled}
+        onChange={(checked) => onChange(checked ? { maxAttempts: 5, backoffSeconds: 60 } : undefined)}
+        className="wf-check"
+      />
       {retry ? (
         <>
           <Field
@@ -1499,7 +1489,7 @@ function RetrySettings({
   );
 }
 
-/** Filters on an event's details (properties): a row each, typed like a condition on a contact detail. */
+/** Filters on an event's details (properties), with the validator's problems shown beside them. */
 function WhereFilters({
   filters,
   onChange,
@@ -1516,86 +1506,25 @@ function WhereFilters({
   disabled: boolean;
   title: string;
 }) {
-  const errors = ruleErrors(problems);
-  const replace = (i: number, filter: PropertyFilterValue) =>
-    onChange(filters.map((f, j) => (j === i ? filter : f)));
   return (
-    <RuleBuilderContext.Provider value={{ errors, root, allowEntryEvent: true }}>
-      <fieldset className="wf-rows">
-        <legend className="small">{title}</legend>
-        {filters.length === 0 ? <p className="muted small">Any event of this name counts.</p> : null}
-        {filters.map((filter, i) => {
-          const at = `${root}[${i}]`;
-          return (
-            <fieldset
-              // biome-ignore lint/suspicious/noArrayIndexKey: filters have no identity but their place
-              key={i}
-              className="wf-filter"
-              aria-label={`Event detail filter ${i + 1}`}
-            >
-              <Field
-                label={`Detail ${i + 1} name`}
-                value={filter.property}
-                onChange={(property) => replace(i, { ...filter, property: property.trim() })}
-                error={
-                  errors[`${at}.property`] ??
-                  (filter.property && !KEY_PATTERN.test(filter.property)
-                    ? "Start with a letter or _; then letters, digits and _ only."
-                    : filter.property
-                      ? undefined
-                      : "Give the detail's name, e.g. total.")
-                }
-                disabled={disabled}
-                autoComplete="off"
-              />
-              <SelectField
-                label={`Detail ${i + 1} kind`}
-                value={filter.type}
-                onChange={(type) =>
-                  replace(i, {
-                    property: filter.property,
-                    type,
-                    condition: defaultCondition(type as ValueType, filter.condition.op),
-                  } as PropertyFilterValue)
-                }
-                options={[
-                  { value: "string", label: "Text" },
-                  { value: "number", label: "Number" },
-                  { value: "boolean", label: "Yes / no" },
-                ]}
-                error={errors[at] ?? errors[`${at}.type`]}
-                disabled={disabled}
-              />
-              <ConditionEditor
-                type={filter.type}
-                condition={filter.condition}
-                onChange={(condition) => replace(i, { ...filter, condition } as PropertyFilterValue)}
-                path={`${at}.condition`}
-                disabled={disabled}
-              />
-              {!disabled ? (
-                <button
-                  type="button"
-                  className="button secondary small"
-                  onClick={() => onChange(filters.filter((_, j) => j !== i))}
-                >
-                  Remove detail filter {i + 1}
-                </button>
-              ) : null}
-            </fieldset>
-          );
-        })}
-        {errors[root] ? <p className="field-error">{errors[root]}</p> : null}
-        {!disabled && filters.length < 20 ? (
-          <button
-            type="button"
-            className="button secondary small"
-            onClick={() => onChange([...filters, newPropertyFilter()])}
-          >
-            Add a detail filter
-          </button>
-        ) : null}
-      </fieldset>
+    <RuleBuilderContext.Provider value={{ errors: ruleErrors(problems), root, allowEntryEvent: true }}>
+      <PropertyFilters
+        filters={filters}
+        onChange={onChange}
+        path={root}
+        disabled={disabled}
+        title={title}
+        emptyText="Any event of this name counts."
+        numbered
+        checkProperty={propertyProblem}
+      />
     </RuleBuilderContext.Provider>
   );
+}
+
+function propertyProblem(property: string): string | undefined {
+  if (!property) return "Give the detail's name, e.g. total.";
+  return KEY_PATTERN.test(property)
+    ? undefined
+    : "Start with a letter or _; then letters, digits and _ only.";
 }
