@@ -1,7 +1,8 @@
 // `npm test`: the Vitest suite, then the end-to-end suite in Chromium (packages/web/e2e). Arguments go
 // to Vitest (`npm test -- --reporter=json …`). Both always run; the exit code fails if either failed.
 // E2E_JSON_REPORT=<file> also writes Playwright's JSON report there (.ci/run sums both reports).
-// SKIP_E2E=1 runs Vitest alone, and says so. Without Chromium the end-to-end suite fails, loudly.
+// SKIP_E2E=1 runs Vitest alone, and says so. E2E_SPECS="a.spec.ts b.spec.ts" runs only those end-to-end
+// specs, and says so. Without Chromium the end-to-end suite fails, loudly.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
@@ -27,13 +28,19 @@ if (process.env.SKIP_E2E === "1") {
     );
     e2e = 1;
   } else {
-    console.log("\n== end-to-end tests (Playwright, Chromium)");
+    const specs = (process.env.E2E_SPECS ?? "").split(/\s+/).filter(Boolean);
+    console.log(
+      specs.length
+        ? `\n== end-to-end tests (Playwright, Chromium): ONLY ${specs.join(", ")} (E2E_SPECS)`
+        : "\n== end-to-end tests (Playwright, Chromium)",
+    );
     const report = process.env.E2E_JSON_REPORT;
     const args = [
       "test",
       "-c",
       "packages/web/playwright.config.ts",
       ...(report ? ["--reporter=list,json"] : []),
+      ...specs,
     ];
     e2e = run(
       bin("playwright"),
