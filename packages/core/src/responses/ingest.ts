@@ -25,16 +25,9 @@ export interface ResponseIngestOptions {
   /** Where responses are kept while the database is unavailable (created if missing). Required. */
   spoolDir: string;
   logger?: Logger | undefined;
-  /**
-   * How often the buffer is written. Default 200 ms: a response reaches the journeys well within a
-   * second, and a burst of clicks is written in a few large transactions rather than many small ones.
-   */
+  /** How often the buffer is written. Default 100 ms. */
   flushIntervalMs?: number;
-  /**
-   * Responses per transaction; a buffer this full is written at once. Default 2,000: the fixed cost of
-   * a batch (resolving the messages, waking enrollments, queueing the audience check) is shared by more
-   * responses, which halves the database's CPU per click under load (bench/tracking.ts measures it).
-   */
+  /** Responses per transaction; a buffer this full is written at once. Default 500. */
   maxBatch?: number;
   /** Beyond this many buffered responses (the database is slower than the traffic) the rest is spooled. Default 50,000. */
   maxBuffered?: number;
@@ -106,8 +99,8 @@ export function isDatabaseUnavailable(error: unknown): boolean {
 
 export function createResponseIngest(db: Db, options: ResponseIngestOptions): ResponseIngest {
   const log = options.logger;
-  const flushIntervalMs = options.flushIntervalMs ?? 200;
-  const maxBatch = options.maxBatch ?? 2000;
+  const flushIntervalMs = options.flushIntervalMs ?? 100;
+  const maxBatch = options.maxBatch ?? 500;
   const maxBuffered = options.maxBuffered ?? 50_000;
   const maxBackoffMs = options.maxBackoffMs ?? 5000;
   const now = options.now ?? (() => new Date());
