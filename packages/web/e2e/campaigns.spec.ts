@@ -6,6 +6,7 @@
  * photographed.
  */
 import { type APIRequestContext, expect, test } from "@playwright/test";
+import { setUpCampaignParts } from "./campaign-setup.ts";
 import {
   callApi,
   callApiOk,
@@ -19,61 +20,26 @@ import {
 test.use({ baseURL: process.env.E2E_BASE_URL });
 
 /** Everything a campaign needs, with names unique to this run. */
-async function setUpCampaignParts(request: APIRequestContext, tag: string, people: number) {
-  await callApiOk(request, "PUT", "/api/v1/workspace/sender", {
-    fromName: "Acme News",
-    fromAddress: "news@acme.example",
-    postalAddress: "1 High St, Springfield",
+function setUpSpringParts(request: APIRequestContext, tag: string, people: number) {
+  return setUpCampaignParts(request, {
+    tag,
+    people,
+    contactPrefix: "member",
+    lastName: "Tester",
+    audienceName: `Spring list ${tag}`,
+    templateName: `Spring email ${tag}`,
+    subject: `Spring news ${tag}`,
+    workflowName: `Spring journey ${tag}`,
+    sendLabel: "Spring email",
+    waitADay: true,
   });
-  const emails: string[] = [];
-  const contactIds: string[] = [];
-  for (let i = 0; i < people; i++) {
-    const email = `member${i}-${tag}@acme.example`;
-    const contact = await callApiOk<{ id: string }>(request, "POST", "/api/v1/contacts", {
-      email,
-      firstName: `Member${i}`,
-      lastName: "Tester",
-    });
-    emails.push(email);
-    contactIds.push(contact.id);
-  }
-  const audience = await callApiOk<{ id: string; name: string }>(request, "POST", "/api/v1/audiences", {
-    name: `Spring list ${tag}`,
-    kind: "list",
-  });
-  await callApiOk(request, "POST", `/api/v1/audiences/${audience.id}/members`, { contactIds });
-  const template = await callApiOk<{ id: string }>(request, "POST", "/api/v1/templates", {
-    name: `Spring email ${tag}`,
-    channel: "email",
-    content: { subject: `Spring news ${tag}`, html: "<p>Hello {{ firstName | default: 'there' }}</p>" },
-  });
-  const workflow = await callApiOk<{ id: string; name: string }>(request, "POST", "/api/v1/workflows", {
-    name: `Spring journey ${tag}`,
-    graph: {
-      nodes: [
-        { id: "entry", type: "entry", outlets: { next: "send" } },
-        {
-          id: "send",
-          type: "send",
-          label: "Spring email",
-          channel: "email",
-          templateId: template.id,
-          outlets: { next: "wait" },
-        },
-        { id: "wait", type: "wait", mode: "duration", duration: { days: 1 }, outlets: { next: "done" } },
-        { id: "done", type: "exit", outlets: {} },
-      ],
-    },
-  });
-  await callApiOk(request, "POST", `/api/v1/workflows/${workflow.id}/publish`, {});
-  return { audience, workflow, emails };
 }
 
 test("the owner creates a campaign in the wizard, launches, pauses and resumes it", async ({ page }) => {
   test.setTimeout(120_000);
   await signInOwner(page.request);
   const tag = String(Date.now());
-  const { audience, workflow, emails } = await setUpCampaignParts(page.request, tag, 3);
+  const { audience, workflow, emails } = await setUpSpringParts(page.request, tag, 3);
 
   await page.goto("/");
   await nav(page, "Campaigns").click();
@@ -163,7 +129,7 @@ test("the owner creates a campaign in the wizard, launches, pauses and resumes i
 test("a viewer sees a campaign but cannot launch it", async ({ page, browser }) => {
   await signInOwner(page.request);
   const tag = `v${Date.now()}`;
-  const { audience, workflow } = await setUpCampaignParts(page.request, tag, 1);
+  const { audience, workflow } = await setUpSpringParts(page.request, tag, 1);
   const name = `Viewer check ${tag}`;
   const campaign = await callApiOk<{ id: string }>(page.request, "POST", "/api/v1/campaigns", {
     name,

@@ -5,56 +5,23 @@
  */
 import { readFileSync } from "node:fs";
 import { type APIRequestContext, expect, test } from "@playwright/test";
+import { setUpCampaignParts } from "./campaign-setup.ts";
 import { callApiOk, expectAccessible, nav, photograph, signInOwner } from "./helpers.ts";
 
 test.use({ baseURL: process.env.E2E_BASE_URL });
 
 /** A launched one-email campaign to `people` new contacts, with names unique to this run. */
 async function launchedCampaign(request: APIRequestContext, tag: string, people: number) {
-  await callApiOk(request, "PUT", "/api/v1/workspace/sender", {
-    fromName: "Acme News",
-    fromAddress: "news@acme.example",
-    postalAddress: "1 High St, Springfield",
+  const { audience, workflow, emails } = await setUpCampaignParts(request, {
+    tag,
+    people,
+    contactPrefix: "reader",
+    audienceName: `Readers ${tag}`,
+    templateName: `Digest ${tag}`,
+    subject: `Your digest ${tag}`,
+    workflowName: `Digest journey ${tag}`,
+    sendLabel: "Digest email",
   });
-  const emails: string[] = [];
-  const contactIds: string[] = [];
-  for (let i = 0; i < people; i++) {
-    const email = `reader${i}-${tag}@acme.example`;
-    const contact = await callApiOk<{ id: string }>(request, "POST", "/api/v1/contacts", {
-      email,
-      firstName: `Reader${i}`,
-    });
-    emails.push(email);
-    contactIds.push(contact.id);
-  }
-  const audience = await callApiOk<{ id: string }>(request, "POST", "/api/v1/audiences", {
-    name: `Readers ${tag}`,
-    kind: "list",
-  });
-  await callApiOk(request, "POST", `/api/v1/audiences/${audience.id}/members`, { contactIds });
-  const template = await callApiOk<{ id: string }>(request, "POST", "/api/v1/templates", {
-    name: `Digest ${tag}`,
-    channel: "email",
-    content: { subject: `Your digest ${tag}`, html: "<p>Hello {{ firstName | default: 'there' }}</p>" },
-  });
-  const workflow = await callApiOk<{ id: string }>(request, "POST", "/api/v1/workflows", {
-    name: `Digest journey ${tag}`,
-    graph: {
-      nodes: [
-        { id: "entry", type: "entry", outlets: { next: "send" } },
-        {
-          id: "send",
-          type: "send",
-          label: "Digest email",
-          channel: "email",
-          templateId: template.id,
-          outlets: { next: "done" },
-        },
-        { id: "done", type: "exit", outlets: {} },
-      ],
-    },
-  });
-  await callApiOk(request, "POST", `/api/v1/workflows/${workflow.id}/publish`, {});
   const name = `Digest ${tag}`;
   const campaign = await callApiOk<{ id: string }>(request, "POST", "/api/v1/campaigns", {
     name,

@@ -14,6 +14,7 @@ import {
   isLive,
   percent,
 } from "../components/campaign/campaignApi.ts";
+import { FigureTable, figureColumns } from "../components/campaign/FigureTable.tsx";
 import { MemberSearch } from "../components/campaign/MemberSearch.tsx";
 import { StatusBadge } from "../components/campaign/StatusBadge.tsx";
 import { FunnelChart } from "../components/charts/FunnelChart.tsx";
@@ -175,29 +176,14 @@ function Reasons({ report }: { report: Report }) {
       {rows.length === 0 ? (
         <p className="muted">Every message due so far was sent: nothing skipped, held back or failed.</p>
       ) : (
-        <div className="table-wrap">
-          <table className="table compact">
-            <caption className="visually-hidden">Messages not sent, by reason</caption>
-            <thead>
-              <tr>
-                <th scope="col">What</th>
-                <th scope="col">Why</th>
-                <th scope="col" className="num">
-                  Messages
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {rows.map((row) => (
-                <tr key={`${row.kind}-${row.reason}`}>
-                  <td>{row.kind}</td>
-                  <th scope="row">{row.reason}</th>
-                  <td className="num">{row.count.toLocaleString()}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <FigureTable
+          caption="Messages not sent, by reason"
+          columns={[{ label: "What" }, { label: "Why", rowHeader: true }, ...figureColumns("Messages")]}
+          rows={rows.map((row) => ({
+            key: `${row.kind}-${row.reason}`,
+            cells: [row.kind, row.reason, row.count.toLocaleString()],
+          }))}
+        />
       )}
     </section>
   );
@@ -278,42 +264,31 @@ function VariantTable({
 }) {
   if (variants.length === 0) return <p className="muted">No member has reached it yet.</p>;
   return (
-    <div className="table-wrap">
-      <table className="table compact">
-        <caption className="visually-hidden">Variants and their {metric} rate</caption>
-        <thead>
-          <tr>
-            <th scope="col">Variant</th>
-            <th scope="col" className="num">
-              Members
-            </th>
-            <th scope="col" className="num">
-              Sent
-            </th>
-            <th scope="col" className="num">
-              {metric === "click" ? "Click rate" : metric === "conversion" ? "Conversion rate" : "Open rate"}
-            </th>
-            <th scope="col">95 % confidence range</th>
-          </tr>
-        </thead>
-        <tbody>
-          {variants.map((v) => (
-            <tr key={v.branch}>
-              <th scope="row">
-                {v.branch}
-                {winner === v.branch ? <span className="badge success">Winner</span> : null}
-              </th>
-              <td className="num">{v.members.toLocaleString()}</td>
-              <td className="num">{v.figures.sent.toLocaleString()}</td>
-              <td className="num">{percent(v[rateKey].value)}</td>
-              <td>
-                {percent(v[rateKey].low)} – {percent(v[rateKey].high)}
-              </td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    </div>
+    <FigureTable
+      caption={`Variants and their ${metric} rate`}
+      columns={[
+        { label: "Variant", rowHeader: true },
+        ...figureColumns(
+          "Members",
+          "Sent",
+          metric === "click" ? "Click rate" : metric === "conversion" ? "Conversion rate" : "Open rate",
+        ),
+        { label: "95 % confidence range" },
+      ]}
+      rows={variants.map((v) => ({
+        key: v.branch,
+        cells: [
+          <>
+            {v.branch}
+            {winner === v.branch ? <span className="badge success">Winner</span> : null}
+          </>,
+          v.members.toLocaleString(),
+          v.figures.sent.toLocaleString(),
+          percent(v[rateKey].value),
+          `${percent(v[rateKey].low)} – ${percent(v[rateKey].high)}`,
+        ],
+      }))}
+    />
   );
 }
 
@@ -373,52 +348,30 @@ function Steps({ report }: { report: Report }) {
   return (
     <section className="card" aria-labelledby="steps-heading">
       <h2 id="steps-heading">Each step</h2>
-      <div className="table-wrap">
-        <table className="table compact">
-          <caption className="visually-hidden">Figures per workflow step</caption>
-          <thead>
-            <tr>
-              <th scope="col">Step</th>
-              <th scope="col" className="num">
-                Reached
-              </th>
-              <th scope="col" className="num">
-                There now
-              </th>
-              <th scope="col" className="num">
-                Sent
-              </th>
-              <th scope="col" className="num">
-                Opened
-              </th>
-              <th scope="col" className="num">
-                Clicked
-              </th>
-              <th scope="col" className="num">
-                Not sent
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {report.byNode.map((n) => (
-              <tr key={n.nodeId}>
-                <th scope="row">
-                  {n.label || n.nodeId}{" "}
-                  <span className="muted small">
-                    ({n.channel ? (CHANNEL_NAMES[n.channel] ?? n.channel) : n.type})
-                  </span>
-                </th>
-                <td className="num">{n.entered.toLocaleString()}</td>
-                <td className="num">{(n.members.active ?? 0).toLocaleString()}</td>
-                <td className="num">{n.figures.sent.toLocaleString()}</td>
-                <td className="num">{n.figures.opened.toLocaleString()}</td>
-                <td className="num">{n.figures.clicked.toLocaleString()}</td>
-                <td className="num">{(n.figures.skipped + n.figures.failed).toLocaleString()}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <FigureTable
+        caption="Figures per workflow step"
+        columns={[
+          { label: "Step", rowHeader: true },
+          ...figureColumns("Reached", "There now", "Sent", "Opened", "Clicked", "Not sent"),
+        ]}
+        rows={report.byNode.map((n) => ({
+          key: n.nodeId,
+          cells: [
+            <>
+              {n.label || n.nodeId}{" "}
+              <span className="muted small">
+                ({n.channel ? (CHANNEL_NAMES[n.channel] ?? n.channel) : n.type})
+              </span>
+            </>,
+            n.entered.toLocaleString(),
+            (n.members.active ?? 0).toLocaleString(),
+            n.figures.sent.toLocaleString(),
+            n.figures.opened.toLocaleString(),
+            n.figures.clicked.toLocaleString(),
+            (n.figures.skipped + n.figures.failed).toLocaleString(),
+          ],
+        }))}
+      />
     </section>
   );
 }
@@ -428,37 +381,22 @@ function Channels({ report }: { report: Report }) {
   return (
     <section className="card" aria-labelledby="channels-heading">
       <h2 id="channels-heading">Each channel</h2>
-      <div className="table-wrap">
-        <table className="table compact">
-          <caption className="visually-hidden">Figures per channel</caption>
-          <thead>
-            <tr>
-              <th scope="col">Channel</th>
-              {["Sent", "Delivered", "Opened", "Clicked", "Bounced", "Complaints", "Unsubscribed"].map(
-                (h) => (
-                  <th key={h} scope="col" className="num">
-                    {h}
-                  </th>
-                ),
-              )}
-            </tr>
-          </thead>
-          <tbody>
-            {report.byChannel.map((c) => (
-              <tr key={c.channel}>
-                <th scope="row">{CHANNEL_NAMES[c.channel] ?? c.channel}</th>
-                {(
-                  ["sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"] as const
-                ).map((k) => (
-                  <td key={k} className="num">
-                    {c.figures[k].toLocaleString()}
-                  </td>
-                ))}
-              </tr>
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <FigureTable
+        caption="Figures per channel"
+        columns={[
+          { label: "Channel", rowHeader: true },
+          ...figureColumns("Sent", "Delivered", "Opened", "Clicked", "Bounced", "Complaints", "Unsubscribed"),
+        ]}
+        rows={report.byChannel.map((c) => ({
+          key: c.channel,
+          cells: [
+            CHANNEL_NAMES[c.channel] ?? c.channel,
+            ...(
+              ["sent", "delivered", "opened", "clicked", "bounced", "complained", "unsubscribed"] as const
+            ).map((k) => c.figures[k].toLocaleString()),
+          ],
+        }))}
+      />
     </section>
   );
 }

@@ -6,9 +6,11 @@
  */
 import type { Topic } from "@omneural/contracts/topics";
 import { useMutation, useQueries, useQuery } from "@tanstack/react-query";
-import { type FormEvent, type ReactNode, useEffect, useId, useRef, useState } from "react";
+import { type FormEvent, useEffect, useRef, useState } from "react";
 import { Link, useLocation } from "wouter";
 import { ApiError, request } from "../api.ts";
+import { binder } from "../components/campaign/bind.ts";
+import { Choices, choicesOf } from "../components/campaign/Choices.tsx";
 import {
   type Audience,
   type AudienceReach,
@@ -567,65 +569,6 @@ function stepTitle(step: number): string {
 
 type Setter = <K extends keyof Draft>(key: K, value: Draft[K]) => void;
 
-/** A group of radio buttons with a legend, each option with its own explanation. */
-function Choices<T extends string>({
-  legend,
-  name,
-  value,
-  onChange,
-  options,
-  error,
-}: {
-  legend: string;
-  name: string;
-  value: T;
-  onChange: (value: T) => void;
-  options: { value: T; label: ReactNode; hint?: ReactNode; disabled?: boolean }[];
-  error?: string | undefined;
-}) {
-  const id = useId();
-  return (
-    <fieldset
-      className={`choices${error ? " field-invalid" : ""}`}
-      aria-describedby={error ? `${id}-error` : undefined}
-    >
-      <legend>{legend}</legend>
-      {options.map((option, index) => (
-        <label
-          key={option.value}
-          className={`choice-card${value === option.value ? " selected" : ""}${option.disabled ? " disabled" : ""}`}
-        >
-          <input
-            type="radio"
-            name={name}
-            value={option.value}
-            checked={value === option.value}
-            disabled={option.disabled}
-            aria-labelledby={`${id}-${index}-title`}
-            aria-describedby={option.hint ? `${id}-${index}-hint` : undefined}
-            onChange={() => onChange(option.value)}
-          />
-          <span>
-            <span id={`${id}-${index}-title`} className="choice-title">
-              {option.label}
-            </span>
-            {option.hint ? (
-              <span id={`${id}-${index}-hint`} className="choice-hint">
-                {option.hint}
-              </span>
-            ) : null}
-          </span>
-        </label>
-      ))}
-      {error ? (
-        <p id={`${id}-error`} className="field-error">
-          {error}
-        </p>
-      ) : null}
-    </fieldset>
-  );
-}
-
 function AudienceStep({
   audiences,
   value,
@@ -684,6 +627,7 @@ function WorkflowStep({
   versions: { version: number; publishedAt: string }[];
   versionsLoading: boolean;
 }) {
+  const bind = binder(draft, set);
   if (workflows.length === 0) {
     return (
       <EmptyState title="No workflow yet">
@@ -723,8 +667,7 @@ function WorkflowStep({
       {draft.workflowId ? (
         <SelectField
           label="Published version"
-          value={draft.workflowVersion}
-          onChange={(v) => set("workflowVersion", v)}
+          {...bind("workflowVersion")}
           error={errors.workflowVersion}
           disabled={versionsLoading && versions.length === 0}
           hint="The newest is chosen for you; pick an older one to run it instead."
@@ -743,6 +686,7 @@ function WorkflowStep({
 }
 
 function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; errors: Errors }) {
+  const bind = binder(draft, set);
   const zones = timeZones();
   const instant = draft.start === "at" ? zonedToInstant(draft.startAt, draft.startZone) : undefined;
   return (
@@ -750,33 +694,22 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
       <Choices
         legend="When it starts"
         name="start"
-        value={draft.start}
-        onChange={(v) => set("start", v)}
-        options={[
-          {
-            value: "launch",
-            label: "As soon as I launch it",
-            hint: "Members enter the moment you press Launch.",
-          },
-          {
-            value: "at",
-            label: "At a date and time",
-            hint: "Launch it now and it waits, as Scheduled, until then.",
-          },
-          {
-            value: "local",
-            label: "At a time in each member’s own time zone",
-            hint: "Everyone gets it at, say, 9:00 their time (the contact’s time zone, else the workspace’s).",
-          },
-        ]}
+        {...bind("start")}
+        options={choicesOf({
+          launch: ["As soon as I launch it", "Members enter the moment you press Launch."],
+          at: ["At a date and time", "Launch it now and it waits, as Scheduled, until then."],
+          local: [
+            "At a time in each member’s own time zone",
+            "Everyone gets it at, say, 9:00 their time (the contact’s time zone, else the workspace’s).",
+          ],
+        })}
       />
       {draft.start === "at" ? (
         <div className="row">
           <Field
             label="Date and time"
             type="datetime-local"
-            value={draft.startAt}
-            onChange={(v) => set("startAt", v)}
+            {...bind("startAt")}
             error={errors.startAt}
             hint={
               instant && !errors.startZone
@@ -786,8 +719,7 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
           />
           <Field
             label="Time zone"
-            value={draft.startZone}
-            onChange={(v) => set("startZone", v)}
+            {...bind("startZone")}
             error={errors.startZone}
             list="campaign-time-zones"
             autoComplete="off"
@@ -800,51 +732,39 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
           <Field
             label="Date"
             type="date"
-            value={draft.localDate}
-            onChange={(v) => set("localDate", v)}
+            {...bind("localDate")}
             error={errors["startLocal.date"] ?? errors.startLocal}
           />
-          <Field
-            label="Local time"
-            type="time"
-            value={draft.localTime}
-            onChange={(v) => set("localTime", v)}
-            error={errors["startLocal.time"]}
-          />
+          <Field label="Local time" type="time" {...bind("localTime")} error={errors["startLocal.time"]} />
         </div>
       ) : null}
       <Choices
         legend="When it ends"
         name="end"
-        value={draft.end}
-        onChange={(v) => set("end", v)}
-        options={[
-          {
-            value: "never",
-            label: "It runs until everyone has finished (default)",
-            hint: "You can still pause or cancel it at any time.",
-          },
-          {
-            value: "at",
-            label: "It stops at a date and time",
-            hint: "Then no one new enters, anyone still in it leaves, and messages not sent yet are cancelled. Handy for a sale that ends.",
-          },
-        ]}
+        {...bind("end")}
+        options={choicesOf({
+          never: [
+            "It runs until everyone has finished (default)",
+            "You can still pause or cancel it at any time.",
+          ],
+          at: [
+            "It stops at a date and time",
+            "Then no one new enters, anyone still in it leaves, and messages not sent yet are cancelled. Handy for a sale that ends.",
+          ],
+        })}
       />
       {draft.end === "at" ? (
         <div className="row">
           <Field
             label="End date and time"
             type="datetime-local"
-            value={draft.endAt}
-            onChange={(v) => set("endAt", v)}
+            {...bind("endAt")}
             error={errors.endAt}
             hint={endHint(draft)}
           />
           <Field
             label="End time zone"
-            value={draft.endZone}
-            onChange={(v) => set("endZone", v)}
+            {...bind("endZone")}
             error={errors.endZone}
             list="campaign-time-zones"
             autoComplete="off"
@@ -862,33 +782,28 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
       <Choices
         legend="Who enters"
         name="entry"
-        value={draft.entryMode}
-        onChange={(v) => set("entryMode", v)}
+        {...bind("entryMode")}
         error={errors["entry.mode"]}
-        options={[
-          {
-            value: "once",
-            label: "The audience’s members at launch",
-            hint: "A one-off send: people who join the audience later are not added.",
-          },
-          {
-            value: "continuous",
-            label: "Them, and anyone who joins the audience later",
-            hint: "An always-on journey, e.g. a welcome series.",
-          },
-          {
-            value: "event",
-            label: "Whoever does something",
-            hint: "Each time a contact of the audience triggers an event (e.g. cart_abandoned), they enter.",
-          },
-        ]}
+        options={choicesOf({
+          once: [
+            "The audience’s members at launch",
+            "A one-off send: people who join the audience later are not added.",
+          ],
+          continuous: [
+            "Them, and anyone who joins the audience later",
+            "An always-on journey, e.g. a welcome series.",
+          ],
+          event: [
+            "Whoever does something",
+            "Each time a contact of the audience triggers an event (e.g. cart_abandoned), they enter.",
+          ],
+        })}
       />
       {draft.entryMode === "event" ? (
         <>
           <Field
             label="Event that enrolls"
-            value={draft.eventType}
-            onChange={(v) => set("eventType", v)}
+            {...bind("eventType")}
             error={errors["entry.eventType"]}
             placeholder="cart_abandoned"
             autoComplete="off"
@@ -920,8 +835,7 @@ function ScheduleStep({ draft, set, errors }: { draft: Draft; set: Setter; error
               type="number"
               min={1}
               max={3650}
-              value={draft.reentryDays}
-              onChange={(v) => set("reentryDays", v)}
+              {...bind("reentryDays")}
               error={errors["reentry.afterDays"]}
             />
           ) : null}
@@ -948,6 +862,7 @@ function PoliciesStep({
   /** The channels the chosen workflow version sends on (undefined while loading). */
   channels: ThrottledChannel[] | undefined;
 }) {
+  const bind = binder(draft, set);
   const throttled = channels && channels.length > 0 ? channels : THROTTLED_CHANNELS;
   const topics = useQuery({
     queryKey: ["topics", "all"],
@@ -965,35 +880,27 @@ function PoliciesStep({
       <Choices
         legend="Quiet hours"
         name="quiet"
-        value={draft.quiet}
-        onChange={(v) => set("quiet", v)}
-        options={[
-          {
-            value: "workspace",
-            label: "Use the workspace’s sending hours (default)",
-            hint: "As set under Settings → Delivery.",
-          },
-          {
-            value: "custom",
-            label: "Only send between set hours",
-            hint: "In each recipient’s local time; messages due outside wait until the window opens.",
-          },
-        ]}
+        {...bind("quiet")}
+        options={choicesOf({
+          workspace: ["Use the workspace’s sending hours (default)", "As set under Settings → Delivery."],
+          custom: [
+            "Only send between set hours",
+            "In each recipient’s local time; messages due outside wait until the window opens.",
+          ],
+        })}
       />
       {draft.quiet === "custom" ? (
         <div className="row">
           <Field
             label="Send from"
             type="time"
-            value={draft.quietFrom}
-            onChange={(v) => set("quietFrom", v)}
+            {...bind("quietFrom")}
             error={errors["policies.quietHours.from"] ?? errors["policies.quietHours"]}
           />
           <Field
             label="Send until"
             type="time"
-            value={draft.quietTo}
-            onChange={(v) => set("quietTo", v)}
+            {...bind("quietTo")}
             error={errors["policies.quietHours.to"]}
             hint="An end before the start spans midnight."
           />
@@ -1002,21 +909,18 @@ function PoliciesStep({
       <Choices
         legend="Frequency cap"
         name="frequency"
-        value={draft.frequencyCap}
-        onChange={(v) => set("frequencyCap", v)}
+        {...bind("frequencyCap")}
         error={errors["policies.frequencyCap"]}
-        options={[
-          {
-            value: "apply",
-            label: "Respect the workspace’s frequency caps (default)",
-            hint: "If someone has had too many messages lately, this one waits.",
-          },
-          {
-            value: "exempt",
-            label: "Exempt: this is transactional",
-            hint: "For receipts and password resets only: never held back and not counted.",
-          },
-        ]}
+        options={choicesOf({
+          apply: [
+            "Respect the workspace’s frequency caps (default)",
+            "If someone has had too many messages lately, this one waits.",
+          ],
+          exempt: [
+            "Exempt: this is transactional",
+            "For receipts and password resets only: never held back and not counted.",
+          ],
+        })}
       />
       <div className="checkbox-field">
         <input
@@ -1059,8 +963,7 @@ function PoliciesStep({
         min={0}
         max={50}
         step="any"
-        value={draft.holdoutPercent}
-        onChange={(v) => set("holdoutPercent", v)}
+        {...bind("holdoutPercent")}
         error={errors.holdoutPercent}
         hint="0 to 50. A small holdout (e.g. 5–10 %) lets the report show the campaign’s real lift against people who got nothing."
       />
@@ -1077,8 +980,7 @@ function PoliciesStep({
         <div className="row">
           <Field
             label="Conversion event"
-            value={draft.goalEvent}
-            onChange={(v) => set("goalEvent", v)}
+            {...bind("goalEvent")}
             error={errors["goal.eventType"]}
             placeholder="purchase"
             autoComplete="off"
@@ -1088,8 +990,7 @@ function PoliciesStep({
             type="number"
             min={1}
             max={365}
-            value={draft.goalDays}
-            onChange={(v) => set("goalDays", v)}
+            {...bind("goalDays")}
             error={errors["goal.windowDays"]}
             hint="How long after a message or entry the event still counts (default 7)."
           />
@@ -1097,8 +998,7 @@ function PoliciesStep({
       ) : null}
       <SelectField
         label="Subscription topic"
-        value={draft.topicId}
-        onChange={(v) => set("topicId", v)}
+        {...bind("topicId")}
         error={errors.topicId}
         hint="Contacts who opted out of the topic are skipped when the message is sent."
         options={[
@@ -1131,6 +1031,7 @@ function ReviewStep({
   channels: ThrottledChannel[] | undefined;
   workflowName: string;
 }) {
+  const bind = binder(draft, set);
   const holdout = Number(draft.holdoutPercent) || 0;
   const held = audienceCount === undefined ? undefined : Math.round((audienceCount * holdout) / 100);
   const instant = draft.start === "at" ? zonedToInstant(draft.startAt, draft.startZone) : undefined;
@@ -1249,8 +1150,7 @@ function ReviewStep({
       </dl>
       <Field
         label="Campaign name"
-        value={draft.name}
-        onChange={(v) => set("name", v)}
+        {...bind("name")}
         error={errors.name}
         autoComplete="off"
         hint="Something your team will recognise, e.g. “Spring sale 2026”."

@@ -32,34 +32,30 @@ import {
 } from "./graph.ts";
 import { workflowsApi } from "./workflowApi.ts";
 
-const CHANNEL_OPTIONS = [
-  { value: "email", label: "Email" },
-  { value: "sms", label: "Text message (SMS)" },
-  { value: "mail", label: "Direct mail" },
-  { value: "ads", label: "Ad audience" },
-];
-const RESPONSE_OPTIONS = [
-  { value: "clicked", label: "Clicks a link" },
-  { value: "opened", label: "Opens the message" },
-  { value: "received", label: "Receives the message" },
-  { value: "replied", label: "Replies" },
-  { value: "converted", label: "Converts" },
-  { value: "unsubscribed", label: "Unsubscribes" },
-];
-const UNIT_OPTIONS = [
-  { value: "minutes", label: "minutes" },
-  { value: "hours", label: "hours" },
-  { value: "days", label: "days" },
-];
-const DAY_NAMES: Record<string, string> = {
-  mon: "Mon",
-  tue: "Tue",
-  wed: "Wed",
-  thu: "Thu",
-  fri: "Fri",
-  sat: "Sat",
-  sun: "Sun",
-};
+/** Select options from a value → label table, in the table's order. */
+function optionsOf(labels: Record<string, string>): { value: string; label: string }[] {
+  return Object.entries(labels).map(([value, label]) => ({ value, label }));
+}
+
+const CHANNEL_OPTIONS = optionsOf({
+  email: "Email",
+  sms: "Text message (SMS)",
+  mail: "Direct mail",
+  ads: "Ad audience",
+});
+const RESPONSE_OPTIONS = optionsOf({
+  clicked: "Clicks a link",
+  opened: "Opens the message",
+  received: "Receives the message",
+  replied: "Replies",
+  converted: "Converts",
+  unsubscribed: "Unsubscribes",
+});
+const UNIT_OPTIONS = ["minutes", "hours", "days"].map((unit) => ({ value: unit, label: unit }));
+/** "mon" → "Mon". */
+const DAY_NAMES: Record<string, string> = Object.fromEntries(
+  WEEKDAYS.map((day) => [day, day.charAt(0).toUpperCase() + day.slice(1)]),
+);
 
 /** A loosely typed node, for edits that the union type cannot follow (the validator checks the result). */
 type Loose = Record<string, unknown>;
@@ -92,6 +88,9 @@ export function NodePanel({
   };
   const patch = (changes: Loose) => onChange({ ...(node as Loose), ...changes } as WorkflowNode);
   const nodeWide = problems.filter((p) => fieldInNode(p) === "").map(friendlyProblem);
+  /** What every step type's settings need to edit the node; `located` adds where it sits, for its problems. */
+  const edit = { patch, errorAt, disabled };
+  const located = { ...edit, index, problems };
 
   return (
     <div className="wf-form">
@@ -114,42 +113,15 @@ export function NodePanel({
         autoComplete="off"
         hint="Optional: a few words that say what this step is for."
       />
-      {node.type === "send" ? (
-        <SendSettings node={node} patch={patch} errorAt={errorAt} disabled={disabled} />
-      ) : null}
+      {node.type === "send" ? <SendSettings node={node} {...edit} /> : null}
       {node.type === "wait" ? (
         <WaitSettings node={node} onChange={onChange} errorAt={errorAt} disabled={disabled} />
       ) : null}
-      {node.type === "wait_for" ? (
-        <WaitForSettings
-          node={node}
-          graph={graph}
-          index={index}
-          problems={problems}
-          patch={patch}
-          errorAt={errorAt}
-          disabled={disabled}
-        />
-      ) : null}
-      {node.type === "condition" ? (
-        <ConditionSettings
-          node={node}
-          index={index}
-          problems={problems}
-          patch={patch}
-          errorAt={errorAt}
-          disabled={disabled}
-        />
-      ) : null}
-      {node.type === "split" ? (
-        <SplitSettings node={node} patch={patch} errorAt={errorAt} disabled={disabled} />
-      ) : null}
-      {node.type === "update" ? (
-        <UpdateSettings node={node} patch={patch} errorAt={errorAt} disabled={disabled} />
-      ) : null}
-      {node.type === "webhook" ? (
-        <WebhookSettings node={node} patch={patch} errorAt={errorAt} disabled={disabled} />
-      ) : null}
+      {node.type === "wait_for" ? <WaitForSettings node={node} graph={graph} {...located} /> : null}
+      {node.type === "condition" ? <ConditionSettings node={node} {...located} /> : null}
+      {node.type === "split" ? <SplitSettings node={node} {...edit} /> : null}
+      {node.type === "update" ? <UpdateSettings node={node} {...edit} /> : null}
+      {node.type === "webhook" ? <WebhookSettings node={node} {...edit} /> : null}
       {node.type === "goal" ? (
         <>
           <Field

@@ -9,6 +9,7 @@ import type {
   WorkflowNode,
   WorkflowProblem,
 } from "@omneural/contracts/workflows";
+import { NODE_TYPES, requiredOutlets } from "@omneural/contracts/workflows";
 
 export type { Duration, NodeType, WorkflowGraph, WorkflowNode, WorkflowProblem };
 
@@ -39,17 +40,7 @@ export const NODE_TYPE_HELP: Record<NodeType, string> = {
 };
 
 /** The types a marketer adds from the palette (a workflow has exactly one start). */
-export const ADDABLE_TYPES: NodeType[] = [
-  "send",
-  "wait",
-  "wait_for",
-  "condition",
-  "split",
-  "update",
-  "webhook",
-  "goal",
-  "exit",
-];
+export const ADDABLE_TYPES: NodeType[] = NODE_TYPES.filter((type) => type !== "entry");
 
 export const OUTLET_NAMES: Record<string, string> = {
   next: "then",
@@ -64,25 +55,12 @@ export function outletName(outlet: string): string {
   return OUTLET_NAMES[outlet] ?? outlet;
 }
 
-/** The outlets a node must have, as the validator expects (the contract's requiredOutlets, in the UI). */
+/**
+ * The outlets a node must have, as the validator expects: the contract's requiredOutlets, tolerating a
+ * split still without branches while it is being edited.
+ */
 export function outletsOf(node: WorkflowNode): string[] {
-  switch (node.type) {
-    case "entry":
-    case "send":
-    case "wait":
-    case "update":
-    case "webhook":
-      return ["next"];
-    case "wait_for":
-      return ["matched", "timed_out"];
-    case "condition":
-      return node.branches ? [...node.branches.map((b) => b.key), "default"] : ["yes", "no"];
-    case "split":
-      return (node.branches ?? []).map((b) => b.key);
-    case "goal":
-    case "exit":
-      return [];
-  }
+  return node.type === "split" && !node.branches ? [] : requiredOutlets(node);
 }
 
 /** Whether other steps may lead to this one. */
