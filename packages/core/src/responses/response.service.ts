@@ -14,9 +14,11 @@ import {
   applyUnsubscribes,
   CONSENT_CHANNELS,
   type ConsentChannel,
+  findResponseListeners,
   insertResponseEvents,
   type LedgerFacts,
   type ResponseEventRow,
+  type ResponseListeners,
   resolveResponseTargets,
   type Unsubscribe,
 } from "./response.repository.ts";
@@ -146,27 +148,34 @@ export async function writeResponses(
       }
     });
 
-    const inserted = await insertResponseEvents(trx, rows);
-    result.recorded = inserted.size;
-    result.duplicates += rows.length - inserted.size;
+    const recordedBefore = await insertResponseEvents(trx, rows);
+    result.recorded = rows.length - recordedBefore.size;
+    result.duplicates += recordedBefore.size;
     const isNew = (r: { workspaceId: string; responseId?: string; id?: string }) =>
-      inserted.has(`${r.workspaceId}:${r.responseId ?? r.id}`);
-    const fresh = rows.filter(isNew);
+      !recordedBefore.has(`${r.workspaceId}:${r.responseId ?? r.id}`);
+    const fresh = recordedBefore.size ? rows.filter(isNew) : rows;
     const byWorkspace = new Map<string, ResponseEventRow[]>();
     for (const row of fresh) {
       const list = byWorkspace.get(row.workspaceId);
       if (list) list.push(row);
       else byWorkspace.set(row.workspaceId, [row]);
     }
+    // Most batches wake nobody, enter no campaign and move no segment: one look says which of those
+    // statements (each carrying the whole batch) are needed.
+    const listeners = byWorkspace.size
+      ? await findResponseListeners(trx, [...byWorkspace.keys()], [...new Set(fresh.map((r) => r.type))])
+      : new Map<string, ResponseListeners>();
     // Enrollments before contacts: the stepper claims enrollments (skipping locked ones) and then may
     // update their contacts, so taking them in the same order cannot deadlock with it.
     for (const workspaceId of [...byWorkspace.keys()].sort()) {
-      await wakeEnrollments(trx, workspaceId, byWorkspace.get(workspaceId)!, now);
+      const listening = listeners.get(workspaceId);
+      if (listening?.wakes) await wakeEnrollments(trx, workspaceId, byWorkspace.get(workspaceId)!, now);
       // A response may start another campaign (a click on one campaign's email enters a follow-up).
-      await queueEventEntries(trx, workspaceId, byWorkspace.get(workspaceId)!);
+      if (listening?.enters) await queueEventEntries(trx, workspaceId, byWorkspace.get(workspaceId)!);
     }
     result.unsubscribed = await applyUnsubscribes(trx, unsubscribes.filter(isNew));
     for (const [workspaceId, events] of byWorkspace) {
+      if (!listeners.get(workspaceId)?.listens) continue;
       await queueMembershipCheck(trx, workspaceId, [...new Set(events.map((e) => e.contactId))], "response");
     }
   });

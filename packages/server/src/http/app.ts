@@ -1,5 +1,6 @@
 /** buildApp() assembles the HTTP server; listen() is the caller's business (tests use inject()). */
 import { randomUUID } from "node:crypto";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import fastifyCookie from "@fastify/cookie";
 import fastifyMultipart from "@fastify/multipart";
 import fastifySwagger from "@fastify/swagger";
@@ -40,7 +41,8 @@ import { topicRoutes } from "./routes/topics.ts";
 import { workflowRoutes } from "./routes/workflows.ts";
 import { workspaceRoutes } from "./routes/workspace.ts";
 import { allowInlineStyles, installCors, installSecurityHeaders } from "./security-headers.ts";
-import { MAX_TOKEN_LENGTH, trackingRoutes } from "./tracking/routes.ts";
+import { createLinkFastPath, MAX_TOKEN_LENGTH } from "./tracking/links.ts";
+import { trackingRoutes } from "./tracking/routes.ts";
 import { validatorCompiler } from "./validation.ts";
 import { webAppRoutes } from "./web.ts";
 
@@ -57,7 +59,28 @@ export interface BuildAppOptions {
  * tracking role (tracking/app.ts) only the latter.
  */
 export function createServer(options: BuildAppOptions): FastifyInstance {
+  // Open pixels and click redirects are answered before Fastify when they can be (tracking/links.ts).
+  const linkFastPath = createLinkFastPath({
+    keyOfLinks: options.deps.keys.links,
+    sink: options.deps.responses,
+    https: options.deps.config.publicUrl.startsWith("https:"),
+  });
   const common = {
+    // Fastify's own HTTP/1 server, with the fast path in front.
+    serverFactory: (
+      handler: (request: IncomingMessage, response: ServerResponse) => void,
+      opts: Record<string, unknown>,
+    ) => {
+      const server = http.createServer((opts.http ?? {}) as http.ServerOptions, (request, response) => {
+        if (!linkFastPath(request, response)) handler(request, response);
+      });
+      server.keepAliveTimeout = opts.keepAliveTimeout as number;
+      server.requestTimeout = opts.requestTimeout as number;
+      server.setTimeout(opts.connectionTimeout as number);
+      if ((opts.maxRequestsPerSocket as number) > 0)
+        server.maxRequestsPerSocket = opts.maxRequestsPerSocket as number;
+      return server;
+    },
     bodyLimit: 1024 * 1024,
     requestIdHeader: "x-request-id",
     genReqId: () => randomUUID(),

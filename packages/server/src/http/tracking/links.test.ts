@@ -15,7 +15,7 @@ import type { LightMyRequestResponse } from "fastify";
 import { sql } from "kysely";
 import { describe, expect, it } from "vitest";
 import { useTestApp } from "../../testing/app.ts";
-import { PIXEL_GIF } from "./routes.ts";
+import { PIXEL_GIF } from "./links.ts";
 
 const t = useTestApp();
 const KEY = TEST_KEYS.links;

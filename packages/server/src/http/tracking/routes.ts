@@ -22,6 +22,7 @@ import { createShortLinkResolver } from "@omneural/core/tracking/short-link.serv
 import { type UnsubscribeToken, verifyToken } from "@omneural/core/tracking/tokens";
 import { findWorkspace } from "@omneural/core/workspaces/workspace.repository";
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { answerLink, PIXEL_GIF, PIXEL_HEADERS, type RequestFacts, trackingHeaders, webUrl } from "./links.ts";
 import {
   badRequestPage,
   expiredPage,
@@ -41,12 +42,6 @@ import {
  */
 export const UNSUBSCRIBE_LINK_DAYS = 400;
 
-/** The longest path parameter the tracking routes accept: a click token carries its URL (≤ 2,000 bytes). */
-export const MAX_TOKEN_LENGTH = 4096;
-
-/** A 1×1 transparent GIF (43 bytes). */
-export const PIXEL_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
-
 /** Form bodies of unsubscribe and preference posts are tiny; anything bigger is not one. */
 const FORM_BODY_LIMIT = 16 * 1024;
 
@@ -59,18 +54,8 @@ type TokenParams = { Params: { token: string } };
 type CodeParams = { Params: { code: string } };
 
 /** What the request says about who asked: the ingest writer flags machine opens and clicks from it. */
-function requestFacts(request: FastifyRequest) {
+function requestFacts(request: FastifyRequest): RequestFacts {
   return { userAgent: request.headers["user-agent"] ?? null, method: request.method, ip: request.ip };
-}
-
-/** Only web links are ever redirected to; anything else (javascript:, data:, unparsable) is not. */
-function webUrl(url: string): string | undefined {
-  try {
-    const parsed = new URL(url);
-    return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 function page(reply: FastifyReply, status: number, body: string) {
@@ -120,13 +105,9 @@ export async function trackingRoutes(app: FastifyInstance) {
   });
   const https = deps.config.publicUrl.startsWith("https:");
 
+  const headers = trackingHeaders(https);
   app.addHook("onSend", async (_request, reply, payload) => {
-    if (https) reply.header("strict-transport-security", "max-age=31536000");
-    reply.header("referrer-policy", "no-referrer");
-    reply.header("x-content-type-options", "nosniff");
-    reply.header("cache-control", "no-store, no-cache, must-revalidate, private, max-age=0");
-    // Web mail shows the open pixel on its own origin: the browser must be allowed to load it there.
-    reply.header("cross-origin-resource-policy", "cross-origin");
+    for (const [name, value] of headers) reply.header(name, value);
     if (String(reply.getHeader("content-type") ?? "").startsWith("text/html")) {
       reply.header("content-security-policy", PAGE_CSP);
       reply.header("x-frame-options", "DENY");
@@ -148,32 +129,25 @@ export async function trackingRoutes(app: FastifyInstance) {
 
   const hidden = { schema: { hide: true } };
 
-  // Open pixel: always the image, so a mail client never shows a broken one.
+  // Open pixel: always the image, so a mail client never shows a broken one. (Requests over HTTP are
+  // mostly answered by the fast path in links.ts; these routes answer the rest, and inject().)
   app.get<TokenParams>("/t/o/:token", hidden, async (request, reply) => {
-    const token = verifyToken(deps.keys.links, request.params.token);
-    if (token?.kind === "open") {
-      record({
-        workspaceId: token.workspaceId,
-        messageId: token.messageId,
-        kind: "opened",
-        properties: requestFacts(request),
-      });
-    }
-    return reply.header("pragma", "no-cache").header("expires", "0").type("image/gif").send(PIXEL_GIF);
+    answerLink(deps.keys.links, deps.responses, "o", request.params.token, requestFacts(request));
+    for (const [name, value] of PIXEL_HEADERS) reply.header(name, value);
+    return reply.type("image/gif").send(PIXEL_GIF);
   });
 
   // Click redirect (GET and HEAD; a HEAD is recorded with its method so the ingest can call it a machine).
   app.get<TokenParams>("/t/c/:token", hidden, async (request, reply) => {
-    const token = verifyToken(deps.keys.links, request.params.token);
-    const url = token?.kind === "click" ? webUrl(token.url) : undefined;
-    if (token?.kind !== "click" || !url) return page(reply, 404, notFoundPage());
-    record({
-      workspaceId: token.workspaceId,
-      messageId: token.messageId,
-      kind: "clicked",
-      properties: { url: token.url, index: token.index, ...requestFacts(request) },
-    });
-    return reply.redirect(url, 302);
+    const answer = answerLink(
+      deps.keys.links,
+      deps.responses,
+      "c",
+      request.params.token,
+      requestFacts(request),
+    );
+    if (answer?.kind !== "redirect") return page(reply, 404, notFoundPage());
+    return reply.redirect(answer.location, 302);
   });
 
   // SMS short link: the code's row through the in-process cache.
