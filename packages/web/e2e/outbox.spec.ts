@@ -1,7 +1,7 @@
 /**
  * Outbox: a test send of an email and of a text lands in the dev inbox; the owner filters by channel,
  * opens the text and the email (its HTML in a sandboxed frame, then its plain text). Checked with
- * axe-core and photographed.
+ * axe-core (with the text open: axe cannot enter the sandboxed frame) and photographed.
  */
 import { expect, test } from "@playwright/test";
 import { callApiOk, expectAccessible, nav, photograph, signInOwner } from "./helpers.ts";
@@ -45,6 +45,8 @@ test("the owner reads what the dev inbox delivered", async ({ page }) => {
   await expect(page.getByRole("region", { name: /SMS to \+12025550123/ })).toContainText(
     "Your trial ends soon",
   );
+  // Checked before an email is open: axe-core cannot enter the email's sandboxed frame, and stalls on it.
+  await expectAccessible(page, "the outbox with a text open");
 
   // The email, as delivered.
   await page.getByLabel("Channel").selectOption("email");

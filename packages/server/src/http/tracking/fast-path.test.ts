@@ -58,7 +58,7 @@ function stable(headers: Record<string, unknown>) {
     Object.entries(headers)
       .filter(([name]) => !VOLATILE.has(name))
       .map(([name, value]) => [name, String(value)])
-      .sort(([a], [b]) => a.localeCompare(b)),
+      .sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
   );
 }
 
