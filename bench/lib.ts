@@ -101,6 +101,8 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   seconds: number;
+  /** The load generator's CPU per answered request (µs). */
+  cpuMicrosPerRequest: number;
 }
 
 /**

@@ -27,6 +27,7 @@ const [url, pathsFile, requests, connections] = process.argv.slice(2) as [string
 const paths = JSON.parse(fs.readFileSync(pathsFile, "utf8")) as string[];
 let next = 0;
 
+const cpu = process.cpuUsage();
 const result = await autocannon({
   url,
   amount: Number(requests),
@@ -47,6 +48,7 @@ const result = await autocannon({
     },
   ],
 });
+const used = process.cpuUsage(cpu);
 const answered = result["1xx"] + result["2xx"] + result["3xx"] + result["4xx"] + result["5xx"];
 process.stdout.write(
   `${JSON.stringify({
@@ -58,6 +60,8 @@ process.stdout.write(
     status4xx: result["4xx"],
     status5xx: result["5xx"],
     errors: result.errors,
+    // The load generator's own CPU per request: on loopback it shares the cores with what it measures.
+    cpuMicrosPerRequest: (used.user + used.system) / Math.max(1, answered),
     timeouts: result.timeouts,
     seconds: result.duration,
   })}\n`,

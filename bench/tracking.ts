@@ -179,7 +179,7 @@ export async function main(args: string[]) {
       discardRuns.push(c);
       const s = ingest.stats();
       console.error(
-        `run ${run}: hello ${Math.round(a.requestsPerSecond)} req/s, p99 ${a.p99Ms} ms, ${Math.round(serverCpuPerHello.at(-1)!)} µs CPU each · clicks ${Math.round(b.requestsPerSecond)} req/s, p99 ${b.p99Ms} ms (${round(b.requestsPerSecond / a.requestsPerSecond, 2)}×; CPU a click: server ${Math.round(serverCpuPerClick.at(-1)!)} µs, database ${databaseCpuPerClick.length ? `${Math.round(databaseCpuPerClick.at(-1)!)} µs` : "not measured"}) · clicks discarded ${Math.round(c.requestsPerSecond)} req/s, p99 ${c.p99Ms} ms, ${Math.round(serverCpuPerDiscarded.at(-1)!)} µs CPU each · ingest: ${s.recorded} written, ${s.buffered} buffered, ${s.spooled} spooled`,
+        `run ${run}: hello ${Math.round(a.requestsPerSecond)} req/s, p99 ${a.p99Ms} ms, ${Math.round(serverCpuPerHello.at(-1)!)} µs CPU each (load generator ${Math.round(a.cpuMicrosPerRequest)} µs) · clicks ${Math.round(b.requestsPerSecond)} req/s, p99 ${b.p99Ms} ms (${round(b.requestsPerSecond / a.requestsPerSecond, 2)}×; CPU a click: server ${Math.round(serverCpuPerClick.at(-1)!)} µs, database ${databaseCpuPerClick.length ? `${Math.round(databaseCpuPerClick.at(-1)!)} µs` : "not measured"}, load generator ${Math.round(b.cpuMicrosPerRequest)} µs) · clicks discarded ${Math.round(c.requestsPerSecond)} req/s, p99 ${c.p99Ms} ms, ${Math.round(serverCpuPerDiscarded.at(-1)!)} µs CPU each · ingest: ${s.recorded} written, ${s.buffered} buffered, ${s.spooled} spooled`,
       );
     }
 
@@ -216,6 +216,9 @@ export async function main(args: string[]) {
         ...(databaseCpuPerClick.length
           ? { clickDatabaseCpuMicrosPerRequest: Math.round(median(databaseCpuPerClick)) }
           : {}),
+        clickLoadGeneratorCpuMicrosPerRequest: Math.round(
+          median(clickRuns.map((r) => r.cpuMicrosPerRequest)),
+        ),
         clickDiscardedRequestsPerSecond: Math.round(discardRate),
         clickDiscardedServerCpuMicrosPerRequest: Math.round(median(serverCpuPerDiscarded)),
         clickAnswers,
@@ -227,6 +230,9 @@ export async function main(args: string[]) {
         helloRequestsPerSecond: Math.round(helloRate),
         helloP99Ms: helloP99,
         helloServerCpuMicrosPerRequest: Math.round(median(serverCpuPerHello)),
+        helloLoadGeneratorCpuMicrosPerRequest: Math.round(
+          median(helloRuns.map((r) => r.cpuMicrosPerRequest)),
+        ),
       },
       ratios: { clickVsHello: round(ratio, 3), clickDiscardedVsHello: round(discardRate / helloRate, 3) },
       goals: { clickVsHello: ">= 0.5", p99Ms: "< 20" },
