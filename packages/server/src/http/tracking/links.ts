@@ -18,7 +18,7 @@ import type { ResponseInput, ResponseSink } from "@omneural/core/responses/respo
 import { uuidv7 } from "@omneural/core/shared/ids";
 import { verifyToken } from "@omneural/core/tracking/tokens";
 
-/** A 1×1 transparent GIF (43 bytes). */
+/** A 1×1 transparent GIF (42 bytes). */
 export const PIXEL_GIF = Buffer.from("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7", "base64");
 
 /** The longest path parameter the tracking routes accept: a click token carries its URL (≤ 2,000 bytes). */
