@@ -372,6 +372,10 @@ describe.skipIf(!redisUp)("two API, two worker and one tracking process", () => 
         killedBatchAcceptedByProvider: outcomeLostAtKill,
         killedBatchNotAccepted: stuck.length - outcomeLostAtKill,
         duplicateDeliveries: duplicated.length,
+        // Connections the provider saw reset (the killed worker's, when it died mid-message).
+        providerConnectionErrors: smtp.connectionErrors.map(
+          (e) => (e as NodeJS.ErrnoException).code ?? e.message,
+        ),
         duplicatedRows: duplicated.map((key) => {
           const row = keyOfRow.get(key)!;
           return { status: row.status, attempts: row.attempts, reason: row.reason };

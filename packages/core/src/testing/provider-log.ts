@@ -7,6 +7,7 @@
 import type { AddressInfo } from "node:net";
 import { SMTPServer } from "smtp-server";
 import type { ProviderAcceptance } from "../delivery/reconcile.ts";
+import { keepConnectionErrors } from "./smtp-senders.ts";
 
 export interface AcceptedMessage extends ProviderAcceptance {
   recipient: string;
@@ -51,6 +52,7 @@ export async function startProviderLogServer(): Promise<ProviderLogServer> {
       });
     },
   });
+  keepConnectionErrors(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.server.address() as AddressInfo).port,

@@ -8,6 +8,7 @@ import type { AddressInfo } from "node:net";
 import { type ParsedMail, simpleParser } from "mailparser";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll } from "vitest";
+import { keepConnectionErrors } from "./smtp-senders.ts";
 
 export interface TestSmtpServer {
   port: number;
@@ -73,6 +74,7 @@ export async function startTestSmtpServer(options: { auth?: { user: string; pass
       });
     },
   });
+  keepConnectionErrors(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   state.port = (server.server.address() as AddressInfo).port;
   state.close = () => new Promise<void>((resolve) => server.close(() => resolve()));

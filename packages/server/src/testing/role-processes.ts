@@ -13,6 +13,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import type { ProviderAcceptance } from "@omneural/core/delivery/reconcile";
+import { keepConnectionErrors } from "@omneural/core/testing/smtp-senders";
 import { SMTPServer } from "smtp-server";
 
 export const OMNEURAL_BIN = path.resolve(
@@ -146,6 +147,8 @@ export interface DeliverySink {
   accepted: DeliveredMessage[];
   /** The raw text of the first `keepRaw` messages accepted. */
   raws: string[];
+  /** Connections that failed (a sender killed mid-message resets its connection). */
+  connectionErrors: Error[];
   /**
    * From now on, keep each message received without answering it: its sender waits with the message
    * in flight, as with a slow provider.
@@ -198,11 +201,14 @@ export async function startDeliverySink(options: { keepRaw?: number } = {}): Pro
       });
     },
   });
+  // The multi-process test kills a worker in the middle of a message: its connection is reset.
+  const connectionErrors = keepConnectionErrors(server);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   return {
     port: (server.server.address() as AddressInfo).port,
     accepted,
     raws,
+    connectionErrors,
     hold() {
       holding = true;
     },
