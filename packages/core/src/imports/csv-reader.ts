@@ -42,7 +42,7 @@ export interface CsvRecord {
 export interface CsvBadRecord {
   line: number;
   raw: string;
-  /** Starts with "line N: ", e.g. "line 12: unterminated quote ...". */
+  /** What is wrong, without the line number (that is `line`), e.g. "unterminated quote ...". */
   reason: string;
 }
 
@@ -644,7 +644,7 @@ export class CsvReader {
   private bad(out: CsvItem[], raw: string, reason: string): void {
     const line = this.line;
     const text = this.sawInvalidUtf8 ? raw.replace(INVALID_MARKS, REPLACEMENT) : raw;
-    out.push({ kind: "bad", bad: { line, raw: text, reason: `line ${line}: ${reason}` } });
+    out.push({ kind: "bad", bad: { line, raw: text, reason } });
   }
 }
 
