@@ -229,7 +229,7 @@ test("a newcomer goes from a fresh install to a campaign's report and member tra
   await nav(page, "Reports").click();
   await expect(page.getByRole("heading", { name: "Reports", level: 1 })).toBeVisible();
   await page.getByRole("link", { name: "Spring sale 2026" }).click();
-  const funnel = page.getByRole("table", { name: "How far members got" });
+  const funnel = page.getByRole("table", { name: "What came of the messages sent" });
   const row = (stage: string) =>
     funnel.getByRole("row").filter({ has: page.getByRole("rowheader", { name: stage }) });
   await expect(async () => {

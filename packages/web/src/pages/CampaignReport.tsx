@@ -39,10 +39,13 @@ export default function CampaignReport({ params }: { params: { id: string } }) {
   const t = r.totals;
   const opened = t.opened + (withMachines ? t.machineOpens : 0);
   const clicked = t.clicked + (withMachines ? t.machineClicks : 0);
+  // Every stage counts messages (a member who got two emails counts twice), so that no stage can exceed
+  // the one before. Delivered is left out until a provider reports deliveries: without receipts it
+  // would read 0 above opens and clicks.
+  const receipts = t.delivered > 0;
   const stages = [
-    { stage: "Entered", count: r.members.entered },
     { stage: "Sent", count: t.sent },
-    { stage: "Delivered", count: t.delivered },
+    ...(receipts ? [{ stage: "Delivered", count: t.delivered }] : []),
     { stage: "Opened", count: opened },
     { stage: "Clicked", count: clicked },
     { stage: "Converted", count: t.converted },
@@ -111,7 +114,12 @@ export default function CampaignReport({ params }: { params: { id: string } }) {
       <div className="report-charts">
         <section className="card" aria-labelledby="funnel-heading">
           <h2 id="funnel-heading">Funnel</h2>
-          <FunnelChart stages={stages} title="How far members got" />
+          <FunnelChart stages={stages} title="What came of the messages sent" />
+          {!receipts && t.sent > 0 ? (
+            <p className="muted small">
+              Delivered appears once a provider reports deliveries; the dev inbox and plain SMTP report none.
+            </p>
+          ) : null}
         </section>
         <section className="card" aria-labelledby="time-heading">
           <h2 id="time-heading">Hour by hour</h2>

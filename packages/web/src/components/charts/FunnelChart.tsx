@@ -1,5 +1,5 @@
 /**
- * The funnel: how many got as far as each stage (entered, sent, delivered, opened, clicked, converted),
+ * The funnel: how many messages got as far as each stage (sent, delivered, opened, clicked, converted),
  * as horizontal bars with their numbers, and the same figures as a table for those who cannot see it.
  */
 import {
@@ -35,7 +35,7 @@ export function FunnelChart({ stages, title }: { stages: FunnelStage[]; title: s
             <XAxis type="number" allowDecimals={false} domain={[0, top]} />
             <YAxis type="category" dataKey="stage" width={96} />
             <Tooltip />
-            <Bar dataKey="count" name="Members" fill="#4338ca" isAnimationActive={false}>
+            <Bar dataKey="count" name="Messages" fill="#4338ca" isAnimationActive={false}>
               <LabelList dataKey="count" position="right" />
             </Bar>
           </BarChart>
