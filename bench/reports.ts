@@ -197,6 +197,13 @@ export async function main(args: string[]) {
           from events where workspace_id = ${ws.id} and campaign_id = ${campaign.id} group by 1, 2`.execute(
           trx,
         );
+        // Opens count an email clicked by a person as opened (migration 000035).
+        await sql`
+          select properties ->> 'nodeId', count(distinct properties ->> 'messageId')
+          from events where workspace_id = ${ws.id} and campaign_id = ${campaign.id}
+            and properties ->> 'machine' is null
+            and (type = 'message.opened' or (type = 'message.clicked' and channel = 'email'))
+          group by 1`.execute(trx);
         await sql`
           select date_trunc('hour', sent_at), count(*) from messages
           where workspace_id = ${ws.id} and campaign_id = ${campaign.id} and status = 'sent' group by 1`.execute(
@@ -207,6 +214,12 @@ export async function main(args: string[]) {
             select type, properties ->> 'messageId', min(occurred_at) as first from events
             where workspace_id = ${ws.id} and campaign_id = ${campaign.id} and properties ->> 'machine' is null
             group by 1, 2) f group by 1, 2`.execute(trx);
+        await sql`
+          select date_trunc('hour', first), count(*) from (
+            select properties ->> 'messageId', min(occurred_at) as first from events
+            where workspace_id = ${ws.id} and campaign_id = ${campaign.id} and properties ->> 'machine' is null
+              and (type = 'message.opened' or (type = 'message.clicked' and channel = 'email'))
+            group by 1) f group by 1`.execute(trx);
       });
     };
     const report = () => getCampaignReport(db, ws, campaign.id);

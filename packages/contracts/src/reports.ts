@@ -22,7 +22,9 @@ const count = (description: string) => Type.Integer({ description });
 export const ReportFigures = Type.Object({
   sent: count("Ledger rows sent"),
   delivered: count("Messages with a delivery receipt"),
-  opened: count("Messages opened at least once by a person (machine opens excluded)"),
+  opened: count(
+    "Messages opened at least once by a person, an email clicked by a person included (machine opens excluded)",
+  ),
   clicked: count("Messages clicked at least once by a person (machine clicks excluded)"),
   replied: count("Messages replied to"),
   converted: count("Messages a conversion was attributed to"),
