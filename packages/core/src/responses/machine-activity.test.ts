@@ -106,11 +106,22 @@ const cases: [string, Omit<ResponseRequest, "sentAt"> & { sentAt?: Date | null }
     "apple_mail_privacy_protection",
   ],
   ["Apple Mail itself", { kind: "opened", at: later(MINUTE), userAgent: APPLE_MAIL }, null],
-  ["Gmail's image proxy", { kind: "opened", at: later(MINUTE), userAgent: GMAIL_PROXY }, "image_proxy"],
+  // The proxies fetch the pixel when the reader first opens the message.
   [
-    "Yahoo's image proxy",
+    "an open through Gmail's image proxy",
+    { kind: "opened", at: later(MINUTE), userAgent: GMAIL_PROXY },
+    null,
+  ],
+  [
+    "an open through Yahoo's image proxy",
     { kind: "opened", at: later(MINUTE), userAgent: "YahooMailProxy; https://help.yahoo.com" },
-    "image_proxy",
+    null,
+  ],
+  // A click with a proxy's user agent is a link preview, not the reader.
+  [
+    "a click by Gmail's image proxy",
+    { kind: "clicked", at: later(MINUTE), userAgent: GMAIL_PROXY },
+    "scanner_user_agent",
   ],
   ["an open in a browser", { kind: "opened", at: later(MINUTE), userAgent: CHROME }, null],
   [

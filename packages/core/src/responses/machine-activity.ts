@@ -6,8 +6,10 @@
  * - **Clicks** by link scanners (Microsoft Safe Links, Mimecast, Proofpoint, Barracuda …) come within
  *   seconds of delivery, often as HEAD requests, often with a scanner's or an HTTP library's user agent.
  * - **Opens** through Apple Mail Privacy Protection (the pixel is fetched by Apple when the message is
- *   delivered, whether or not it is read: the user agent is a bare `Mozilla/5.0`) or an image proxy
- *   (Gmail's `GoogleImageProxy`, Yahoo's `YahooMailProxy`) say nothing reliable about the reader.
+ *   delivered, whether or not it is read: the user agent is a bare `Mozilla/5.0`) say nothing about the
+ *   reader. Opens through Gmail's `GoogleImageProxy` or Yahoo's `YahooMailProxy` are the reader's: the
+ *   proxy fetches the pixel when the message is first opened (migration 000036 counts those flagged
+ *   before).
  *
  * Pure: no I/O, tested as a table (machine-activity.test.ts).
  */
@@ -20,14 +22,11 @@ export type MachineReason =
   | "scanner_user_agent"
   | "no_user_agent"
   | "soon_after_send"
-  | "apple_mail_privacy_protection"
-  | "image_proxy";
+  | "apple_mail_privacy_protection";
 
 /** Security gateways, link-preview bots and HTTP libraries: no person clicks with these. */
 const SCANNER_USER_AGENT =
   /barracuda|mimecast|proofpoint|safelinks|forcepoint|trend ?micro|messagelabs|symantec|fireeye|sophos|spamtitan|zscaler|cisco|ironport|checkpoint|paloalto|urlscan|virustotal|bot\b|crawler|spider|headlesschrome|phantomjs|python-requests|python-urllib|aiohttp|go-http-client|java\/|okhttp|apache-httpclient|libwww-perl|wget|curl\/|facebookexternalhit|slackbot|linkedinbot|twitterbot|whatsapp|telegrambot|skypeuripreview|discordbot|googleimageproxy|yahoomailproxy/i;
-
-const IMAGE_PROXY_USER_AGENT = /googleimageproxy|ggpht\.com|yahoomailproxy/i;
 
 export interface ResponseRequest {
   kind: string;
@@ -57,7 +56,6 @@ export function detectMachineActivity(request: ResponseRequest): MachineReason |
   }
   if (request.kind === "opened") {
     if (userAgent === "Mozilla/5.0") return "apple_mail_privacy_protection";
-    if (IMAGE_PROXY_USER_AGENT.test(userAgent)) return "image_proxy";
     return null;
   }
   return null;

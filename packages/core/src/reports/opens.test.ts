@@ -1,6 +1,8 @@
 /**
- * A click on an email counts as its open in reports (migration 000035): as responses arrive, and for the
- * clicks recorded before the migration, which it backfills once.
+ * What reports count as opened. A click on an email counts as its open (migration 000035): as responses
+ * arrive, and for the clicks recorded before the migration, which it backfills once. Opens through
+ * Gmail's and Yahoo's image proxies are the reader's; those flagged as machine opens before migration
+ * 000036 are counted by it.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -16,6 +18,8 @@ import { type SentMessages, seedSentEmails } from "../testing/responses.ts";
 import { getCampaignReport } from "./report.service.ts";
 
 const database = useTestDatabase();
+const GMAIL_PROXY =
+  "Mozilla/5.0 (Windows NT 5.1; rv:11.0) Gecko Firefox/11.0 (via ggpht.com GoogleImageProxy)";
 const BROWSER =
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 Version/17.5 Safari/605.1.15";
 const sentAt = new Date("2026-05-04T09:00:00Z");
@@ -41,6 +45,16 @@ const response = (
   at,
   properties: { userAgent: BROWSER, ...properties },
 });
+
+/** Runs a migration's SQL again, twice: its backfill must count what it finds once. */
+async function runMigrationTwice(file: string) {
+  const migration = fs.readFileSync(path.join(MIGRATIONS_DIR, file), "utf8");
+  for (let run = 0; run < 2; run++) {
+    await database.handle.db.transaction().execute(async (trx) => {
+      await sql.raw(migration).execute(trx);
+    });
+  }
+}
 
 describe("a click counts as the email's open", () => {
   it("when its pixel never loaded, once, and not for a scanner's click", async () => {
@@ -89,12 +103,7 @@ describe("a click counts as the email's open", () => {
       db,
     );
 
-    const migration = fs.readFileSync(path.join(MIGRATIONS_DIR, "000035_implied_opens.sql"), "utf8");
-    for (let run = 0; run < 2; run++) {
-      await db.transaction().execute(async (trx) => {
-        await sql.raw(migration).execute(trx);
-      });
-    }
+    await runMigrationTwice("000035_implied_opens.sql");
 
     const after = await getCampaignReport(db, ws, sent.campaignId, later(180));
     expect(after.totals.clicked).toBe(before.totals.clicked + 1);
@@ -102,5 +111,46 @@ describe("a click counts as the email's open", () => {
     expect(after.totals.opened).toBe(before.totals.opened + 1);
     const at11 = after.timeSeries.find((b) => b.at === "2026-05-04T11:00:00.000Z");
     expect(at11!.opened).toBe(1);
+  });
+});
+
+describe("an open through an image proxy", () => {
+  it("flagged as a machine's before migration 000036, is counted by it as the reader's", async () => {
+    const db = database.handle.db;
+    const m5 = sent.messages[5]!.id;
+    // As the writer flagged it before: a machine open, left out of the report.
+    await writeResponses(
+      db,
+      [
+        response(5, "opened", later(200), {
+          userAgent: GMAIL_PROXY,
+          machine: true,
+          machineReason: "image_proxy",
+        }),
+        response(5, "opened", later(260), {
+          userAgent: GMAIL_PROXY,
+          machine: true,
+          machineReason: "image_proxy",
+        }),
+      ],
+      later(300),
+    );
+    const before = await getCampaignReport(db, ws, sent.campaignId, later(400));
+    expect(before.totals.machineOpens).toBe(2);
+
+    await runMigrationTwice("000036_image_proxy_opens.sql");
+
+    const after = await getCampaignReport(db, ws, sent.campaignId, later(400));
+    expect(after.totals.machineOpens).toBe(0);
+    expect(after.totals.opened).toBe(before.totals.opened + 1);
+    // The unique open is dated by the first of the two (12:20).
+    const at12 = after.timeSeries.find((b) => b.at === "2026-05-04T12:00:00.000Z");
+    expect(at12!.opened).toBe(1);
+    const { rows } = await sql<{ flagged: number }>`
+      select count(*) filter (where properties ? 'machine')::int as flagged from events
+      where workspace_id = ${ws.id} and type = 'message.opened' and properties ->> 'messageId' = ${m5}`.execute(
+      db,
+    );
+    expect(rows[0]!.flagged).toBe(0);
   });
 });
