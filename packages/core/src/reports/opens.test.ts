@@ -2,7 +2,7 @@
  * What reports count as opened. A click on an email counts as its open (migration 000035): as responses
  * arrive, and for the clicks recorded before the migration, which it backfills once. Opens through
  * Gmail's and Yahoo's image proxies are the reader's; those flagged as machine opens before migration
- * 000036 are counted by it.
+ * 000036 are counted by it. Campaigns waiting for an open wake on a click from migration 000037 on.
  */
 import fs from "node:fs";
 import path from "node:path";
@@ -152,5 +152,25 @@ describe("an open through an image proxy", () => {
       db,
     );
     expect(rows[0]!.flagged).toBe(0);
+  });
+});
+
+describe("a campaign launched before a click matched a wait for an open", () => {
+  it("wakes on a click from migration 000037 on, if it waits for an open", async () => {
+    const db = database.handle.db;
+    const other = await seedSentEmails(db, ws, 1, sentAt);
+    await sql`update campaigns set wake_event_types = '{message.opened,order.placed}'
+      where workspace_id = ${ws.id} and id = ${sent.campaignId}`.execute(db);
+    await sql`update campaigns set wake_event_types = '{order.placed}'
+      where workspace_id = ${ws.id} and id = ${other.campaignId}`.execute(db);
+
+    await runMigrationTwice("000037_wake_on_click_for_opens.sql");
+
+    const { rows } = await sql<{ id: string; wake_event_types: string[] }>`
+      select id, wake_event_types from campaigns
+      where workspace_id = ${ws.id} and id in (${sent.campaignId}, ${other.campaignId})`.execute(db);
+    const wakes = new Map(rows.map((r) => [r.id, r.wake_event_types]));
+    expect(wakes.get(sent.campaignId)).toEqual(["message.clicked", "message.opened", "order.placed"]);
+    expect(wakes.get(other.campaignId)).toEqual(["order.placed"]);
   });
 });

@@ -984,6 +984,13 @@ describe("wait_for (response)", () => {
       properties: { campaignId: CAMPAIGN, nodeId: "mail1" },
       matched: false,
     },
+    // A link scanner's click (flagged by the response writer) moves no one.
+    {
+      sendNodeId: "mail1",
+      type: "message.clicked",
+      properties: { campaignId: CAMPAIGN, nodeId: "mail1", machine: true, machineReason: "soon_after_send" },
+      matched: false,
+    },
   ])("waiting for clicked on $sendNodeId: $type with $properties → matched $matched", (c) => {
     const result = step(
       workflow(c.sendNodeId),
@@ -1002,6 +1009,38 @@ describe("wait_for (response)", () => {
         dueAt: at(HOUR + 7 * DAY),
       });
     }
+  });
+
+  it.each([
+    { type: "message.opened", properties: { channel: "email" }, matched: true },
+    { type: "message.clicked", properties: { channel: "email" }, matched: true },
+    { type: "message.clicked", properties: { channel: "email", machine: true }, matched: false },
+    { type: "message.clicked", properties: { channel: "sms" }, matched: false },
+  ])("waiting for opened: $type with $properties → matched $matched", (c) => {
+    const wf = compile(
+      entry("mail1"),
+      email("mail1", "awaitOpen"),
+      {
+        id: "awaitOpen",
+        type: "wait_for",
+        for: { kind: "response", response: "opened", sendNodeId: "mail1" },
+        timeout: { days: 3 },
+        outlets: { matched: "opened", timed_out: "notOpened" },
+      },
+      exit("opened"),
+      exit("notOpened"),
+    );
+    // A click wakes a member waiting for an open.
+    expect(wf.wakeEventTypes).toEqual(["message.clicked", "message.opened"]);
+    const result = step(
+      wf,
+      member("awaitOpen", { nodeEnteredAt: T1 }),
+      facts({ events: [event(c.type, T1, { campaignId: CAMPAIGN, nodeId: "mail1", ...c.properties })] }),
+      now,
+    );
+    expect(result).toMatchObject(
+      c.matched ? { moved: true, nodeId: "opened" } : { moved: false, nodeId: "awaitOpen" },
+    );
   });
 
   it.each([

@@ -136,6 +136,8 @@ export function compileWorkflow(graph: WorkflowGraph): CompiledWorkflow {
     if (node.type === "goal") wake.add(node.eventType);
     if (node.type === "wait_for") {
       wake.add(node.for.kind === "event" ? node.for.eventType : `message.${node.for.response}`);
+      // A click on an email proves it was opened (waitForMatches).
+      if (node.for.kind === "response" && node.for.response === "opened") wake.add("message.clicked");
     }
   }
   return {
@@ -523,7 +525,12 @@ function waitForMatches(node: NodeOf<"wait_for">, campaignId: string, event: Fac
   if (spec.kind === "event") {
     return event.type === spec.eventType && matchesPropertyFilters(spec.where, event.properties, now);
   }
-  if (event.type !== `message.${spec.response}`) return false;
+  // An email clicked was opened, whether or not its pixel loaded (images blocked), as reports count it.
+  const clickProvesOpen =
+    spec.response === "opened" && event.type === "message.clicked" && event.properties.channel === "email";
+  if (event.type !== `message.${spec.response}` && !clickProvesOpen) return false;
+  // A link scanner (Safe Links, Mimecast …) clicks every link on delivery: its clicks move no one.
+  if (event.type === "message.clicked" && event.properties.machine === true) return false;
   if (event.properties.campaignId !== campaignId) return false;
   return spec.sendNodeId === undefined || event.properties.nodeId === spec.sendNodeId;
 }

@@ -528,6 +528,13 @@ function WaitForSettings({
             value={node.for.response}
             onChange={(response) => patch({ for: { ...node.for, response } })}
             options={RESPONSE_OPTIONS}
+            hint={
+              node.for.response === "opened"
+                ? "A click on an email counts as an open: its images may have been blocked."
+                : node.for.response === "clicked"
+                  ? "Clicks by link scanners (such as Safe Links) do not count."
+                  : undefined
+            }
             error={errorAt("for.response")}
             disabled={disabled}
           />
