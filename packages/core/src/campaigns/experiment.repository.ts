@@ -67,8 +67,9 @@ export async function lockExperimentForDecision(
 
 /**
  * Per variant: test members who are not held out, and those of them with at least one `eventType` event
- * of this campaign from their assignment until `until`, machine opens and clicks excluded. With
- * `convertedCounts`, a member whose enrollment (the same iteration) ended converted also succeeds.
+ * of this campaign from their assignment until `until`, machine opens and clicks excluded. An email
+ * clicked counts as opened (as in reports: its pixel may not have loaded). With `convertedCounts`, a
+ * member whose enrollment (the same iteration) ended converted also succeeds.
  */
 export async function countTestResponses(
   db: Executor,
@@ -86,7 +87,9 @@ export async function countTestResponses(
         exists (
           select 1 from events ev
           where ev.workspace_id = a.workspace_id and ev.contact_id = a.contact_id
-            and ev.campaign_id = ${campaignId}::text and ev.type = ${eventType}
+            and ev.campaign_id = ${campaignId}::text
+            and (ev.type = ${eventType}
+                 or (${eventType} = 'message.opened' and ev.type = 'message.clicked' and ev.channel = 'email'))
             and ev.occurred_at >= a.at and ev.occurred_at <= ${until}
             and not (ev.properties @> '{"machine": true}'::jsonb)
         ) or (${convertedCounts}::boolean and e.state = 'converted' and e.iteration = a.iteration) as succeeded

@@ -564,6 +564,30 @@ describe("an experiment split in a running campaign", () => {
     expect(experiment).toMatchObject({ winner: "a", reason: expect.stringMatching(/^the fallback/) });
   });
 
+  it("counts a person's click on an email as an open of the open metric, a scanner's not", async () => {
+    const db = database.handle.db;
+    const { campaign } = await launch(
+      abGraph({ testPercent: 50, window: { hours: 6 }, metric: "open", fallback: "a" }),
+      200,
+    );
+    await drain(db, ws.id, campaign.id, { now: T0 });
+    const test = await assignments(campaign.id);
+    const a = test.of("test", "a").map((r) => r.contact_id);
+    const b = test.of("test", "b").map((r) => r.contact_id);
+    // Half of b's members click with images blocked (no open event); a's members are only scanned.
+    const clickedB = everyOther(b, 2);
+    await respond(campaign.id, clickedB, "message.clicked", at(HOUR));
+    await respond(campaign.id, a, "message.clicked", at(HOUR), { machine: true });
+    await drain(db, ws.id, campaign.id, { now: at(6 * HOUR) });
+
+    const [experiment] = await listExperiments(db, ws.id, campaign.id);
+    expect(experiment!.statistics!.variants.map((v) => [v.key, v.members, v.successes])).toEqual([
+      ["a", a.length, 0],
+      ["b", b.length, clickedB.length],
+    ]);
+    expect(experiment).toMatchObject({ status: "decided", winner: "b" });
+  });
+
   it("counts a conversion by the campaign's goal as a success of the conversion metric", async () => {
     const db = database.handle.db;
     const graph = abGraph(
