@@ -21,6 +21,8 @@ import { loadWorkflowVersion } from "../engine/stepper.ts";
 import { AppError, notFound, validationFailed } from "../shared/errors.ts";
 import { uuidv7 } from "../shared/ids.ts";
 import { afterIdOf, cleanName, pageOf } from "../shared/pagination.ts";
+import { findTemplatesByIds } from "../templates/template.repository.ts";
+import { referencedTemplateIds } from "../workflows/workflow-validation.ts";
 import {
   analyzeEnrollments,
   cancelEnrollments,
@@ -416,10 +418,26 @@ export async function getEnrollment(
   const messages = await listEnrollmentMessages(db, ws.id, id, contactId);
   const wf = await loadWorkflowVersion(db, ws.id, campaign.workflow_id, campaign.workflow_version);
   const typeOf = (nodeId: string) => wf.nodes.get(nodeId)?.type ?? "";
+  // The engine's reasons name templates by id ("queued email with template 01a2…"): a person reads
+  // the template's name instead.
+  const templates = await findTemplatesByIds(db, ws.id, referencedTemplateIds(wf.graph));
+  const templateNames = new Map(templates.map((t) => [t.id, t.name]));
+  const readable = (reason: string) =>
+    reason.replace(
+      /\btemplate ([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\b/g,
+      (text, id) => {
+        const name = templateNames.get(id);
+        return name === undefined ? text : `template “${name}”`;
+      },
+    );
   type Entry = Enrollment["steps"][number]["entries"][number];
   // Entries written in SQL (retry) do not know the node's type; the version does.
   const named = (entries: Entry[]) =>
-    entries.map((e) => (e.nodeType ? e : { ...e, nodeType: typeOf(e.nodeId) }));
+    entries.map((e) => ({
+      ...e,
+      nodeType: e.nodeType || typeOf(e.nodeId),
+      ...(typeof e.reason === "string" ? { reason: readable(e.reason) } : {}),
+    }));
   const cancelled =
     row.state === "cancelled" && campaign.status === "cancelled"
       ? [

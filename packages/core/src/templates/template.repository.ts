@@ -45,7 +45,7 @@ export async function findTemplatesByIds(db: Executor, workspaceId: string, ids:
   if (ids.length === 0) return [];
   return db
     .selectFrom("templates")
-    .select(["id", "channel", "content", "version"])
+    .select(["id", "name", "channel", "content", "version"])
     .where("workspace_id", "=", workspaceId)
     .where("id", "in", ids)
     .execute();

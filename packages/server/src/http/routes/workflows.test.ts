@@ -349,6 +349,8 @@ describe("campaigns API", () => {
       "send",
       "waiting",
     ]);
+    // The send's reason names the template as a person knows it, not by its id.
+    expect(history.json().steps[1].entries[1].reason).toBe("queued email with template “Welcome”");
   });
 
   it("refuses a campaign on a workflow that was never published", async () => {
