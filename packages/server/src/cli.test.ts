@@ -281,6 +281,22 @@ describe("omneural", () => {
       const trace = await get(traceUrl);
       expect(trace.status).toBe(200);
       expect(JSON.stringify(await trace.json())).toContain('routed to variant \\"b\\", the winner');
+
+      // On a fresh installation, a demo user owns the demo workspace: the printed sign-in works.
+      const signInLine = /In the web app: (http:\S+)\/ — sign in as (\S+) with the password (\S+)/.exec(
+        output,
+      );
+      expect(signInLine, output).not.toBeNull();
+      const [, base, email, password] = signInLine!;
+      const signedIn = await fetch(`${base}/api/session`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ email, password }),
+      });
+      expect(signedIn.status, await signedIn.clone().text()).toBe(200);
+      const session = (await signedIn.json()) as { workspace: { name: string }; role: string };
+      expect(session.workspace.name).toMatch(/^Demo /);
+      expect(session.role).toBe("owner");
     } finally {
       demo.child.kill("SIGINT");
       expect(await demo.exited, demo.output()).toBe(0);

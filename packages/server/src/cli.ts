@@ -144,9 +144,16 @@ interface Started {
   url: string;
 }
 
-async function runRoles(roles: Roles, own: boolean, afterStart?: (started: Started) => Promise<void>) {
+async function runRoles(
+  roles: Roles,
+  own: boolean,
+  afterStart?: (started: Started) => Promise<void>,
+  options: { quiet?: boolean } = {},
+) {
   const config = readConfig();
-  const log = createLogger({ level: config.logLevel, format: config.logFormat });
+  // Quiet: warnings and errors only, unless LOG_LEVEL asks for more.
+  const level = options.quiet && !process.env.LOG_LEVEL ? "warn" : config.logLevel;
+  const log = createLogger({ level, format: config.logFormat });
   const started = Date.now();
   let runtime: Runtime;
   try {
@@ -238,8 +245,12 @@ program
         fail(`${flag} must be a whole number from ${MIN_WAIT_SECONDS} to 3600`);
       }
     }
-    return runRoles({ api: true, worker: true }, true, ({ runtime, url }) =>
-      runDemo(runtime.database.db, runtime.keys, url, options),
+    return runRoles(
+      { api: true, worker: true },
+      true,
+      ({ runtime, url }) => runDemo(runtime.database.db, runtime.keys, url, options),
+      // The demo's own progress lines are what a person watches: a log line per request would bury them.
+      { quiet: true },
     );
   });
 

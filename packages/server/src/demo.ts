@@ -7,7 +7,7 @@
  * links, purchases through the events API, fewer in the holdout), shows progress until every member is
  * through, then prints a summary read from the campaign's report and where to look.
  */
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import type { CampaignReport } from "@omneural/contracts/reports";
 import type { WorkflowGraph } from "@omneural/contracts/workflows";
 import { createAdDestination } from "@omneural/core/ads/ad-destination.service";
@@ -24,6 +24,8 @@ import type { Keys } from "@omneural/core/security/keys";
 import { uuidv7 } from "@omneural/core/shared/ids";
 import { createTemplate } from "@omneural/core/templates/template.service";
 import { clickToken, openToken } from "@omneural/core/tracking/tokens";
+import { hashPassword } from "@omneural/core/users/password";
+import { insertMember, insertUser, lockSetup } from "@omneural/core/users/user.repository";
 import { createWorkflow, publishWorkflow } from "@omneural/core/workflows/workflow.service";
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 import { sql } from "kysely";
@@ -72,9 +74,19 @@ export const MIN_WAIT_SECONDS = READ_DELAY_SECONDS + 4;
 const BROWSER =
   "Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15";
 
+/** Who can open the demo workspace in the web app. */
+export type DemoWebAccess =
+  | { kind: "demo-user"; email: string; password: string }
+  | { kind: "first-user"; email: string; name: string };
+
+/** The web app's demo user, made when the installation has no user yet. */
+export const DEMO_USER_EMAIL = "demo@omneural.example";
+
 export interface DemoWorld {
   ws: WorkspaceContext;
+  workspaceName: string;
   apiKey: string;
+  web: DemoWebAccess;
   campaignId: string;
   audienceId: string;
   /** Each email node of the A/B test: its variant and the link its button leads to. */
@@ -159,6 +171,37 @@ function emailMjml(headline: string, text: string, button: string, href: string)
 
 const SHOP_A = "https://shop.example.com/spring?utm_source=omneural-demo&utm_content=a";
 const SHOP_B = "https://shop.example.com/spring?utm_source=omneural-demo&utm_content=b";
+
+/**
+ * Makes the demo workspace visible in the web app. On an installation with no user yet (a fresh
+ * `npm run demo`), a demo user owns it, with a new random password (printed in the summary); the demo
+ * user of an earlier run gets a new one. Otherwise the first user who set Omneural up becomes an owner
+ * of it, and finds it in the workspace menu. Serialised with the first-user setup.
+ */
+export async function grantWebAccess(db: Db, workspaceId: string): Promise<DemoWebAccess> {
+  const password = randomBytes(12).toString("base64url");
+  const passwordHash = await hashPassword(password);
+  return db.transaction().execute(async (trx) => {
+    await lockSetup(trx);
+    const { rows } = await sql<{ id: string; email: string; name: string }>`
+      select id, email, name from users order by created_at, id limit 1`.execute(trx);
+    const first = rows[0];
+    if (first && first.email.toLowerCase() !== DEMO_USER_EMAIL) {
+      await insertMember(trx, { workspaceId, userId: first.id, role: "owner" });
+      return { kind: "first-user", email: first.email, name: first.name };
+    }
+    let userId = first?.id;
+    if (userId) {
+      await sql`update users set password_hash = ${passwordHash}, updated_at = now() where id = ${userId}`.execute(
+        trx,
+      );
+    } else {
+      userId = (await insertUser(trx, { email: DEMO_USER_EMAIL, name: "Demo", passwordHash })).id;
+    }
+    await insertMember(trx, { workspaceId, userId, role: "owner" });
+    return { kind: "demo-user", email: DEMO_USER_EMAIL, password };
+  });
+}
 
 /** Creates the demo workspace, its contacts, templates, workflow and campaign, and launches it. */
 export async function seedDemo(
@@ -366,7 +409,9 @@ export async function seedDemo(
   await launchCampaign(db, ws, campaign.id, now);
   return {
     ws,
+    workspaceName: created.workspace.name,
     apiKey: created.apiKey,
+    web: await grantWebAccess(db, ws.id),
     campaignId: campaign.id,
     audienceId,
     emails: { email_a: { variant: "a", url: SHOP_A }, email_b: { variant: "b", url: SHOP_B } },
@@ -736,6 +781,9 @@ export async function runDemo(
       ...summarizeReport(report, holdoutMessages),
       "",
       "Look around (the server keeps running; Ctrl-C stops it):",
+      world.web.kind === "demo-user"
+        ? `  In the web app: ${baseUrl}/ — sign in as ${world.web.email} with the password ${world.web.password}`
+        : `  In the web app: ${baseUrl}/ — ${world.web.name} (${world.web.email}) owns "${world.workspaceName}": pick it in the workspace menu`,
       `  export KEY=${world.apiKey}`,
       `  ${auth} ${campaign}/report          # the report: per node, channel, variant, hour; experiment; lift`,
       `  ${auth} ${campaign}/report.csv      # the same as CSV`,
