@@ -15,7 +15,7 @@ import { drain, launchGraph, newWorkspaceContext, publishGraph, TEST_LINKS } fro
 import { useTestDatabase } from "../testing/database.ts";
 import { foldReportDeltas } from "./report.repository.ts";
 import { getCampaignReport, reportToCsv } from "./report.service.ts";
-import { branchNodes } from "./report.ts";
+import { branchNodes, buildReport } from "./report.ts";
 
 const database = useTestDatabase();
 const T0 = new Date("2026-05-04T09:10:00Z");
@@ -369,5 +369,67 @@ describe("campaign reports", () => {
     const nodes = branchNodes(g, g.nodes[1]!);
     expect(nodes.get("x")).toEqual(["x1"]);
     expect(nodes.get("y")).toEqual(["y1"]);
+  });
+});
+
+describe("rates in a campaign of several channels", () => {
+  it("count opens over emails and clicks over emails and texts, not over letters", () => {
+    const graph = {
+      nodes: [
+        { id: "entry", type: "entry", outlets: { next: "s" } },
+        {
+          id: "s",
+          type: "split",
+          branches: [
+            { key: "a", weight: 1 },
+            { key: "b", weight: 1 },
+          ],
+          outlets: { a: "email_a", b: "text_b" },
+        },
+        { id: "email_a", type: "send", channel: "email", templateId: "t1", outlets: { next: "letter" } },
+        { id: "text_b", type: "send", channel: "sms", templateId: "t2", outlets: { next: "letter" } },
+        { id: "letter", type: "send", channel: "mail", templateId: "t3", outlets: { next: "done" } },
+        { id: "done", type: "exit", outlets: {} },
+      ],
+    } as unknown as WorkflowGraph;
+    const row = (metric: string, node_id: string, channel: string, dim: string, count: number) => ({
+      metric,
+      node_id,
+      channel,
+      dim,
+      segment: "",
+      count,
+    });
+    const report = buildReport({
+      campaign: { id: "c", name: "Mixed", status: "completed", holdoutPercent: 0, goalEventType: null },
+      graph,
+      entryId: "entry",
+      rows: [
+        row("entered", "entry", "", "", 200),
+        row("action", "s", "", "split/a", 100),
+        row("action", "s", "", "split/b", 100),
+        row("messages", "email_a", "email", "sent", 100),
+        row("messages", "text_b", "sms", "sent", 100),
+        row("messages", "letter", "mail", "sent", 200),
+        row("unique", "email_a", "email", "opened", 40),
+        row("unique", "email_a", "email", "clicked", 10),
+        row("unique", "text_b", "sms", "clicked", 20),
+        row("unique", "letter", "mail", "converted", 8),
+      ],
+      hours: [],
+      experiments: [],
+      now: new Date("2026-05-04T12:00:00Z"),
+    });
+    expect(report.totals).toMatchObject({ sent: 400, opened: 40, clicked: 30, converted: 8 });
+    expect(report.rates.openRate.value).toBeCloseTo(40 / 100);
+    expect(report.rates.clickRate.value).toBeCloseTo(30 / 200);
+    expect(report.rates.conversionRate.value).toBeCloseTo(8 / 400);
+    const [a, b] = report.variants;
+    expect(a).toMatchObject({ branch: "a", members: 100 });
+    expect(a!.openRate.value).toBeCloseTo(40 / 100);
+    expect(a!.clickRate.value).toBeCloseTo(10 / 100);
+    // b sent texts only: nothing to open, its clicks over its texts.
+    expect(b!.openRate.value).toBe(0);
+    expect(b!.clickRate.value).toBeCloseTo(20 / 100);
   });
 });

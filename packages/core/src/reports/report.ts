@@ -118,6 +118,14 @@ export function branchNodes(graph: WorkflowGraph, split: WorkflowNode): Map<stri
 
 const rate = (successes: number, trials: number): Interval => wilsonInterval(successes, trials);
 
+/**
+ * The channels whose messages can be opened (email, by its pixel) or clicked (email, and SMS by its
+ * short links): an open or click rate counts those messages only, so that letters and ad audiences in
+ * the same campaign do not dilute it.
+ */
+const OPENABLE = new Set(["email"]);
+const CLICKABLE = new Set(["email", "sms"]);
+
 export interface ReportInput {
   campaign: {
     id: string;
@@ -211,6 +219,9 @@ export function buildReport(input: ReportInput): CampaignReport {
     };
   });
 
+  const channelOf = new Map(nodes.flatMap((n) => (n.channel ? [[n.nodeId, n.channel] as const] : [])));
+  const sentOn = (channels: Set<string>) =>
+    [...byChannel].reduce((sum, [channel, t]) => sum + (channels.has(channel) ? t.figures.sent : 0), 0);
   const variants: CampaignReport["variants"] = [];
   for (const split of graph.nodes.filter((n) => n.type === "split")) {
     const actions = nodeTally(split.id).actions;
@@ -219,10 +230,15 @@ export function buildReport(input: ReportInput): CampaignReport {
         .filter(([dim]) => dim.endsWith(`/${branch}`))
         .reduce((sum, [, n]) => sum + n, 0);
       const f = emptyFigures();
+      let openable = 0;
+      let clickable = 0;
       for (const id of ids) {
         const nf = byNode.get(id)?.figures;
         if (!nf) continue;
         for (const key of Object.keys(f) as (keyof ReportFigures)[]) f[key] += nf[key];
+        const channel = channelOf.get(id) ?? "";
+        if (OPENABLE.has(channel)) openable += nf.sent;
+        if (CLICKABLE.has(channel)) clickable += nf.sent;
       }
       variants.push({
         splitNodeId: split.id,
@@ -230,8 +246,8 @@ export function buildReport(input: ReportInput): CampaignReport {
         members,
         nodes: ids,
         figures: f,
-        openRate: rate(f.opened, f.sent),
-        clickRate: rate(f.clicked, f.sent),
+        openRate: rate(f.opened, openable),
+        clickRate: rate(f.clicked, clickable),
         conversionRate: rate(f.converted, members),
       });
     }
@@ -298,8 +314,8 @@ export function buildReport(input: ReportInput): CampaignReport {
     members: { entered, byState },
     totals: figures,
     rates: {
-      openRate: rate(figures.opened, figures.sent),
-      clickRate: rate(figures.clicked, figures.sent),
+      openRate: rate(figures.opened, sentOn(OPENABLE)),
+      clickRate: rate(figures.clicked, sentOn(CLICKABLE)),
       conversionRate: rate(figures.converted, figures.sent),
       unsubscribeRate: rate(figures.unsubscribed, figures.sent),
     },
