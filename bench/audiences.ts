@@ -65,7 +65,7 @@ export async function main(args: string[]) {
           select e.contact_id from events e
           where e.workspace_id = ${ws} and e.type = 'message.clicked'
             and e.occurred_at >= ${new Date(now.getTime() - 30 * 86_400_000)} and e.occurred_at <= ${now}
-            and e.channel = 'email')`;
+            and e.channel = 'email' and not (e.properties @> '{"machine": true}'))`;
     const inCalifornia: Rule = {
       kind: "field",
       field: "address.region",

@@ -478,6 +478,14 @@ describe("compileRule", () => {
         campaignId: campaign,
         channel: "email",
       });
+      // Only a link scanner clicked this one's email: that is not the contact's click.
+      const scanned = await addContact(wsResponses);
+      await addEvent(wsResponses, scanned, "message.clicked", at, {
+        campaignId: campaign,
+        channel: "email",
+        machine: true,
+        machineReason: "scanner_user_agent",
+      });
       expect(
         await members(wsResponses, response("clicked", { channel: "email", within: { days: 30 } })),
       ).toEqual([emailClick, otherCampaign].sort());

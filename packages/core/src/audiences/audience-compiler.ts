@@ -142,6 +142,10 @@ async function compileNode(
       const filters: Bool[] = [];
       if (rule.campaignId) filters.push(sql<boolean>`e.campaign_id = ${rule.campaignId.toLowerCase()}::text`);
       if (rule.channel) filters.push(sql<boolean>`e.channel = ${rule.channel}::text`);
+      // A link scanner clicks every link on delivery: its clicks (flagged by the response writer) are
+      // not the contact's, here as in journeys and reports.
+      if (rule.response === "clicked")
+        filters.push(sql<boolean>`not (e.properties @> '{"machine": true}'::jsonb)`);
       return eventCondition(state, {
         type: `message.${rule.response}`,
         filters,

@@ -184,6 +184,8 @@ function eventArb(now: Date) {
         campaignId: fc.constantFrom(CAMPAIGNS[0]!, CAMPAIGNS[1]!, CAMPAIGNS[0]!.toUpperCase(), 5),
         channel: fc.constantFrom("email", "sms", "Email", 3, null),
         coupon: fc.constantFrom(true, false, "yes"),
+        // The response writer's flag for a scanner's click (only a JSON true is the flag).
+        machine: fc.constantFrom(true, false, "true", 1),
       },
       { requiredKeys: [] },
     ),

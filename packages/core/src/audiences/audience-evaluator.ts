@@ -105,6 +105,7 @@ function evaluate(rule: Rule, contact: RefContact, world: RefWorld, now: Date, c
       const campaignId = rule.campaignId?.toLowerCase();
       if (campaignId) filters.push((p) => jsonValue(p, "campaignId", "string") === campaignId);
       if (rule.channel) filters.push((p) => jsonValue(p, "channel", "string") === rule.channel);
+      if (rule.response === "clicked") filters.push((p) => p.machine !== true);
       return countMatches(
         contact,
         world,
