@@ -17,7 +17,7 @@ import {
 import { FigureTable, figureColumns } from "../components/campaign/FigureTable.tsx";
 import { MemberSearch } from "../components/campaign/MemberSearch.tsx";
 import { StatusBadge } from "../components/campaign/StatusBadge.tsx";
-import { FunnelChart } from "../components/charts/FunnelChart.tsx";
+import { FunnelChart, type FunnelStage } from "../components/charts/FunnelChart.tsx";
 import { TimeSeriesChart } from "../components/charts/TimeSeriesChart.tsx";
 import { Loading, PageError } from "../components/feedback.tsx";
 import "../styles/campaigns.css";
@@ -42,13 +42,35 @@ export default function CampaignReport({ params }: { params: { id: string } }) {
   // Every stage counts messages (a member who got two emails counts twice), so that no stage can exceed
   // the one before. Delivered is left out until a provider reports deliveries: without receipts it
   // would read 0 above opens and clicks.
+  // Each rate is the headline's, over the messages that can have that response (machine activity
+  // shown: no rate, as in the headline).
   const receipts = t.delivered > 0;
-  const stages = [
+  const stages: FunnelStage[] = [
     { stage: "Sent", count: t.sent },
-    ...(receipts ? [{ stage: "Delivered", count: t.delivered }] : []),
-    { stage: "Opened", count: opened },
-    { stage: "Clicked", count: clicked },
-    { stage: "Converted", count: t.converted },
+    ...(receipts
+      ? [
+          {
+            stage: "Delivered",
+            count: t.delivered,
+            rate: { value: t.delivered / t.sent, of: "messages sent" },
+          },
+        ]
+      : []),
+    {
+      stage: "Opened",
+      count: opened,
+      ...(withMachines ? {} : { rate: { value: r.rates.openRate.value, of: "emails sent" } }),
+    },
+    {
+      stage: "Clicked",
+      count: clicked,
+      ...(withMachines ? {} : { rate: { value: r.rates.clickRate.value, of: "emails and texts sent" } }),
+    },
+    {
+      stage: "Converted",
+      count: t.converted,
+      rate: { value: r.rates.conversionRate.value, of: "messages sent" },
+    },
   ];
   const series = [
     { key: "entered", label: "Entered" },

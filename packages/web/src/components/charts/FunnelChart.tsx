@@ -16,6 +16,8 @@ import {
 export interface FunnelStage {
   stage: string;
   count: number;
+  /** The stage's rate and what it is of (e.g. 0.46 "of emails sent"); without it the row shows "—". */
+  rate?: { value: number; of: string };
 }
 
 export function FunnelChart({ stages, title }: { stages: FunnelStage[]; title: string }) {
@@ -50,7 +52,7 @@ export function FunnelChart({ stages, title }: { stages: FunnelStage[]; title: s
               Count
             </th>
             <th scope="col" className="num">
-              Of the first stage
+              Rate
             </th>
           </tr>
         </thead>
@@ -59,9 +61,7 @@ export function FunnelChart({ stages, title }: { stages: FunnelStage[]; title: s
             <tr key={s.stage}>
               <th scope="row">{s.stage}</th>
               <td className="num">{s.count.toLocaleString()}</td>
-              <td className="num">
-                {stages[0]?.count ? `${((s.count / stages[0].count) * 100).toFixed(1)}%` : "—"}
-              </td>
+              <td className="num">{s.rate ? `${(s.rate.value * 100).toFixed(1)}% of ${s.rate.of}` : "—"}</td>
             </tr>
           ))}
         </tbody>
