@@ -25,7 +25,13 @@ import { uuidv7 } from "@omneural/core/shared/ids";
 import { createTemplate } from "@omneural/core/templates/template.service";
 import { clickToken, openToken } from "@omneural/core/tracking/tokens";
 import { hashPassword } from "@omneural/core/users/password";
-import { insertMember, insertUser, lockSetup } from "@omneural/core/users/user.repository";
+import {
+  findFirstUser,
+  insertMember,
+  insertUser,
+  lockSetup,
+  setUserPassword,
+} from "@omneural/core/users/user.repository";
 import { createWorkflow, publishWorkflow } from "@omneural/core/workflows/workflow.service";
 import { createWorkspace } from "@omneural/core/workspaces/workspace.service";
 import { sql } from "kysely";
@@ -183,21 +189,14 @@ export async function grantWebAccess(db: Db, workspaceId: string): Promise<DemoW
   const passwordHash = await hashPassword(password);
   return db.transaction().execute(async (trx) => {
     await lockSetup(trx);
-    const { rows } = await sql<{ id: string; email: string; name: string }>`
-      select id, email, name from users order by created_at, id limit 1`.execute(trx);
-    const first = rows[0];
+    const first = await findFirstUser(trx);
     if (first && first.email.toLowerCase() !== DEMO_USER_EMAIL) {
       await insertMember(trx, { workspaceId, userId: first.id, role: "owner" });
       return { kind: "first-user", email: first.email, name: first.name };
     }
     let userId = first?.id;
-    if (userId) {
-      await sql`update users set password_hash = ${passwordHash}, updated_at = now() where id = ${userId}`.execute(
-        trx,
-      );
-    } else {
-      userId = (await insertUser(trx, { email: DEMO_USER_EMAIL, name: "Demo", passwordHash })).id;
-    }
+    if (userId) await setUserPassword(trx, userId, passwordHash);
+    else userId = (await insertUser(trx, { email: DEMO_USER_EMAIL, name: "Demo", passwordHash })).id;
     await insertMember(trx, { workspaceId, userId, role: "owner" });
     return { kind: "demo-user", email: DEMO_USER_EMAIL, password };
   });

@@ -15,6 +15,27 @@ export async function anyUserExists(db: Executor): Promise<boolean> {
   return row !== undefined;
 }
 
+/** The user who set Omneural up: the oldest one. */
+export async function findFirstUser(
+  db: Executor,
+): Promise<{ id: string; email: string; name: string } | undefined> {
+  return db
+    .selectFrom("users")
+    .select(["id", "email", "name"])
+    .orderBy("created_at")
+    .orderBy("id")
+    .limit(1)
+    .executeTakeFirst();
+}
+
+export async function setUserPassword(db: Executor, userId: string, passwordHash: string): Promise<void> {
+  await db
+    .updateTable("users")
+    .set({ password_hash: passwordHash, updated_at: sql<Date>`now()` })
+    .where("id", "=", userId)
+    .execute();
+}
+
 /** Serialises first-run setups: the second waits, then sees the first's user. */
 export async function lockSetup(db: Executor): Promise<void> {
   await sql`select pg_advisory_xact_lock(7340028)`.execute(db);

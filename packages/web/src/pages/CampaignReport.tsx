@@ -40,10 +40,9 @@ export default function CampaignReport({ params }: { params: { id: string } }) {
   const opened = t.opened + (withMachines ? t.machineOpens : 0);
   const clicked = t.clicked + (withMachines ? t.machineClicks : 0);
   // Every stage counts messages (a member who got two emails counts twice), so that no stage can exceed
-  // the one before. Delivered is left out until a provider reports deliveries: without receipts it
-  // would read 0 above opens and clicks.
-  // Each rate is the headline's, over the messages that can have that response (machine activity
-  // shown: no rate, as in the headline).
+  // the one before, and its rate is the headline's, over the messages that can have that response (none
+  // while machine activity is shown, as in the headline). Delivered is left out until a provider
+  // reports deliveries: without receipts it would read 0 above opens and clicks.
   const receipts = t.delivered > 0;
   const stages: FunnelStage[] = [
     { stage: "Sent", count: t.sent },
